@@ -1,0 +1,88 @@
+#pragma once
+// Everything an RPC goes through before and after its use case runs, in one place, for gRPC and
+// for REST (the gateway calls the same gRPC handlers in-process):
+//   request id (x-request-id metadata, generated when absent, echoed in initial metadata) →
+//   authentication (bearer token) → authorization (the method's scope from its proto policy) →
+//   deadline (the client's, else grpc.default_deadline_ms; capped at grpc.max_deadline_ms) →
+//   the use case on the application executor → audit_log (for methods marked audited) →
+//   metrics and one log line → status mapping.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+#include <google/protobuf/descriptor.h>
+
+#include "api/auth.h"
+#include "api/metrics.h"
+#include "app/config.h"
+#include "app/executor.h"
+#include "core/clock.h"
+#include "core/dependency.h"
+#include "core/error.h"
+#include "core/id_source.h"
+#include "core/store.h"
+
+namespace onshid::api {
+
+// What the API layer needs from the rest of the daemon. Pointers are owned by the wiring and
+// outlive the API server.
+struct ApiDeps {
+  const app::Config* config = nullptr;
+  Authenticator* auth = nullptr;
+  Metrics* metrics = nullptr;
+  core::Store* store = nullptr;
+  core::StatusBoard* board = nullptr;
+  app::Executor* executor = nullptr;
+  core::IdSource* ids = nullptr;
+  const core::Clock* clock = nullptr;
+  core::SystemTime start_time{};
+  int schema_version = 0;
+};
+
+// One call, as seen by a use case.
+struct Call {
+  std::string method;      // "/onshi.v1.SystemService/GetStatus"
+  std::string request_id;
+  Principal principal;
+  std::string channel;     // "grpc" or "rest"
+  std::chrono::system_clock::time_point deadline;
+  std::string audit_subject;  // set by the use case: ids of what it touched (no personal data)
+};
+
+struct MethodPolicy {
+  app::Scope scope = app::Scope::kAdmin;
+  bool audited = false;
+};
+
+// Reads the (onshi.v1.policy) option of every method of `service`. Throws std::runtime_error naming
+// the method when one has no policy (start-up refuses to serve an unprotected method).
+std::map<std::string, MethodPolicy> ReadPolicies(const google::protobuf::ServiceDescriptor* service);
+
+class CallRunner {
+ public:
+  // Throws std::runtime_error (start-up) when a method of `service` lacks a policy.
+  CallRunner(ApiDeps deps, const google::protobuf::ServiceDescriptor* service);
+
+  using UseCase = std::function<core::Status(Call& call)>;
+
+  // Runs `use_case` for the method named `method_name` (e.g. "GetStatus") and finishes the
+  // returned reactor with its result. Never blocks the calling (gRPC) thread.
+  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const std::string& method_name,
+                                  UseCase use_case);
+
+  const ApiDeps& deps() const { return deps_; }
+
+ private:
+  ApiDeps deps_;
+  std::string service_name_;
+  std::map<std::string, MethodPolicy> policies_;
+};
+
+// The request id from client metadata when it is acceptable (1–128 printable ASCII characters),
+// else empty.
+std::string ValidRequestId(std::string_view candidate);
+
+}  // namespace onshid::api

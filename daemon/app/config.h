@@ -1,0 +1,114 @@
+#pragma once
+// The daemon's configuration: plain structs with defaults (rules of the house 8).
+//
+// Parsed from one JSON file (comments allowed) by ParseConfig; deploy/onshid.example.jsonc shows
+// every key with its default. Unknown keys, wrong types and out-of-range values are errors that
+// name the key (as a dotted path) and the file.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace onshid::app {
+
+enum class Scope { kRead, kReception, kAdmin };
+const char* ToString(Scope scope);
+
+// One API client. The token itself is never stored: only its SHA-256 (hex).
+struct ApiToken {
+  std::string name;        // who this is, e.g. "rececon-desk-1"; appears in logs and audit_log
+  std::string sha256;      // lower-case hex SHA-256 of the bearer token (64 characters)
+  std::vector<Scope> scopes;
+};
+
+struct TlsConfig {
+  std::string cert_file;       // PEM; empty = plaintext (loopback only is recommended)
+  std::string key_file;        // PEM
+  std::string client_ca_file;  // PEM; non-empty = clients must present a certificate (mTLS)
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+struct Config {
+  std::string source;  // the file this came from ("" for defaults); used in messages
+
+  std::string site_id = "default";  // this clinic site, reported by GetStatus
+  std::string state_dir = "/var/lib/onshid";
+
+  struct Log {
+    std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  } log;
+
+  struct Grpc {
+    std::string listen = "127.0.0.1:50051";
+    int default_deadline_ms = 10000;  // applied when a client sends no deadline
+    int max_deadline_ms = 60000;      // longer client deadlines are cut to this
+  } grpc;
+
+  struct Rest {
+    bool enabled = true;
+    std::string listen = "127.0.0.1:8080";
+    int max_body_bytes = 1 << 20;
+    int request_timeout_ms = 10000;
+    int max_connections = 64;
+    int io_threads = 1;
+  } rest;
+
+  struct Health {
+    std::string listen = "127.0.0.1:9464";  // /healthz, /readyz, /metrics; no auth, no secrets
+  } health;
+
+  TlsConfig tls;  // for gRPC and REST
+
+  struct Auth {
+    std::vector<ApiToken> tokens;
+  } auth;
+
+  struct Storage {
+    std::string dsn;  // empty = managed PostgreSQL under state_dir
+    int pool_size = 4;
+    int connect_timeout_ms = 5000;
+    int health_interval_ms = 5000;  // how often the database is pinged for status
+    struct Managed {
+      std::string bin_dir;            // empty = newest /usr/lib/postgresql/*/bin
+      std::string run_as = "onshid";  // unprivileged user for PostgreSQL when started as root
+    } managed;
+  } storage;
+
+  struct Service {
+    int shutdown_grace_ms = 10000;  // in-flight calls may finish within this on SIGTERM
+    int worker_threads = 4;         // application executor
+  } service;
+};
+
+// A configuration problem, with the file and the key it concerns.
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(const std::string& file, const std::string& key, const std::string& problem);
+  const std::string& file() const { return file_; }
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string file_;
+  std::string key_;
+};
+
+// Parses `text` (JSON with // and /* */ comments) read from `file_name`. Throws ConfigError.
+Config ParseConfig(const std::string& text, const std::string& file_name);
+
+// Reads and parses a file. Throws ConfigError (also when the file cannot be read).
+Config LoadConfigFile(const std::string& path);
+
+// Applies ONSHID_* environment overrides (see README, "Configuration"). `env` maps names to values
+// so tests need not touch the process environment. Throws ConfigError naming the variable.
+void ApplyEnvironment(Config& config, const std::map<std::string, std::string>& env);
+
+// Reads the ONSHID_* variables from the process environment.
+std::map<std::string, std::string> OnshidEnvironment();
+
+// The ONSHID_* variables ApplyEnvironment understands, with the key each overrides.
+const std::vector<std::pair<std::string, std::string>>& EnvironmentOverrides();
+
+}  // namespace onshid::app

@@ -1,0 +1,265 @@
+#include "wiring.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include <filesystem>
+
+#include "api/auth.h"
+#include "api/metrics.h"
+#include "api/server.h"
+#include "app/executor.h"
+#include "app/logging.h"
+#include "app/random_ids.h"
+#include "core/clock.h"
+#include "core/dependency.h"
+#include "onshid/version.h"
+#include "postgres/managed_postgres.h"
+#include "postgres/pg_store.h"
+
+namespace onshid {
+namespace {
+
+constexpr const char* kDatabase = "database";
+
+core::DomainError StartupError(std::string reason, std::string message) {
+  core::DomainError e;
+  e.kind = core::ErrorKind::kFailedPrecondition;
+  e.reason = std::move(reason);
+  e.message = std::move(message);
+  return e;
+}
+
+}  // namespace
+
+Daemon::Daemon(app::Config config)
+    : config_(std::move(config)),
+      clock_(std::make_unique<core::SystemClock>()),
+      ids_(std::make_unique<app::RandomIds>()),
+      board_(std::make_unique<core::StatusBoard>(*clock_)),
+      metrics_(std::make_unique<api::Metrics>(kVersion)),
+      auth_(std::make_unique<api::Authenticator>(config_.auth.tokens)) {}
+
+Daemon::~Daemon() { Stop(); }
+
+core::Status Daemon::Start() {
+  auto log = app::Logger("main");
+  const auto start_time = clock_->Now();
+  std::error_code ec;
+  std::filesystem::create_directories(config_.state_dir, ec);
+  if (ec) {
+    return StartupError("STATE_DIR_UNUSABLE",
+                        "state_dir: cannot create " + config_.state_dir + ": " + ec.message());
+  }
+
+  board_->Set(kDatabase, core::DependencyState::kDown, "DATABASE_STARTING",
+              "the database is being started", "データベースを起動しています。");
+
+  std::string dsn = config_.storage.dsn;
+  if (dsn.empty()) {
+    postgres::ManagedPostgresOptions opts;
+    opts.data_dir = config_.state_dir + "/pgdata";
+    opts.socket_dir = config_.state_dir + "/run";
+    opts.log_file = config_.state_dir + "/log/postgres.log";
+    opts.bin_dir = config_.storage.managed.bin_dir;
+    opts.run_as = config_.storage.managed.run_as;
+    managed_pg_ = std::make_unique<postgres::ManagedPostgres>(
+        opts, [this](postgres::ManagedPostgresEvent event, const std::string& detail) {
+      const bool up = event == postgres::ManagedPostgresEvent::kUp;
+      pg_restarting_ = !up;
+      if (up) {
+        board_->Set(kDatabase, core::DependencyState::kOk);
+      } else {
+        board_->Set(kDatabase, core::DependencyState::kDown, "MANAGED_POSTGRES_RESTARTING", detail,
+                    "データベースが停止したため再起動しています。");
+      }
+      if (api_) api_->RefreshHealth();
+    });
+    log->info("starting managed PostgreSQL under {}", opts.data_dir.string());
+    auto started = managed_pg_->Start();
+    if (!started) return started.error();
+    dsn = started.value();
+  } else {
+    log->info("using the configured PostgreSQL server (storage.dsn)");
+  }
+
+  postgres::PgStoreOptions store_opts;
+  store_opts.dsn = dsn;
+  store_opts.pool_size = config_.storage.pool_size;
+  store_opts.connect_timeout_ms = config_.storage.connect_timeout_ms;
+  store_ = std::make_unique<postgres::PgStore>(store_opts);
+  auto version = store_->Open();
+  if (!version) return version.error();
+  log->info("database migrated to schema version {}", version.value());
+  board_->Set(kDatabase, core::DependencyState::kOk);
+
+  metrics_->AddSampler([this, start_time] {
+    std::vector<api::Metrics::Sample> s;
+    using namespace std::chrono;
+    s.push_back({"onshid_uptime_seconds", "Seconds since the daemon started.", {},
+                 duration<double>(clock_->Now() - start_time).count()});
+    s.push_back({"onshid_start_time_seconds", "Start time of the daemon (Unix time).", {},
+                 duration<double>(start_time.time_since_epoch()).count()});
+    if (store_) {
+      auto p = store_->PoolUsage();
+      s.push_back({"onshid_db_pool_connections", "Database connections in the pool.", {},
+                   static_cast<double>(p.size)});
+      s.push_back({"onshid_db_pool_busy", "Database connections running a query.", {},
+                   static_cast<double>(p.busy)});
+      s.push_back({"onshid_db_pool_queued", "Database jobs waiting for a connection.", {},
+                   static_cast<double>(p.queued)});
+    }
+    for (const auto& d : board_->Snapshot()) {
+      s.push_back({"onshid_dependency_up", "1 when the dependency is OK (or disabled), else 0.",
+                   {{"name", d.name}},
+                   d.state == core::DependencyState::kOk || d.state == core::DependencyState::kDisabled ? 1.0 : 0.0});
+    }
+    s.push_back({"onshid_ready", "1 when the daemon is ready to serve.", {}, board_->Ready() ? 1.0 : 0.0});
+    return s;
+  });
+
+  executor_ = std::make_unique<app::Executor>(config_.service.worker_threads);
+  api::ApiDeps deps;
+  deps.config = &config_;
+  deps.auth = auth_.get();
+  deps.metrics = metrics_.get();
+  deps.store = store_.get();
+  deps.board = board_.get();
+  deps.executor = executor_.get();
+  deps.ids = ids_.get();
+  deps.clock = clock_.get();
+  deps.start_time = start_time;
+  deps.schema_version = version.value();
+  api_ = std::make_unique<api::ApiServer>(deps);
+  if (auto s = api_->Start(); !s) return s.error();
+
+  monitor_ = std::thread([this] { MonitorDatabase(); });
+  if (config_.auth.tokens.empty()) {
+    log->warn("auth.tokens is empty: every API call will be refused as UNAUTHENTICATED");
+  }
+  return core::OkStatus();
+}
+
+void Daemon::MonitorDatabase() {
+  auto log = app::Logger("postgres");
+  std::unique_lock lock(monitor_mu_);
+  bool was_ok = true;
+  while (!stopping_) {
+    monitor_cv_.wait_for(lock, std::chrono::milliseconds(config_.storage.health_interval_ms),
+                         [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    auto ping = store_->Ping();
+    if (ping.ok()) {
+      if (!was_ok) log->info("database reachable again");
+      if (!pg_restarting_) board_->Set(kDatabase, core::DependencyState::kOk);
+    } else {
+      if (was_ok) log->error("database unreachable: {}", ping.error().message);
+      board_->Set(kDatabase, core::DependencyState::kDown, "DATABASE_UNREACHABLE",
+                  ping.error().message, "データベースに接続できません。");
+    }
+    was_ok = ping.ok();
+    if (api_) api_->RefreshHealth();
+    lock.lock();
+  }
+}
+
+void Daemon::Reload(const app::Config& fresh) {
+  auto log = app::Logger("main");
+  app::SetLogLevel(fresh.log.level);
+  auth_->Reload(fresh.auth.tokens);
+  config_.log = fresh.log;
+  config_.auth = fresh.auth;
+  log->info("reloaded: log level {}, {} API token(s)", fresh.log.level, fresh.auth.tokens.size());
+}
+
+void Daemon::Stop() {
+  {
+    std::lock_guard lock(monitor_mu_);
+    if (stopping_ && !monitor_.joinable() && !api_ && !store_ && !managed_pg_) return;
+    stopping_ = true;
+  }
+  monitor_cv_.notify_all();
+  if (monitor_.joinable()) monitor_.join();
+  if (api_) api_->Shutdown(std::chrono::milliseconds(config_.service.shutdown_grace_ms));
+  if (executor_) executor_->Join();
+  api_.reset();
+  if (store_) store_->Close();
+  store_.reset();
+  if (managed_pg_) managed_pg_->Stop();
+  managed_pg_.reset();
+}
+
+int Daemon::grpc_port() const { return api_ ? api_->grpc_port() : 0; }
+int Daemon::rest_port() const { return api_ ? api_->rest_port() : 0; }
+int Daemon::health_port() const { return api_ ? api_->health_port() : 0; }
+
+int RunDaemon(app::Config config, const std::string& config_path) {
+  auto log = app::Logger("main");
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  log->info("onshid {} starting (site {})", kVersion, config.site_id);
+  Daemon daemon(config);
+  if (auto s = daemon.Start(); !s) {
+    log->critical("start-up failed: {} [{}]", s.error().message, s.error().reason);
+    sd_notifyf(0, "STATUS=start-up failed: %s", s.error().reason.c_str());
+    daemon.Stop();
+    return 1;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  log->info("ready in {} ms: gRPC {} REST {} health {}", ms, daemon.grpc_port(), daemon.rest_port(),
+            daemon.health_port());
+  sd_notify(0, "READY=1\nSTATUS=serving");
+
+  // Watchdog keep-alive at half the interval systemd asks for.
+  std::uint64_t watchdog_usec = 0;
+  std::mutex wd_mu;
+  std::condition_variable wd_cv;
+  bool wd_stop = false;
+  std::thread watchdog;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+    watchdog = std::thread([&] {
+      std::unique_lock lock(wd_mu);
+      while (!wd_cv.wait_for(lock, std::chrono::microseconds(watchdog_usec / 2), [&] { return wd_stop; })) {
+        sd_notify(0, "WATCHDOG=1");
+      }
+    });
+  }
+
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
+      try {
+        app::Config fresh = config_path.empty() ? app::Config{} : app::LoadConfigFile(config_path);
+        app::ApplyEnvironment(fresh, app::OnshidEnvironment());
+        daemon.Reload(fresh);
+      } catch (const app::ConfigError& e) {
+        log->error("reload refused, keeping the running configuration: {}", e.what());
+      }
+      sd_notify(0, "READY=1");
+      continue;
+    }
+    log->info("signal {} received: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+  sd_notify(0, "STOPPING=1");
+  {
+    std::lock_guard lock(wd_mu);
+    wd_stop = true;
+  }
+  wd_cv.notify_all();
+  if (watchdog.joinable()) watchdog.join();
+  daemon.Stop();
+  log->info("stopped");
+  return 0;
+}
+
+}  // namespace onshid

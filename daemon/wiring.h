@@ -1,0 +1,82 @@
+#pragma once
+// The wiring: the only code that knows every adapter. It builds the daemon from a Config, runs it
+// until SIGTERM/SIGINT, reloads on SIGHUP, and tears it down in order.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "app/config.h"
+#include "core/error.h"
+
+namespace onshid {
+
+namespace postgres {
+class ManagedPostgres;
+class PgStore;
+}  // namespace postgres
+namespace api {
+class ApiServer;
+class Authenticator;
+class Metrics;
+}  // namespace api
+namespace app {
+class Executor;
+class RandomIds;
+}  // namespace app
+namespace core {
+class StatusBoard;
+class SystemClock;
+}  // namespace core
+
+class Daemon {
+ public:
+  explicit Daemon(app::Config config);
+  ~Daemon();
+
+  // Starts storage (managed PostgreSQL unless storage.dsn is set), migrates, starts the API.
+  // On failure everything already started is stopped again and the error says what failed.
+  core::Status Start();
+
+  // Applies what SIGHUP reloads (log level, API tokens) from a freshly loaded config.
+  void Reload(const app::Config& fresh);
+
+  // Stops accepting, lets in-flight calls finish within service.shutdown_grace_ms, stops storage.
+  void Stop();
+
+  int grpc_port() const;
+  int rest_port() const;
+  int health_port() const;
+
+ private:
+  void MonitorDatabase();
+
+  app::Config config_;
+  std::unique_ptr<core::SystemClock> clock_;
+  std::unique_ptr<app::RandomIds> ids_;
+  std::unique_ptr<core::StatusBoard> board_;
+  std::unique_ptr<api::Metrics> metrics_;
+  std::unique_ptr<api::Authenticator> auth_;
+  std::unique_ptr<postgres::ManagedPostgres> managed_pg_;
+  std::unique_ptr<postgres::PgStore> store_;
+  std::unique_ptr<app::Executor> executor_;
+  std::unique_ptr<api::ApiServer> api_;
+
+  std::mutex monitor_mu_;
+  std::condition_variable monitor_cv_;
+  bool stopping_ = false;
+  std::atomic<bool> pg_restarting_{false};
+  std::thread monitor_;
+};
+
+// Runs the daemon the way main() does: blocks SIGTERM/SIGINT/SIGHUP (the caller must have blocked
+// them before starting any thread), starts, notifies systemd (READY=1, watchdog keep-alive), waits
+// for signals, stops. `config_path` is re-read on SIGHUP. Returns the process exit code.
+int RunDaemon(app::Config config, const std::string& config_path);
+
+}  // namespace onshid

@@ -1,0 +1,228 @@
+// onshictl: command-line client for onshid over gRPC.
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/grpcpp.h>
+#include <openssl/evp.h>
+
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "onshi/v1/system.grpc.pb.h"
+#include "onshid/version.h"
+
+namespace {
+
+struct Options {
+  std::string addr = "127.0.0.1:50051";
+  std::string token;
+  std::string tls_ca, tls_cert, tls_key, tls_server_name;
+  bool json = false;
+  int timeout_ms = 5000;
+  std::vector<std::string> args;
+};
+
+void Usage(std::ostream& out) {
+  out << "usage: onshictl [options] COMMAND\n"
+         "commands:\n"
+         "  status              version, uptime and the state of every dependency\n"
+         "  health [SERVICE]    grpc.health.v1 check (overall when SERVICE is omitted)\n"
+         "  hash-token [TOKEN]  print the SHA-256 to put in auth.tokens[].sha256 (TOKEN or stdin)\n"
+         "options:\n"
+         "  --addr HOST:PORT    daemon's gRPC address (default 127.0.0.1:50051; env ONSHID_ADDR)\n"
+         "  --token TOKEN       bearer token (env ONSHID_TOKEN)\n"
+         "  --tls-ca FILE       CA that signed the daemon's certificate (enables TLS)\n"
+         "  --tls-cert FILE --tls-key FILE   client certificate for mTLS\n"
+         "  --tls-server-name NAME  expected name in the daemon's certificate\n"
+         "  --timeout MS        deadline per call (default 5000)\n"
+         "  --json              print the response as JSON\n";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "onshictl: cannot read " << path << "\n";
+    std::exit(2);
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const Options& o) {
+  grpc::ChannelArguments args;
+  if (o.tls_ca.empty()) {
+    return grpc::CreateCustomChannel(o.addr, grpc::InsecureChannelCredentials(), args);
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadFile(o.tls_ca);
+  if (!o.tls_cert.empty()) {
+    ssl.pem_cert_chain = ReadFile(o.tls_cert);
+    ssl.pem_private_key = ReadFile(o.tls_key);
+  }
+  if (!o.tls_server_name.empty()) args.SetSslTargetNameOverride(o.tls_server_name);
+  return grpc::CreateCustomChannel(o.addr, grpc::SslCredentials(ssl), args);
+}
+
+void Prepare(grpc::ClientContext& ctx, const Options& o) {
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(o.timeout_ms));
+  if (!o.token.empty()) ctx.AddMetadata("authorization", "Bearer " + o.token);
+}
+
+int ReportError(const grpc::Status& s, const grpc::ClientContext& ctx, const Options& o) {
+  google::rpc::Status st;
+  bool detailed = !s.error_details().empty() && st.ParseFromString(s.error_details());
+  if (o.json && detailed) {
+    std::string out;
+    (void)google::protobuf::util::MessageToJsonString(st, &out);
+    std::cout << out << "\n";
+  } else {
+    std::cerr << "onshictl: " << s.error_message() << " (gRPC code " << s.error_code() << ")\n";
+    for (const auto& any : st.details()) {
+      google::rpc::ErrorInfo info;
+      google::rpc::LocalizedMessage lm;
+      if (any.UnpackTo(&info)) std::cerr << "  reason: " << info.reason() << "\n";
+      if (any.UnpackTo(&lm)) std::cerr << "  " << lm.locale() << ": " << lm.message() << "\n";
+    }
+  }
+  const auto& md = ctx.GetServerInitialMetadata();
+  if (auto it = md.find("x-request-id"); it != md.end()) {
+    std::cerr << "  request id: " << std::string(it->second.data(), it->second.size()) << "\n";
+  }
+  return 1;
+}
+
+const char* StateName(onshi::v1::DependencyState s) {
+  switch (s) {
+    case onshi::v1::DEPENDENCY_STATE_OK: return "OK";
+    case onshi::v1::DEPENDENCY_STATE_DEGRADED: return "DEGRADED";
+    case onshi::v1::DEPENDENCY_STATE_DOWN: return "DOWN";
+    case onshi::v1::DEPENDENCY_STATE_DISABLED: return "DISABLED";
+    default: return "UNKNOWN";
+  }
+}
+
+int Status(const Options& o) {
+  auto stub = onshi::v1::SystemService::NewStub(MakeChannel(o));
+  grpc::ClientContext ctx;
+  Prepare(ctx, o);
+  onshi::v1::GetStatusResponse resp;
+  auto s = stub->GetStatus(&ctx, {}, &resp);
+  if (!s.ok()) return ReportError(s, ctx, o);
+  if (o.json) {
+    std::string out;
+    google::protobuf::util::JsonPrintOptions opts;
+    opts.always_print_primitive_fields = true;
+    (void)google::protobuf::util::MessageToJsonString(resp, &out, opts);
+    std::cout << out << "\n";
+  } else {
+    std::cout << "onshid " << resp.version() << " (site " << resp.site_id() << ")\n"
+              << "started  " << google::protobuf::util::TimeUtil::ToString(resp.start_time()) << "\n"
+              << "uptime   " << resp.uptime().seconds() << " s\n"
+              << "schema   " << resp.schema_version() << "\n"
+              << "ready    " << (resp.ready() ? "yes" : "NO") << "\n";
+    for (const auto& d : resp.dependencies()) {
+      std::cout << "  " << d.name() << ": " << StateName(d.state());
+      if (!d.reason().empty()) std::cout << " [" << d.reason() << "] " << d.detail();
+      std::cout << "\n";
+    }
+  }
+  return resp.ready() ? 0 : 3;
+}
+
+int Health(const Options& o) {
+  auto stub = grpc::health::v1::Health::NewStub(MakeChannel(o));
+  grpc::ClientContext ctx;
+  Prepare(ctx, o);
+  grpc::health::v1::HealthCheckRequest req;
+  if (o.args.size() > 1) req.set_service(o.args[1]);
+  grpc::health::v1::HealthCheckResponse resp;
+  auto s = stub->Check(&ctx, req, &resp);
+  if (!s.ok()) return ReportError(s, ctx, o);
+  const std::string name = grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status());
+  if (o.json) {
+    std::cout << "{\"service\":\"" << req.service() << "\",\"status\":\"" << name << "\"}\n";
+  } else {
+    std::cout << (req.service().empty() ? "(overall)" : req.service()) << ": " << name << "\n";
+  }
+  return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 3;
+}
+
+int HashToken(const Options& o) {
+  std::string token;
+  if (o.args.size() > 1) {
+    token = o.args[1];
+  } else {
+    std::getline(std::cin, token);
+  }
+  if (token.empty()) {
+    std::cerr << "onshictl: empty token\n";
+    return 2;
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < len; ++i) std::cout << kHex[md[i] >> 4] << kHex[md[i] & 0xf];
+  std::cout << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (const char* a = std::getenv("ONSHID_ADDR")) o.addr = a;
+  if (const char* t = std::getenv("ONSHID_TOKEN")) o.token = t;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc) {
+        std::cerr << "onshictl: " << a << " needs a value\n";
+        std::exit(2);
+      }
+      out = argv[++i];
+    };
+    if (a == "--addr") value(o.addr);
+    else if (a == "--token") value(o.token);
+    else if (a == "--tls-ca") value(o.tls_ca);
+    else if (a == "--tls-cert") value(o.tls_cert);
+    else if (a == "--tls-key") value(o.tls_key);
+    else if (a == "--tls-server-name") value(o.tls_server_name);
+    else if (a == "--json") o.json = true;
+    else if (a == "--timeout") {
+      std::string v;
+      value(v);
+      o.timeout_ms = std::atoi(v.c_str());
+    } else if (a == "--version") {
+      std::cout << "onshictl " << onshid::kVersion << "\n";
+      return 0;
+    } else if (a == "--help" || a == "-h") {
+      Usage(std::cout);
+      return 0;
+    } else if (!a.empty() && a[0] == '-') {
+      std::cerr << "onshictl: unknown option " << a << "\n";
+      Usage(std::cerr);
+      return 2;
+    } else {
+      o.args.push_back(a);
+    }
+  }
+  if (o.args.empty()) {
+    Usage(std::cerr);
+    return 2;
+  }
+  const std::string& cmd = o.args[0];
+  if (cmd == "status") return Status(o);
+  if (cmd == "health") return Health(o);
+  if (cmd == "hash-token") return HashToken(o);
+  std::cerr << "onshictl: unknown command " << cmd << "\n";
+  Usage(std::cerr);
+  return 2;
+}
