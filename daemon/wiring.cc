@@ -131,6 +131,7 @@ core::Status Daemon::Start() {
   deps.clock = clock_.get();
   deps.start_time = start_time;
   deps.schema_version = version.value();
+  deps.gateway_secret = ids_->NewId();
   api_ = std::make_unique<api::ApiServer>(deps);
   if (auto s = api_->Start(); !s) return s.error();
 

@@ -71,8 +71,10 @@ grpc::ServerUnaryReactor* CallRunner::Unary(grpc::CallbackServerContext* ctx,
   call->request_id = ValidRequestId(Metadata(ctx, "x-request-id"));
   if (call->request_id.empty()) call->request_id = deps_.ids->NewId();
   ctx->AddInitialMetadata("x-request-id", call->request_id);
-  // The REST gateway reaches us over the in-process channel and says so; nobody else can.
-  call->channel = (ctx->peer().rfind("inproc", 0) == 0 && Metadata(ctx, "x-onshid-channel") == "rest")
+  // The REST gateway reaches us over the in-process channel and proves it with the per-process
+  // secret; nobody else can claim the "rest" channel.
+  call->channel = (!deps_.gateway_secret.empty() &&
+                   Metadata(ctx, "x-onshid-gateway") == deps_.gateway_secret)
                       ? "rest"
                       : "grpc";
 

@@ -40,6 +40,9 @@ struct ApiDeps {
   const core::Clock* clock = nullptr;
   core::SystemTime start_time{};
   int schema_version = 0;
+  // Random per process; the REST gateway presents it (x-onshid-gateway metadata) so that calls it
+  // forwards are attributed to the "rest" channel. Nobody outside the process knows it.
+  std::string gateway_secret;
 };
 
 // One call, as seen by a use case.

@@ -44,8 +44,11 @@ struct PendingCall {
 }  // namespace
 
 RestGateway::RestGateway(std::shared_ptr<grpc::Channel> channel, RestRouteTable routes,
-                         std::chrono::milliseconds timeout)
-    : stub_(std::move(channel)), routes_(std::move(routes)), timeout_(timeout) {}
+                         std::chrono::milliseconds timeout, std::string gateway_secret)
+    : stub_(std::move(channel)),
+      routes_(std::move(routes)),
+      timeout_(timeout),
+      gateway_secret_(std::move(gateway_secret)) {}
 
 HttpResponse RestGateway::ErrorResponse(int http_status, std::string_view reason,
                                         std::string_view message) {
@@ -88,7 +91,7 @@ void RestGateway::Handle(HttpRequest request, Responder respond) {
   call->method = match.route->method;
   call->respond = std::move(respond);
   call->ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
-  call->ctx.AddMetadata("x-onshid-channel", "rest");
+  call->ctx.AddMetadata("x-onshid-gateway", gateway_secret_);
   if (std::string auth = request.Header("authorization"); !auth.empty()) {
     call->ctx.AddMetadata("authorization", auth);
   }

@@ -21,7 +21,7 @@ class RestGateway {
  public:
   // `channel` is the server's in-process channel; `timeout` bounds each call (the gRPC deadline).
   RestGateway(std::shared_ptr<grpc::Channel> channel, RestRouteTable routes,
-              std::chrono::milliseconds timeout);
+              std::chrono::milliseconds timeout, std::string gateway_secret);
 
   // HttpServer handler. Never blocks.
   void Handle(HttpRequest request, Responder respond);
@@ -34,6 +34,7 @@ class RestGateway {
   grpc::GenericStub stub_;
   RestRouteTable routes_;
   std::chrono::milliseconds timeout_;
+  std::string gateway_secret_;
 };
 
 }  // namespace onshid::api

@@ -95,7 +95,8 @@ core::Status ApiServer::Start() {
     grpc::ChannelArguments args;
     gateway_ = std::make_unique<RestGateway>(grpc_server_->InProcessChannel(args),
                                              std::move(routes).value(),
-                                             std::chrono::milliseconds(cfg.rest.request_timeout_ms));
+                                             std::chrono::milliseconds(cfg.rest.request_timeout_ms),
+                                             deps_.gateway_secret);
     HttpLimits limits;
     limits.max_body_bytes = static_cast<std::size_t>(cfg.rest.max_body_bytes);
     limits.request_timeout = std::chrono::milliseconds(cfg.rest.request_timeout_ms);

@@ -1,0 +1,134 @@
+#include "postgres/pg_store.h"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <pqxx/pqxx>
+
+#include "core/mem_store.h"
+#include "postgres/migrate.h"
+#include "postgres/pg_errors.h"
+
+namespace onshid::postgres {
+namespace {
+
+// Timestamps cross the wire as microseconds since the Unix epoch (bigint), which is exactly
+// PostgreSQL's resolution; this SQL turns parameter $N back into a timestamptz without rounding.
+std::string TimestampFromMicros(int n) {
+  const std::string p = "$" + std::to_string(n) + "::bigint";
+  return "(to_timestamp(" + p + " / 1000000) + (" + p + " % 1000000) * interval '1 microsecond')";
+}
+
+std::int64_t ToMicros(core::SystemTime t) {
+  return std::chrono::floor<std::chrono::microseconds>(t).time_since_epoch().count();
+}
+
+core::SystemTime FromMicros(std::int64_t micros) {
+  return core::SystemTime(
+      std::chrono::duration_cast<core::SystemTime::duration>(std::chrono::microseconds(micros)));
+}
+
+core::DomainError NotOpen() { return core::DatabaseUnavailable("store is not open"); }
+
+}  // namespace
+
+PgStore::PgStore(PgStoreOptions options) : options_(std::move(options)) {}
+
+PgStore::~PgStore() { Close(); }
+
+core::Result<int> PgStore::Open() { return Open(schema::Migrations()); }
+
+core::Result<int> PgStore::Open(const std::vector<schema::Migration>& migrations) {
+  Close();
+  auto pool = std::make_unique<ConnectionPool>(
+      WithConnectTimeout(options_.dsn, options_.connect_timeout_ms), options_.pool_size);
+  core::Result<int> version =
+      pool->Run([&](pqxx::connection& c) { return Migrate(c, migrations); });
+  if (!version.ok()) {
+    pool->Stop();
+    return version;
+  }
+  pool_ = std::move(pool);
+  PostgresLogger()->info("database open at schema version {}", *version);
+  return version;
+}
+
+void PgStore::Close() {
+  if (!pool_) return;
+  pool_->Stop();
+  pool_.reset();
+}
+
+PoolStats PgStore::PoolUsage() const { return pool_ ? pool_->Stats() : PoolStats{}; }
+
+core::Status PgStore::Ping() {
+  if (!pool_) return NotOpen();
+  return pool_->Run([](pqxx::connection& c) {
+    pqxx::nontransaction txn(c, "ping");
+    txn.exec1("SELECT 1");
+  });
+}
+
+core::Result<int> PgStore::SchemaVersion() {
+  if (!pool_) return NotOpen();
+  return pool_->Run([](pqxx::connection& c) { return ReadSchemaVersion(c); });
+}
+
+core::Status PgStore::AppendAudit(const core::AuditRecord& record) {
+  if (!pool_) return NotOpen();
+  const std::int64_t at = ToMicros(record.at);
+  return pool_->Run([&](pqxx::connection& c) {
+    pqxx::work txn(c, "append_audit");
+    txn.exec_params0(
+        "INSERT INTO audit_log (at, request_id, client, method, channel, subject, outcome)"
+        " VALUES (" +
+            TimestampFromMicros(1) + ", $2, $3, $4, $5, $6, $7)",
+        at, record.request_id, record.client, record.method, record.channel, record.subject,
+        record.outcome);
+    txn.commit();
+  });
+}
+
+core::Result<std::vector<core::AuditRecord>> PgStore::ListAudit(const core::AuditQuery& query) {
+  if (auto valid = core::ValidateAuditQuery(query); !valid) return valid.error();
+  if (!pool_) return NotOpen();
+  // A null parameter disables its filter; unnamed statements are planned with the actual values,
+  // so the disabled conditions fold away.
+  const char* request_id = query.request_id ? query.request_id->c_str() : nullptr;
+  const char* client = query.client ? query.client->c_str() : nullptr;
+  std::optional<std::string> since;
+  if (query.since) since = std::to_string(ToMicros(*query.since));
+  const char* since_param = since ? since->c_str() : nullptr;
+  const int limit = query.limit;
+
+  return pool_->Run([&](pqxx::connection& c) {
+    pqxx::read_transaction txn(c, "list_audit");
+    const pqxx::result rows = txn.exec_params(
+        "SELECT id, (extract(epoch FROM at) * 1000000)::bigint, request_id, client, method,"
+        " channel, subject, outcome FROM audit_log"
+        " WHERE ($1::text IS NULL OR request_id = $1::text)"
+        " AND ($2::text IS NULL OR client = $2::text)"
+        " AND ($3::bigint IS NULL OR at >= " +
+            TimestampFromMicros(3) +
+            ")"
+            " ORDER BY at DESC, id DESC LIMIT $4",
+        request_id, client, since_param, limit);
+    std::vector<core::AuditRecord> out;
+    out.reserve(rows.size());
+    for (const auto& row : rows) {
+      core::AuditRecord r;
+      r.id = row[0].as<std::int64_t>();
+      r.at = FromMicros(row[1].as<std::int64_t>());
+      r.request_id = row[2].as<std::string>();
+      r.client = row[3].as<std::string>();
+      r.method = row[4].as<std::string>();
+      r.channel = row[5].as<std::string>();
+      r.subject = row[6].as<std::string>();
+      r.outcome = row[7].as<std::string>();
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+}
+
+}  // namespace onshid::postgres

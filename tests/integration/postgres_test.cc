@@ -1,0 +1,396 @@
+// adapters/postgres against a real PostgreSQL run by ManagedPostgres (tests/support/pg_test_env.h):
+// managed mode life cycle, the Store contract on PgStore, the migrations runner, the supervisor and
+// orphan clean-up.
+
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "postgres/managed_postgres.h"
+#include "postgres/migrate.h"
+#include "postgres/pg_store.h"
+#include "schema/migrations.h"
+#include "support/pg_test_env.h"
+#include "support/store_contract.h"
+
+namespace onshid {
+namespace {
+
+namespace fs = std::filesystem;
+using postgres::ManagedPostgres;
+using postgres::ManagedPostgresEvent;
+using postgres::PgStore;
+using postgres::PgStoreOptions;
+using testing::PgTestEnv;
+using testing::SharedPgTestEnv;
+
+std::string Describe(const core::DomainError& e) { return e.reason + ": " + e.message; }
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The real uid of a process, from /proc/<pid>/status.
+uid_t ProcessUid(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Uid:", 0) == 0) return static_cast<uid_t>(std::stoul(line.substr(4)));
+  }
+  return static_cast<uid_t>(-1);
+}
+
+// As root the server runs as the test's run_as user, else as ourselves.
+uid_t ExpectedServerUid() {
+  if (geteuid() != 0) return geteuid();
+  const passwd* pw = getpwnam(testing::TestRunAsUser().c_str());
+  return pw != nullptr ? pw->pw_uid : static_cast<uid_t>(-1);
+}
+
+core::AuditRecord SampleRecord(const std::string& request_id) {
+  core::AuditRecord r;
+  r.at = core::SystemTime(std::chrono::seconds(1711929600));
+  r.request_id = request_id;
+  r.client = "reception-1";
+  r.method = "/onshi.v1.CheckInService/Create";
+  r.channel = "rest";
+  r.subject = "checkin:1";
+  r.outcome = "OK";
+  return r;
+}
+
+// Collects supervisor events; waits on a condition variable, never sleeps.
+class EventRecorder {
+ public:
+  postgres::ManagedPostgresListener Listener() {
+    return [this](ManagedPostgresEvent event, const std::string&) {
+      std::lock_guard lock(mu_);
+      events_.push_back(event);
+      cv_.notify_all();
+    };
+  }
+
+  // True when at least `count` events arrived within `timeout`.
+  bool WaitFor(std::size_t count, std::chrono::seconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return events_.size() >= count; });
+  }
+
+  std::vector<ManagedPostgresEvent> Events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<ManagedPostgresEvent> events_;
+};
+
+TEST_CASE("managed postgres initialises once and keeps data across a restart",
+          "[postgres][managed]") {
+  PgTestEnv env;
+  const auto options = env.Options();
+  REQUIRE_FALSE(fs::exists(options.data_dir / "PG_VERSION"));
+
+  {
+    ManagedPostgres pg(options);
+    auto dsn = pg.Start();
+    INFO((dsn.ok() ? std::string() : Describe(dsn.error())));
+    REQUIRE(dsn.ok());
+    CHECK(*dsn == "host=" + options.socket_dir.string() + " dbname=onshid user=onshid");
+    CHECK(fs::exists(options.data_dir / "PG_VERSION"));
+    REQUIRE(pg.ServerPid() > 0);
+    CHECK(ProcessUid(pg.ServerPid()) == ExpectedServerUid());
+    CHECK((fs::status(options.socket_dir).permissions() & fs::perms::all) == fs::perms::owner_all);
+    CHECK(fs::exists(options.log_file));
+
+    PgStore store(PgStoreOptions{*dsn, 2, 5000});
+    auto version = store.Open();
+    INFO((version.ok() ? std::string() : Describe(version.error())));
+    REQUIRE(version.ok());
+    CHECK(*version == schema::LatestVersion());
+    REQUIRE(store.AppendAudit(SampleRecord("before-restart")).ok());
+    store.Close();
+
+    pg.Stop();
+    CHECK(pg.ServerPid() == 0);
+    CHECK_FALSE(fs::exists(options.data_dir / "postmaster.pid"));  // clean shutdown
+  }
+
+  // A marker in the data dir: initdb would refuse a non-empty dir, and we check it survives.
+  std::ofstream(options.data_dir / "onshid-test-marker") << "keep";
+
+  ManagedPostgres pg(options);
+  auto dsn = pg.Start();
+  INFO((dsn.ok() ? std::string() : Describe(dsn.error())));
+  REQUIRE(dsn.ok());
+  CHECK(fs::exists(options.data_dir / "onshid-test-marker"));
+  PgStore store(PgStoreOptions{*dsn, 2, 5000});
+  auto version = store.Open();
+  REQUIRE(version.ok());
+  CHECK(*version == schema::LatestVersion());
+  core::AuditQuery q;
+  q.request_id = "before-restart";
+  auto listed = store.ListAudit(q);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  CHECK((*listed)[0].subject == "checkin:1");
+  store.Close();
+  pg.Stop();
+}
+
+TEST_CASE("PgStore contract", "[postgres][store][contract]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  testing::RunStoreContract([&env]() -> std::unique_ptr<core::Store> {
+    auto store = std::make_unique<PgStore>(PgStoreOptions{env.CreateDatabase(), 2, 5000});
+    auto version = store->Open();
+    INFO((version.ok() ? std::string() : Describe(version.error())));
+    REQUIRE(version.ok());
+    return store;
+  });
+}
+
+TEST_CASE("PgStore reports its pool usage", "[postgres][store]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  PgStore store(PgStoreOptions{env.CreateDatabase(), 3, 5000});
+  CHECK(store.PoolUsage().size == 0);
+  REQUIRE(store.Open().ok());
+  REQUIRE(store.Ping().ok());
+  const postgres::PoolStats stats = store.PoolUsage();
+  CHECK(stats.size == 3);
+  CHECK(stats.busy == 0);
+  CHECK(stats.queued == 0);
+  CHECK(stats.connections_opened >= 1);
+  CHECK(stats.connect_failures == 0);
+  store.Close();
+  auto ping = store.Ping();
+  REQUIRE_FALSE(ping.ok());
+  CHECK(ping.error().reason == "DATABASE_UNAVAILABLE");
+}
+
+TEST_CASE("PgStore on an unreachable server fails with DATABASE_UNAVAILABLE", "[postgres][store]") {
+  PgTestEnv env;  // never started: nothing listens on its socket dir
+  PgStore store(
+      PgStoreOptions{"host=" + (env.StateDir() / "run").string() + " dbname=x user=x", 1, 1000});
+  auto version = store.Open();
+  REQUIRE_FALSE(version.ok());
+  CHECK(version.error().kind == core::ErrorKind::kUnavailable);
+  CHECK(version.error().reason == "DATABASE_UNAVAILABLE");
+}
+
+TEST_CASE("migrations are applied once and are idempotent", "[postgres][migrate]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  pqxx::connection c(env.CreateDatabase());
+
+  auto before = postgres::ReadSchemaVersion(c);
+  REQUIRE(before.ok());
+  CHECK(*before == 0);
+
+  const auto migrations = schema::Migrations();
+  REQUIRE_FALSE(migrations.empty());
+  auto first = postgres::Migrate(c, migrations);
+  INFO((first.ok() ? std::string() : Describe(first.error())));
+  REQUIRE(first.ok());
+  CHECK(*first == schema::LatestVersion());
+  auto second = postgres::Migrate(c, migrations);
+  REQUIRE(second.ok());
+  CHECK(*second == *first);
+
+  pqxx::work txn(c);
+  CHECK(txn.exec1("SELECT count(*) FROM schema_migrations")[0].as<std::size_t>() ==
+        migrations.size());
+  CHECK(txn.exec1("SELECT name FROM schema_migrations WHERE version = 1")[0].as<std::string>() ==
+        "foundation");
+  CHECK(txn.exec1("SELECT to_regclass('audit_log') IS NOT NULL")[0].as<bool>());
+}
+
+TEST_CASE("pending migrations are applied in order and all or nothing", "[postgres][migrate]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  std::vector<schema::Migration> migrations = schema::Migrations();
+  const int latest = schema::LatestVersion();
+
+  SECTION("a later migration is applied on top of an earlier schema") {
+    pqxx::connection c(env.CreateDatabase());
+    REQUIRE(postgres::Migrate(c, migrations).ok());
+    migrations.push_back({latest + 1, "extra", "CREATE TABLE extra (id int);"});
+    auto v = postgres::Migrate(c, migrations);
+    REQUIRE(v.ok());
+    CHECK(*v == latest + 1);
+    pqxx::work txn(c);
+    CHECK(txn.exec1("SELECT to_regclass('extra') IS NOT NULL")[0].as<bool>());
+  }
+
+  SECTION("a failing migration leaves the database untouched") {
+    pqxx::connection c(env.CreateDatabase());
+    migrations.push_back({latest + 1, "broken", "CREATE TABLE broken (id int); SELEKT 1;"});
+    auto v = postgres::Migrate(c, migrations);
+    REQUIRE_FALSE(v.ok());
+    CHECK(v.error().kind == core::ErrorKind::kInternal);
+    CHECK(v.error().message.find("migration " + std::to_string(latest + 1)) != std::string::npos);
+    auto version = postgres::ReadSchemaVersion(c);
+    REQUIRE(version.ok());
+    CHECK(*version == 0);
+    pqxx::work txn(c);
+    CHECK(txn.exec1("SELECT to_regclass('audit_log') IS NULL")[0].as<bool>());
+  }
+
+  SECTION("unsorted migrations are refused") {
+    pqxx::connection c(env.CreateDatabase());
+    std::vector<schema::Migration> unsorted = {{2, "b", "SELECT 1;"}, {1, "a", "SELECT 1;"}};
+    auto v = postgres::Migrate(c, unsorted);
+    REQUIRE_FALSE(v.ok());
+    CHECK(v.error().kind == core::ErrorKind::kInternal);
+  }
+}
+
+TEST_CASE("a database migrated by a newer onshid is refused with SCHEMA_TOO_NEW",
+          "[postgres][migrate]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  const std::string dsn = env.CreateDatabase();
+  const int latest = schema::LatestVersion();
+  const int future = latest + 5;
+  {
+    pqxx::connection c(dsn);
+    REQUIRE(postgres::Migrate(c, schema::Migrations()).ok());
+    pqxx::work txn(c);
+    txn.exec_params0("INSERT INTO schema_migrations (version, name) VALUES ($1, 'future')", future);
+    txn.commit();
+  }
+
+  auto check = [&](const core::DomainError& e) {
+    CHECK(e.kind == core::ErrorKind::kFailedPrecondition);
+    CHECK(e.reason == "SCHEMA_TOO_NEW");
+    CHECK(e.message.find(std::to_string(future)) != std::string::npos);
+    CHECK(e.message.find(std::to_string(latest)) != std::string::npos);
+    CHECK(e.message.find("upgrade onshid") != std::string::npos);
+    CHECK_FALSE(e.message_ja.empty());
+  };
+
+  pqxx::connection c(dsn);
+  auto migrated = postgres::Migrate(c, schema::Migrations());
+  REQUIRE_FALSE(migrated.ok());
+  check(migrated.error());
+
+  PgStore store(PgStoreOptions{dsn, 1, 5000});
+  auto opened = store.Open();
+  REQUIRE_FALSE(opened.ok());
+  check(opened.error());
+}
+
+TEST_CASE("a killed postgres is restarted and reported down then up", "[postgres][managed]") {
+  PgTestEnv env;
+  EventRecorder recorder;
+  auto dsn = env.Start(recorder.Listener());
+  INFO((dsn.ok() ? std::string() : Describe(dsn.error())));
+  REQUIRE(dsn.ok());
+  PgStore store(PgStoreOptions{*dsn, 2, 5000});
+  REQUIRE(store.Open().ok());
+  REQUIRE(store.Ping().ok());
+
+  const pid_t first_pid = env.Postgres().ServerPid();
+  REQUIRE(first_pid > 0);
+  REQUIRE(kill(first_pid, SIGKILL) == 0);
+
+  REQUIRE(recorder.WaitFor(2, std::chrono::seconds(60)));
+  CHECK(recorder.Events() ==
+        std::vector<ManagedPostgresEvent>{ManagedPostgresEvent::kDown, ManagedPostgresEvent::kUp});
+  const pid_t second_pid = env.Postgres().ServerPid();
+  CHECK(second_pid > 0);
+  CHECK(second_pid != first_pid);
+
+  // At most one call sees the dropped connection; then the whole pool reconnects.
+  auto ping = store.Ping();
+  if (!ping.ok()) CHECK(ping.error().reason == "DATABASE_UNAVAILABLE");
+  CHECK(store.Ping().ok());
+  CHECK(store.Ping().ok());
+  CHECK(store.AppendAudit(SampleRecord("after-restart")).ok());
+  store.Close();
+
+  env.Postgres().Stop();
+  CHECK(env.Postgres().ServerPid() == 0);
+  CHECK(recorder.Events().size() == 2);  // a requested stop is not reported as down
+}
+
+TEST_CASE("an orphaned postmaster on the data dir is stopped before start", "[postgres][managed]") {
+  PgTestEnv env;
+  auto orphan_options = env.Options();
+  orphan_options.stop_with_daemon = false;
+  ManagedPostgres crashed(orphan_options);
+  REQUIRE(crashed.Start().ok());
+  const pid_t orphan_pid = crashed.ServerPid();
+  REQUIRE(orphan_pid > 0);
+  crashed.AbandonForTest();  // as if the daemon had died and its server survived
+  REQUIRE(kill(orphan_pid, 0) == 0);
+  REQUIRE(fs::exists(env.Options().data_dir / "postmaster.pid"));
+
+  ManagedPostgres pg(env.Options());
+  auto dsn = pg.Start();
+  INFO((dsn.ok() ? std::string() : Describe(dsn.error())));
+  REQUIRE(dsn.ok());
+  CHECK(pg.ServerPid() != orphan_pid);
+  CHECK(kill(orphan_pid, 0) != 0);  // stopped (and, being our child here, reaped)
+  PgStore store(PgStoreOptions{*dsn, 1, 5000});
+  CHECK(store.Open().ok());
+  store.Close();
+  pg.Stop();
+}
+
+TEST_CASE("a server that cannot start is reported with the log file", "[postgres][managed]") {
+  PgTestEnv env;
+  const auto options = env.Options();
+  {
+    ManagedPostgres pg(options);
+    REQUIRE(pg.Start().ok());
+    pg.Stop();
+  }
+  std::ofstream(options.data_dir / "postgresql.conf", std::ios::app) << "\nthis is not a setting\n";
+
+  ManagedPostgres pg(options);
+  auto dsn = pg.Start();
+  REQUIRE_FALSE(dsn.ok());
+  CHECK(dsn.error().reason == "MANAGED_POSTGRES_START_FAILED");
+  CHECK(dsn.error().message.find(options.log_file.string()) != std::string::npos);
+  CHECK(pg.ServerPid() == 0);
+  CHECK(ReadFile(options.log_file).find("syntax error") != std::string::npos);
+}
+
+TEST_CASE("a missing run_as user is refused naming the config key", "[postgres][managed]") {
+  if (geteuid() != 0) {
+    SUCCEED("run_as applies only when running as root");
+    return;
+  }
+  PgTestEnv env;
+  auto options = env.Options();
+  options.run_as = "onshid-no-such-user";
+  ManagedPostgres pg(options);
+  auto dsn = pg.Start();
+  REQUIRE_FALSE(dsn.ok());
+  CHECK(dsn.error().reason == "MANAGED_POSTGRES_RUN_AS_UNKNOWN");
+  CHECK(dsn.error().message.find("storage.managed.run_as") != std::string::npos);
+}
+
+TEST_CASE("server binaries are found under /usr/lib/postgresql", "[postgres][managed]") {
+  auto bin = postgres::FindPostgresBinDir();
+  REQUIRE(bin.ok());
+  CHECK(fs::exists(*bin / "initdb"));
+  CHECK(fs::exists(*bin / "postgres"));
+  auto none = postgres::FindPostgresBinDir("/nonexistent-onshid");
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().reason == "MANAGED_POSTGRES_CONFIG");
+}
+
+}  // namespace
+}  // namespace onshid
