@@ -11,99 +11,18 @@
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
-#include "../support/daemon_process.h"
-#include "../support/http_client.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
+#include "support/api_client.h"
+#include "support/daemon_process.h"
+#include "support/http_client.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "onshi/v1/system.grpc.pb.h"
 
-using onshid::testing::DaemonProcess;
-using onshid::testing::HttpCall;
-using onshid::testing::TempDir;
+using namespace onshid::testing;
 
 namespace {
-
-// Tokens the tests use, with the SHA-256 the config holds.
-constexpr const char* kReadToken = "read-token-for-tests";
-constexpr const char* kAdminToken = "admin-token-for-tests";
-constexpr const char* kReceptionToken = "reception-only-token";
-
-std::string Sha256Hex(const std::string& s);
-
-struct Ports {
-  int grpc = onshid::testing::FreePort();
-  int rest = onshid::testing::FreePort();
-  int health = onshid::testing::FreePort();
-};
-
-std::string ConfigJson(const std::string& state_dir, const Ports& p, const std::string& extra_storage = "",
-                       const std::string& tokens_override = "") {
-  std::string tokens = tokens_override.empty()
-                           ? std::string(R"([
-      {"name": "desk-reader", "sha256": ")") + Sha256Hex(kReadToken) + R"(", "scopes": ["read"]},
-      {"name": "ops", "sha256": ")" + Sha256Hex(kAdminToken) + R"(", "scopes": ["read", "admin"]},
-      {"name": "reception-only", "sha256": ")" + Sha256Hex(kReceptionToken) + R"(", "scopes": ["reception"]}
-    ])"
-                           : tokens_override;
-  return R"({
-    // written by daemon_test.cc
-    "site_id": "test-clinic",
-    "state_dir": ")" + state_dir + R"(",
-    "log": {"level": "info"},
-    "grpc": {"listen": "127.0.0.1:)" + std::to_string(p.grpc) + R"("},
-    "rest": {"listen": "127.0.0.1:)" + std::to_string(p.rest) + R"(", "max_body_bytes": 4096},
-    "health": {"listen": "127.0.0.1:)" + std::to_string(p.health) + R"("},
-    "auth": {"tokens": )" + tokens + R"(},
-    "storage": {"health_interval_ms": 500)" + extra_storage + R"(},
-    "service": {"shutdown_grace_ms": 3000}
-  })";
-}
-
-std::unique_ptr<onshi::v1::SystemService::Stub> SystemStub(int port) {
-  return onshi::v1::SystemService::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
-}
-
-void Prepare(grpc::ClientContext& ctx, const std::string& token, const std::string& request_id = "") {
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  if (!token.empty()) ctx.AddMetadata("authorization", std::string("Bearer ") + token);
-  if (!request_id.empty()) ctx.AddMetadata("x-request-id", request_id);
-}
-
-std::string InitialMetadata(const grpc::ClientContext& ctx, const std::string& key) {
-  const auto& md = ctx.GetServerInitialMetadata();
-  auto it = md.find(key);
-  return it == md.end() ? "" : std::string(it->second.data(), it->second.size());
-}
-
-std::string ReasonOf(const grpc::Status& s) {
-  google::rpc::Status st;
-  if (!st.ParseFromString(s.error_details())) return "";
-  for (const auto& any : st.details()) {
-    google::rpc::ErrorInfo info;
-    if (any.UnpackTo(&info)) return info.reason();
-  }
-  return "";
-}
-
-std::string BearerHeader(const char* token) { return std::string("Bearer ") + token; }
-
-}  // namespace
-
-#include <openssl/evp.h>
-namespace {
-std::string Sha256Hex(const std::string& s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xf]);
-  }
-  return out;
+std::string ConfigJson(const std::string& state_dir, const Ports& ports, const std::string& storage_extra = "",
+                       const std::string& tokens = "") {
+  return onshid::testing::ConfigJson({state_dir, ports, storage_extra, tokens, ""});
 }
 }  // namespace
 
