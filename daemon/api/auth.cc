@@ -3,26 +3,11 @@
 #include <algorithm>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 namespace onshid::api {
 
 bool Principal::Has(app::Scope scope) const {
   return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
-}
-
-std::string HashToken(std::string_view token) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xf]);
-  }
-  return out;
 }
 
 Authenticator::Authenticator(std::vector<app::ApiToken> tokens) { Reload(std::move(tokens)); }

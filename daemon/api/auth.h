@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "app/config.h"
+#include "app/token_hash.h"
 #include "core/error.h"
 
 namespace onshid::api {
@@ -40,7 +41,6 @@ class Authenticator {
   std::shared_ptr<const std::vector<app::ApiToken>> tokens_;
 };
 
-// Lower-case hex SHA-256 of `token` (what auth.tokens[].sha256 holds).
-std::string HashToken(std::string_view token);
+using app::HashToken;
 
 }  // namespace onshid::api

@@ -177,12 +177,19 @@ TEST_CASE("TLS with required client certificates on gRPC and REST") {
   CHECK(daemon.WaitExit(std::chrono::seconds(15)) == std::optional<int>(0));
 }
 
-TEST_CASE("server reflection describes the API, and onshictl talks to the daemon") {
+TEST_CASE("server reflection describes the API, onshictl talks to the daemon, the watchdog is fed") {
   TempDir dir;
   Ports ports;
-  DaemonProcess daemon(dir.path(), ConfigJson({dir.path() + "/state", ports, "", "", ""}));
+  // As systemd does with WatchdogSec=: the daemon must send WATCHDOG=1 at half this interval.
+  DaemonProcess daemon(dir.path(), ConfigJson({dir.path() + "/state", ports, "", "", ""}),
+                       {{"WATCHDOG_USEC", "400000"}});
   REQUIRE(daemon.Start());
   INFO(daemon.log());
+
+  SECTION("systemd watchdog keep-alive") {
+    CHECK(daemon.WaitNotify("WATCHDOG=1", std::chrono::seconds(5)));
+    CHECK(daemon.WaitNotify("WATCHDOG=1", std::chrono::seconds(5)));
+  }
 
   SECTION("reflection lists the services and serves their descriptors") {
     auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(grpc::CreateChannel(

@@ -7,8 +7,8 @@
 #include <string>
 
 #include <grpcpp/grpcpp.h>
-#include <openssl/evp.h>
 
+#include "app/token_hash.h"
 #include "daemon_process.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -21,18 +21,7 @@ inline constexpr const char* kReadToken = "read-token-for-tests";
 inline constexpr const char* kAdminToken = "admin-token-for-tests";
 inline constexpr const char* kReceptionToken = "reception-only-token";
 
-inline std::string Sha256Hex(const std::string& s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xf]);
-  }
-  return out;
-}
+inline std::string Sha256Hex(const std::string& s) { return app::HashToken(s); }
 
 struct Ports {
   int grpc = FreePort();

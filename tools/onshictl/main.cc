@@ -9,12 +9,12 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
-#include <openssl/evp.h>
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "onshi/v1/system.grpc.pb.h"
+#include "app/token_hash.h"
 #include "onshid/version.h"
 
 namespace {
@@ -154,7 +154,7 @@ int Health(const Options& o) {
   return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 3;
 }
 
-int HashToken(const Options& o) {
+int PrintTokenHash(const Options& o) {
   std::string token;
   if (o.args.size() > 1) {
     token = o.args[1];
@@ -165,11 +165,7 @@ int HashToken(const Options& o) {
     std::cerr << "onshictl: empty token\n";
     return 2;
   }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned int i = 0; i < len; ++i) std::cout << kHex[md[i] >> 4] << kHex[md[i] & 0xf];
+  std::cout << onshid::app::HashToken(token);
   std::cout << "\n";
   return 0;
 }
@@ -221,7 +217,7 @@ int main(int argc, char** argv) {
   const std::string& cmd = o.args[0];
   if (cmd == "status") return Status(o);
   if (cmd == "health") return Health(o);
-  if (cmd == "hash-token") return HashToken(o);
+  if (cmd == "hash-token") return PrintTokenHash(o);
   std::cerr << "onshictl: unknown command " << cmd << "\n";
   Usage(std::cerr);
   return 2;
