@@ -48,17 +48,18 @@ cat > "$work/onshid.jsonc" <<JSON
  "auth": {"tokens": [{"name": "bench", "sha256": "$($ctl hash-token $token)", "scopes": ["read"]}]}}
 JSON
 
+# Sets pid and elapsed (ms until /readyz answered 200).
 run_daemon() {
-  local t0 pid
+  local t0
   t0=$(now_ms)
   "$onshid" --config "$work/onshid.jsonc" 2>>"$work/daemon.log" &
   pid=$!
   wait_ready "$hp"
-  echo "$(( $(now_ms) - t0 )) $pid"
+  elapsed=$(( $(now_ms) - t0 ))
 }
-read -r d_cold pid < <(run_daemon)
-kill -TERM "$pid"; wait "$pid" || true
-read -r d_warm pid < <(run_daemon)
+run_daemon; d_cold=$elapsed
+kill -TERM "$pid"; wait "$pid"
+run_daemon; d_warm=$elapsed
 # Idle: let it settle, then read the daemon's own resident set.
 curl -fs -H "authorization: Bearer $token" "http://127.0.0.1:$rp/v1/status" >/dev/null
 sleep 2
@@ -70,7 +71,7 @@ t0=$(now_ms); for _ in $(seq 200); do curl -fs "http://127.0.0.1:$hp/healthz" >/
 base_req=$(( $(now_ms) - t0 ))
 t0=$(now_ms); for _ in $(seq 200); do curl -fs -H "authorization: Bearer $token" "http://127.0.0.1:$rp/v1/status" >/dev/null; done
 rest_req=$(( $(now_ms) - t0 ))
-kill -TERM "$pid"; wait "$pid" || true
+kill -TERM "$pid"; wait "$pid"
 
 ratio() { python3 -c "print(f'{$1/max($2,1):.2f}')"; }
 printf '%-44s %8s %10s\n' measurement ms "x baseline"
