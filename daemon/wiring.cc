@@ -15,6 +15,9 @@
 #include "core/clock.h"
 #include "core/dependency.h"
 #include "onshid/version.h"
+#include "app/eligibility.h"
+#include "oqs_folder/oqs_folder_upstream.h"
+#include "oqs_folder/pugixml_codec.h"
 #include "postgres/managed_postgres.h"
 #include "postgres/pg_store.h"
 
@@ -22,6 +25,7 @@ namespace onshid {
 namespace {
 
 constexpr const char* kDatabase = "database";
+constexpr const char* kUpstream = "upstream";
 
 core::DomainError StartupError(std::string reason, std::string message) {
   core::DomainError e;
@@ -120,11 +124,41 @@ core::Status Daemon::Start() {
   });
 
   executor_ = std::make_unique<app::Executor>(config_.service.worker_threads);
+
+  if (config_.upstream.folder.empty()) {
+    board_->Set(kUpstream, core::DependencyState::kDisabled, "UPSTREAM_NOT_CONFIGURED",
+                "no 資格確認端末 folder configured (upstream.folder)",
+                "資格確認端末の連携は設定されていません。", /*required_for_ready=*/false);
+  } else {
+    const auto encoding = config_.upstream.encoding == "shift_jis" ? oqs_folder::Encoding::kShiftJis
+                                                                   : oqs_folder::Encoding::kUtf8;
+    codec_ = std::make_unique<oqs_folder::PugixmlCodec>(encoding);
+    oqs_folder::OqsFolderOptions o;
+    o.folder = config_.upstream.folder;
+    o.encoding = encoding;
+    o.max_in_flight = config_.upstream.max_in_flight;
+    o.max_queued = config_.upstream.max_queued;
+    o.archive_dir = config_.state_dir + "/oqs/archive";
+    o.quarantine_dir = config_.state_dir + "/oqs/quarantine";
+    o.face_mirror_dir = config_.upstream.face_mirror_dir;
+    o.poll_interval = std::chrono::milliseconds(config_.upstream.poll_interval_ms);
+    upstream_ = std::make_unique<oqs_folder::OqsFolderUpstream>(o, *clock_, *store_);
+    eligibility_ = std::make_unique<app::EligibilityUseCases>(
+        *upstream_, *store_, *store_, *store_, *codec_, *clock_, *ids_, *executor_,
+        app::EligibilityOptions{config_.upstream.medical_institution_code});
+    if (auto s = upstream_->Start(eligibility_->Handlers()); !s) return s.error();
+    log->info("watching the terminal folder (upstream.folder)");
+    RefreshUpstreamStatus();
+  }
+
   api::ApiDeps deps;
   deps.config = &config_;
   deps.auth = auth_.get();
   deps.metrics = metrics_.get();
   deps.store = store_.get();
+  deps.events = store_.get();
+  deps.results = store_.get();
+  deps.eligibility = eligibility_.get();
   deps.board = board_.get();
   deps.executor = executor_.get();
   deps.ids = ids_.get();
@@ -135,14 +169,33 @@ core::Status Daemon::Start() {
   api_ = std::make_unique<api::ApiServer>(deps);
   if (auto s = api_->Start(); !s) return s.error();
 
-  monitor_ = std::thread([this] { MonitorDatabase(); });
+  monitor_ = std::thread([this] { MonitorDependencies(); });
   if (config_.auth.tokens.empty()) {
     log->warn("auth.tokens is empty: every API call will be refused as UNAUTHENTICATED");
   }
   return core::OkStatus();
 }
 
-void Daemon::MonitorDatabase() {
+void Daemon::RefreshUpstreamStatus() {
+  if (!upstream_) return;
+  const auto h = upstream_->Health();
+  if (!h.folder_reachable) {
+    const auto& e = h.folder_error;
+    board_->Set(kUpstream, core::DependencyState::kDown, "UPSTREAM_FOLDER_UNAVAILABLE",
+                e ? e->message : "the terminal folder is not reachable",
+                e ? e->message_ja : "資格確認端末の共有フォルダに接続できません。");
+  } else if (h.oldest_request_age &&
+             h.oldest_request_age->count() >= config_.upstream.stale_request_warn_s) {
+    board_->Set(kUpstream, core::DependencyState::kDegraded, "UPSTREAM_NOT_CONSUMING",
+                "a request file has waited " + std::to_string(h.oldest_request_age->count()) +
+                    " s in req/: the terminal's 連携アプリ is probably not running",
+                "資格確認端末の連携アプリケーションが応答していません。端末を確認してください。");
+  } else {
+    board_->Set(kUpstream, core::DependencyState::kOk);
+  }
+}
+
+void Daemon::MonitorDependencies() {
   auto log = app::Logger("postgres");
   std::unique_lock lock(monitor_mu_);
   bool was_ok = true;
@@ -161,6 +214,7 @@ void Daemon::MonitorDatabase() {
                   ping.error().message, "データベースに接続できません。");
     }
     was_ok = ping.ok();
+    RefreshUpstreamStatus();
     if (api_) api_->RefreshHealth();
     lock.lock();
   }
@@ -184,8 +238,13 @@ void Daemon::Stop() {
   monitor_cv_.notify_all();
   if (monitor_.joinable()) monitor_.join();
   if (api_) api_->Shutdown(std::chrono::milliseconds(config_.service.shutdown_grace_ms));
+  if (eligibility_) eligibility_->Shutdown();
+  if (upstream_) upstream_->Stop();
   if (executor_) executor_->Join();
   api_.reset();
+  eligibility_.reset();
+  upstream_.reset();
+  codec_.reset();
   if (store_) store_->Close();
   store_.reset();
   if (managed_pg_) managed_pg_->Stop();

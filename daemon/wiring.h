@@ -16,6 +16,10 @@
 
 namespace onshid {
 
+namespace oqs_folder {
+class OqsFolderUpstream;
+class PugixmlCodec;
+}  // namespace oqs_folder
 namespace postgres {
 class ManagedPostgres;
 class PgStore;
@@ -26,6 +30,7 @@ class Authenticator;
 class Metrics;
 }  // namespace api
 namespace app {
+class EligibilityUseCases;
 class Executor;
 class RandomIds;
 }  // namespace app
@@ -54,7 +59,9 @@ class Daemon {
   int health_port() const;
 
  private:
-  void MonitorDatabase();
+  // Refreshes the database and upstream entries of the status board every health interval.
+  void MonitorDependencies();
+  void RefreshUpstreamStatus();
 
   app::Config config_;
   std::unique_ptr<core::SystemClock> clock_;
@@ -65,6 +72,9 @@ class Daemon {
   std::unique_ptr<postgres::ManagedPostgres> managed_pg_;
   std::unique_ptr<postgres::PgStore> store_;
   std::unique_ptr<app::Executor> executor_;
+  std::unique_ptr<oqs_folder::PugixmlCodec> codec_;
+  std::unique_ptr<oqs_folder::OqsFolderUpstream> upstream_;
+  std::unique_ptr<app::EligibilityUseCases> eligibility_;
   std::unique_ptr<api::ApiServer> api_;
 
   std::mutex monitor_mu_;

@@ -8,25 +8,10 @@
 #include "core/mem_store.h"
 #include "postgres/migrate.h"
 #include "postgres/pg_errors.h"
+#include "postgres/pg_time.h"
 
 namespace onshid::postgres {
 namespace {
-
-// Timestamps cross the wire as microseconds since the Unix epoch (bigint), which is exactly
-// PostgreSQL's resolution; this SQL turns parameter $N back into a timestamptz without rounding.
-std::string TimestampFromMicros(int n) {
-  const std::string p = "$" + std::to_string(n) + "::bigint";
-  return "(to_timestamp(" + p + " / 1000000) + (" + p + " % 1000000) * interval '1 microsecond')";
-}
-
-std::int64_t ToMicros(core::SystemTime t) {
-  return std::chrono::floor<std::chrono::microseconds>(t).time_since_epoch().count();
-}
-
-core::SystemTime FromMicros(std::int64_t micros) {
-  return core::SystemTime(
-      std::chrono::duration_cast<core::SystemTime::duration>(std::chrono::microseconds(micros)));
-}
 
 core::DomainError NotOpen() { return core::DatabaseUnavailable("store is not open"); }
 
@@ -49,11 +34,22 @@ core::Result<int> PgStore::Open(const std::vector<schema::Migration>& migrations
     return version;
   }
   pool_ = std::move(pool);
+  {
+    std::lock_guard lock(listen_mu_);
+    listen_stop_ = false;
+  }
+  listener_ = std::thread([this] { ListenLoop(); });
   PostgresLogger()->info("database open at schema version {}", *version);
   return version;
 }
 
 void PgStore::Close() {
+  {
+    std::lock_guard lock(listen_mu_);
+    listen_stop_ = true;
+  }
+  listen_cv_.notify_all();
+  if (listener_.joinable()) listener_.join();
   if (!pool_) return;
   pool_->Stop();
   pool_.reset();
@@ -104,7 +100,7 @@ core::Result<std::vector<core::AuditRecord>> PgStore::ListAudit(const core::Audi
   return pool_->Run([&](pqxx::connection& c) {
     pqxx::read_transaction txn(c, "list_audit");
     const pqxx::result rows = txn.exec_params(
-        "SELECT id, (extract(epoch FROM at) * 1000000)::bigint, request_id, client, method,"
+        "SELECT id, " + MicrosOf("at") + ", request_id, client, method,"
         " channel, subject, outcome FROM audit_log"
         " WHERE ($1::text IS NULL OR request_id = $1::text)"
         " AND ($2::text IS NULL OR client = $2::text)"

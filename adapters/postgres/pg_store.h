@@ -13,11 +13,19 @@
 // Audit times are kept to the microsecond (PostgreSQL's resolution); ListAudit orders by `at`
 // descending, then id descending.
 
+#include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
+#include "core/results.h"
 #include "core/store.h"
+#include "core/upstream.h"
 #include "postgres/connection_pool.h"
 #include "schema/migrations.h"
 
@@ -29,7 +37,10 @@ struct PgStoreOptions {
   int connect_timeout_ms = 5000;  // per connection attempt (libpq connect_timeout, whole seconds)
 };
 
-class PgStore final : public core::Store {
+class PgStore final : public core::Store,
+                      public core::UpstreamJournal,
+                      public core::ResultStore,
+                      public core::EventStore {
  public:
   explicit PgStore(PgStoreOptions options);
   ~PgStore() override;
@@ -52,12 +63,46 @@ class PgStore final : public core::Store {
   core::Status AppendAudit(const core::AuditRecord& record) override;
   core::Result<std::vector<core::AuditRecord>> ListAudit(const core::AuditQuery& query) override;
 
+  // core::UpstreamJournal (pg_results.cc)
+  core::Result<std::int64_t> NextSequence() override;
+  core::Status Record(const core::JournalEntry& entry) override;
+  core::Status Complete(const std::string& request_id, core::SystemTime at) override;
+  core::Result<std::vector<core::JournalEntry>> Pending() override;
+
+  // core::ResultStore (pg_results.cc)
+  core::Result<core::StoreOutcome> StoreResult(const core::StoredResult& result) override;
+  core::Result<std::optional<core::StoredResult>> GetResult(std::int64_t id) override;
+  core::Result<std::vector<core::StoredResult>> ListResults(const core::ResultQuery& query) override;
+  core::Result<std::optional<core::StoredResult>> ResultForRequest(
+      const std::string& request_id) override;
+  core::Status Quarantine(const std::string& file_name, const std::string& raw,
+                          const std::string& reason, core::SystemTime at) override;
+
+  // core::EventStore (pg_results.cc). Subscribers are woken by LISTEN/NOTIFY on a dedicated
+  // connection and thread (started by Open(), stopped by Close()), so daemons sharing the database
+  // see each other's events; a periodic wake-up covers a lost notification connection.
+  core::Result<std::int64_t> Append(const core::Event& event) override;
+  core::Result<std::vector<core::Event>> ListAfter(std::int64_t after, int limit) override;
+  int Subscribe(std::function<void()> wake) override;
+  void Unsubscribe(int handle) override;
+
   // Pool usage for metrics; all zero while closed. Thread-safe.
   PoolStats PoolUsage() const;
 
  private:
+  void ListenLoop();
+  void WakeSubscribers();
+
   const PgStoreOptions options_;
   std::unique_ptr<ConnectionPool> pool_;
+
+  std::mutex listen_mu_;
+  std::condition_variable listen_cv_;
+  bool listen_stop_ = false;
+  std::thread listener_;
+  std::mutex subscribers_mu_;
+  std::map<int, std::function<void()>> subscribers_;
+  int next_subscriber_ = 1;
 };
 
 }  // namespace onshid::postgres

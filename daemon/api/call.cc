@@ -61,11 +61,8 @@ std::map<std::string, MethodPolicy> ReadPolicies(const google::protobuf::Service
 CallRunner::CallRunner(ApiDeps deps, const google::protobuf::ServiceDescriptor* service)
     : deps_(deps), service_name_(service->full_name()), policies_(ReadPolicies(service)) {}
 
-grpc::ServerUnaryReactor* CallRunner::Unary(grpc::CallbackServerContext* ctx,
-                                            const std::string& method_name, UseCase use_case) {
-  auto* reactor = ctx->DefaultReactor();
-  const auto started = deps_.clock->SteadyNow();
-
+core::Result<std::shared_ptr<Call>> CallRunner::Admit(grpc::CallbackServerContext* ctx,
+                                                      const std::string& method_name) {
   auto call = std::make_shared<Call>();
   call->method = "/" + service_name_ + "/" + method_name;
   call->request_id = ValidRequestId(Metadata(ctx, "x-request-id"));
@@ -77,58 +74,74 @@ grpc::ServerUnaryReactor* CallRunner::Unary(grpc::CallbackServerContext* ctx,
                    Metadata(ctx, "x-onshid-gateway") == deps_.gateway_secret)
                       ? "rest"
                       : "grpc";
-
-  auto finish = [this, reactor, call, started](const core::Status& result) {
-    grpc::Status status = result.ok() ? grpc::Status::OK : ToGrpcStatus(result.error());
-    double seconds =
-        std::chrono::duration<double>(deps_.clock->SteadyNow() - started).count();
-    deps_.metrics->ObserveRpc(call->method, CodeName(status.error_code()), seconds);
-    app::ScopedRequestId scoped(call->request_id);
-    auto log = app::Logger("rpc");
-    if (status.ok()) {
-      log->info("{} via {} by {}: OK in {:.1f} ms", call->method, call->channel,
-                call->principal.name, seconds * 1000);
-    } else {
-      log->info("{} via {} by {}: {} ({}) in {:.1f} ms", call->method, call->channel,
-                call->principal.name.empty() ? "-" : call->principal.name,
-                CodeName(status.error_code()), ReasonOf(status), seconds * 1000);
-    }
-    reactor->Finish(status);
-  };
-
   auto policy_it = policies_.find(method_name);
-  if (policy_it == policies_.end()) {
-    finish(core::Internal("no policy for " + call->method));
-    return reactor;
-  }
-  const MethodPolicy policy = policy_it->second;
-
+  if (policy_it == policies_.end()) return core::Internal("no policy for " + call->method);
   auto principal = deps_.auth->Authenticate(Metadata(ctx, "authorization"));
   if (!principal) {
     deps_.metrics->CountAuthFailure(call->method, "UNAUTHENTICATED");
-    finish(principal.error());
-    return reactor;
+    return principal.error();
   }
   call->principal = std::move(principal).value();
-  if (auto allowed = Authenticator::Authorize(call->principal, policy.scope); !allowed) {
+  if (auto allowed = Authenticator::Authorize(call->principal, policy_it->second.scope); !allowed) {
     deps_.metrics->CountAuthFailure(call->method, "PERMISSION_DENIED");
-    finish(allowed.error());
+    return allowed.error();
+  }
+  return call;
+}
+
+void CallRunner::Finished(const Call& call, const grpc::Status& status,
+                          std::chrono::steady_clock::time_point started) const {
+  double seconds = std::chrono::duration<double>(deps_.clock->SteadyNow() - started).count();
+  deps_.metrics->ObserveRpc(call.method, CodeName(status.error_code()), seconds);
+  app::ScopedRequestId scoped(call.request_id);
+  auto log = app::Logger("rpc");
+  if (status.ok()) {
+    log->info("{} via {} by {}: OK in {:.1f} ms", call.method, call.channel, call.principal.name,
+              seconds * 1000);
+  } else {
+    log->info("{} via {} by {}: {} ({}) in {:.1f} ms", call.method, call.channel,
+              call.principal.name.empty() ? "-" : call.principal.name,
+              CodeName(status.error_code()), ReasonOf(status), seconds * 1000);
+  }
+}
+
+grpc::ServerUnaryReactor* CallRunner::Unary(grpc::CallbackServerContext* ctx,
+                                            const std::string& method_name, UseCase use_case) {
+  return UnaryAsync(ctx, method_name,
+                    [use_case = std::move(use_case)](std::shared_ptr<Call> call, Done done) {
+                      done(use_case(*call));
+                    });
+}
+
+grpc::ServerUnaryReactor* CallRunner::UnaryAsync(grpc::CallbackServerContext* ctx,
+                                                 const std::string& method_name,
+                                                 AsyncUseCase use_case) {
+  auto* reactor = ctx->DefaultReactor();
+  const auto started = deps_.clock->SteadyNow();
+  auto admitted = Admit(ctx, method_name);
+  if (!admitted) {
+    // Log and count under the method's name even though nobody was admitted.
+    Call anonymous;
+    anonymous.method = "/" + service_name_ + "/" + method_name;
+    anonymous.request_id = ValidRequestId(Metadata(ctx, "x-request-id"));
+    grpc::Status status = ToGrpcStatus(admitted.error());
+    Finished(anonymous, status, started);
+    reactor->Finish(status);
     return reactor;
   }
+  std::shared_ptr<Call> call = std::move(admitted).value();
+  const MethodPolicy policy = policies_.at(method_name);
 
   const auto now = std::chrono::system_clock::now();
   const auto max_deadline = now + std::chrono::milliseconds(deps_.config->grpc.max_deadline_ms);
   auto deadline = ctx->deadline();
-  if (deadline == std::chrono::system_clock::time_point::max() || deadline <= now - std::chrono::hours(24 * 365)) {
+  if (deadline == std::chrono::system_clock::time_point::max()) {
     deadline = now + std::chrono::milliseconds(deps_.config->grpc.default_deadline_ms);
   }
   call->deadline = std::min(deadline, max_deadline);
 
-  deps_.executor->Post([this, call, policy, use_case = std::move(use_case), finish]() mutable {
+  Done done = [this, call, policy, reactor, started](core::Status result) {
     app::ScopedRequestId scoped(call->request_id);
-    core::Status result = std::chrono::system_clock::now() >= call->deadline
-                              ? core::Status(DeadlinePassed())
-                              : use_case(*call);
     if (policy.audited) {
       core::AuditRecord rec;
       rec.at = deps_.clock->Now();
@@ -144,7 +157,18 @@ grpc::ServerUnaryReactor* CallRunner::Unary(grpc::CallbackServerContext* ctx,
         if (result.ok()) result = s.error();
       }
     }
-    finish(result);
+    grpc::Status status = result.ok() ? grpc::Status::OK : ToGrpcStatus(result.error());
+    Finished(*call, status, started);
+    reactor->Finish(status);
+  };
+
+  deps_.executor->Post([call, use_case = std::move(use_case), done = std::move(done)]() {
+    app::ScopedRequestId scoped(call->request_id);
+    if (std::chrono::system_clock::now() >= call->deadline) {
+      done(DeadlinePassed());
+      return;
+    }
+    use_case(call, done);
   });
   return reactor;
 }

@@ -18,11 +18,13 @@
 #include "api/auth.h"
 #include "api/metrics.h"
 #include "app/config.h"
+#include "app/eligibility.h"
 #include "app/executor.h"
 #include "core/clock.h"
 #include "core/dependency.h"
 #include "core/error.h"
 #include "core/id_source.h"
+#include "core/results.h"
 #include "core/store.h"
 
 namespace onshid::api {
@@ -34,6 +36,10 @@ struct ApiDeps {
   Authenticator* auth = nullptr;
   Metrics* metrics = nullptr;
   core::Store* store = nullptr;
+  core::EventStore* events = nullptr;
+  core::ResultStore* results = nullptr;
+  // Null when no upstream (terminal folder) is configured.
+  app::EligibilityUseCases* eligibility = nullptr;
   core::StatusBoard* board = nullptr;
   app::Executor* executor = nullptr;
   core::IdSource* ids = nullptr;
@@ -75,6 +81,22 @@ class CallRunner {
   // returned reactor with its result. Never blocks the calling (gRPC) thread.
   grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, const std::string& method_name,
                                   UseCase use_case);
+
+  // Like Unary, for use cases that complete later (e.g. waiting for the terminal): the use case
+  // runs on the executor and must call `done` exactly once, from any thread.
+  using Done = std::function<void(core::Status)>;
+  using AsyncUseCase = std::function<void(std::shared_ptr<Call> call, Done done)>;
+  grpc::ServerUnaryReactor* UnaryAsync(grpc::CallbackServerContext* ctx,
+                                       const std::string& method_name, AsyncUseCase use_case);
+
+  // For streaming methods: the same request id, authentication and scope checks as Unary (auth
+  // failures are counted). Must be called on the gRPC thread before the reactor sends anything.
+  core::Result<std::shared_ptr<Call>> Admit(grpc::CallbackServerContext* ctx,
+                                            const std::string& method_name);
+
+  // Records a finished streaming call in metrics and the log.
+  void Finished(const Call& call, const grpc::Status& status,
+                std::chrono::steady_clock::time_point started) const;
 
   const ApiDeps& deps() const { return deps_; }
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -57,7 +58,31 @@ HttpResponse DefaultError(int status, std::string_view reason, std::string_view 
   return r;
 }
 
+// After Stop()'s grace, how long open streams get to send the end of their response.
+constexpr std::chrono::milliseconds kStreamEndTime{500};
+
 std::string Str(beast::string_view sv) { return std::string(sv.data(), sv.size()); }
+
+// One HTTP/1.1 chunk ("<hex size>\r\n<data>\r\n"); `data` must not be empty.
+std::string Chunk(std::string_view data) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string size;
+  for (std::size_t n = data.size(); n > 0; n >>= 4) size.insert(size.begin(), kHex[n & 0xF]);
+  std::string out;
+  out.reserve(size.size() + data.size() + 4);
+  out.append(size).append("\r\n").append(data).append("\r\n");
+  return out;
+}
+
+const char* EndReasonName(ResponseStream::EndReason reason) {
+  switch (reason) {
+    case ResponseStream::EndReason::kClientGone: return "client gone";
+    case ResponseStream::EndReason::kServerStopping: return "server stopping";
+    case ResponseStream::EndReason::kTooSlow: return "client too slow";
+    case ResponseStream::EndReason::kNotDelivered: return "not delivered";
+  }
+  return "?";
+}
 
 }  // namespace
 
@@ -68,6 +93,136 @@ std::string HttpRequest::Header(std::string_view lower_name) const {
   return "";
 }
 
+ResponseStream::ResponseStream() : ResponseStream(Options{}) {}
+
+ResponseStream::ResponseStream(Options options)
+    : max_queued_bytes_(options.max_queued_bytes),
+      heartbeat_interval_(options.heartbeat_interval),
+      heartbeat_chunk_(std::move(options.heartbeat_chunk)),
+      on_client_gone_(std::move(options.on_client_gone)) {}
+
+bool ResponseStream::Write(std::string chunk) {
+  std::function<void()> wake;
+  bool accepted = true;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_by_handler_ || overflowed_ || ended_) return false;
+    if (chunk.empty()) return true;
+    if (queued_.size() + chunk.size() > max_queued_bytes_) {
+      // The server reports kTooSlow from an I/O thread (never from inside Write).
+      overflowed_ = true;
+      accepted = false;
+      std::string().swap(queued_);
+    } else if (queued_.empty()) {
+      queued_ = std::move(chunk);
+    } else {
+      queued_ += chunk;
+    }
+    if (wake_ && !wake_pending_) {
+      wake_pending_ = true;
+      wake = wake_;
+    }
+  }
+  if (wake) wake();
+  return accepted;
+}
+
+void ResponseStream::Close() {
+  std::function<void()> wake;
+  std::function<void(EndReason)> dropped;  // destroyed outside the lock
+  {
+    std::lock_guard lock(mu_);
+    if (closed_by_handler_ || ended_) return;
+    closed_by_handler_ = true;
+    dropped = std::move(on_client_gone_);
+    on_client_gone_ = nullptr;
+    if (wake_ && !wake_pending_) {
+      wake_pending_ = true;
+      wake = wake_;
+    }
+  }
+  if (wake) wake();
+}
+
+bool ResponseStream::IsOpen() const {
+  std::lock_guard lock(mu_);
+  return !closed_by_handler_ && !overflowed_ && !ended_;
+}
+
+// The server's side of a ResponseStream.
+struct ResponseStreamAccess {
+  struct Taken {
+    std::string data;
+    bool closed = false;      // by the handler: send `data`, then the end of the response
+    bool overflowed = false;  // too slow: abort the response
+  };
+
+  // Starts delivering: `wake` is called (from any thread, never under the stream's lock) when
+  // there is something to send. Until the first Take() the stream counts as already woken.
+  static void Attach(ResponseStream& s, std::function<void()> wake) {
+    std::lock_guard lock(s.mu_);
+    if (s.ended_) return;
+    s.wake_ = std::move(wake);
+    s.wake_pending_ = true;
+  }
+
+  static Taken Take(ResponseStream& s) {
+    std::lock_guard lock(s.mu_);
+    s.wake_pending_ = false;
+    Taken t;
+    t.data.swap(s.queued_);
+    t.closed = s.closed_by_handler_;
+    t.overflowed = s.overflowed_;
+    return t;
+  }
+
+  // The server is done with the stream. Unless the handler closed it, reports `reason` (kTooSlow
+  // when it overflowed) through on_client_gone. Idempotent. Returns the reason reported, if any.
+  static std::optional<ResponseStream::EndReason> End(ResponseStream& s,
+                                                      ResponseStream::EndReason reason) {
+    std::function<void(ResponseStream::EndReason)> callback;
+    std::function<void()> wake;  // destroyed outside the lock
+    bool report = false;
+    {
+      std::lock_guard lock(s.mu_);
+      if (s.ended_) return std::nullopt;
+      s.ended_ = true;
+      std::string().swap(s.queued_);
+      if (s.overflowed_) reason = ResponseStream::EndReason::kTooSlow;
+      report = !s.closed_by_handler_;
+      callback = std::move(s.on_client_gone_);
+      s.on_client_gone_ = nullptr;
+      wake = std::move(s.wake_);
+      s.wake_ = nullptr;
+    }
+    if (!report) return std::nullopt;
+    if (callback) {
+      try {
+        callback(reason);
+      } catch (const std::exception& e) {
+        spdlog::error("response stream on_client_gone threw: {}", e.what());
+      }
+    }
+    return reason;
+  }
+
+  static std::chrono::milliseconds HeartbeatInterval(const ResponseStream& s) {
+    return s.heartbeat_interval_;
+  }
+  static const std::string& HeartbeatChunk(const ResponseStream& s) { return s.heartbeat_chunk_; }
+};
+
+namespace {
+
+// Ends the stream of a response that will never be sent.
+void DropResponse(HttpResponse& response) {
+  if (response.stream) {
+    ResponseStreamAccess::End(*response.stream, ResponseStream::EndReason::kNotDelivered);
+  }
+}
+
+}  // namespace
+
 namespace {
 
 class SessionBase {
@@ -76,6 +231,8 @@ class SessionBase {
   virtual void Begin() = 0;
   // Runs on the session's strand when the server starts stopping.
   virtual void OnServerStopping() = 0;
+  // Runs on the session's strand at the end of Stop()'s grace: ends an open stream.
+  virtual void OnStreamsEnding() = 0;
   virtual const Executor& executor() const = 0;
 };
 
@@ -97,6 +254,8 @@ struct ServerShared {
   std::atomic<std::uint64_t> rejected{0};
   std::atomic<std::uint64_t> active{0};     // admitted sessions alive
   std::atomic<std::uint64_t> rejecting{0};  // sessions alive only to send 503
+  std::atomic<std::uint64_t> streaming{0};  // admitted sessions streaming a response
+  std::atomic<bool> streams_ending{false};  // Stop() is ending streams; new ones end at once
 
   std::mutex idle_mu;
   std::condition_variable idle_cv;  // notified whenever a session ends
@@ -129,9 +288,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         stream_(std::move(stream)),
         timer_(stream_.get_executor()),
         id_(id),
-        rejected_(rejected) {}
+        rejected_(rejected),
+        heartbeat_timer_(stream_.get_executor()) {}
 
   ~Session() override {
+    if (body_stream_) ResponseStreamAccess::End(*body_stream_, ResponseStream::EndReason::kServerStopping);
+    // Before `active`, so that Stop() never sees more streams than admitted sessions.
+    if (counted_streaming_) shared_->streaming.fetch_sub(1);
     (rejected_ ? shared_->rejecting : shared_->active).fetch_sub(1);
     {
       std::lock_guard lock(shared_->sessions_mu);
@@ -165,10 +328,20 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       beast::get_lowest_layer(stream_).cancel();
     }
     // A request being read, handled or written finishes; its response closes the connection.
+    // An open stream goes on until OnStreamsEnding().
+  }
+
+  void OnStreamsEnding() override {
+    if (state_ == State::kStreaming && stream_head_done_) {
+      EndStream(ResponseStream::EndReason::kServerStopping, /*graceful=*/true);
+    }
+    // A stream whose headers are still being written ends once they are (streams_ending).
   }
 
  private:
-  enum class State { kHandshake, kReading, kHandling, kWriting, kClosing, kClosed };
+  enum class State { kHandshake, kReading, kHandling, kWriting, kStreaming, kClosing, kClosed };
+  // How an open stream is being ended by the server.
+  enum class StreamEnd { kNone, kGraceful, kAbort };
 
   void OnHandshake(beast::error_code ec) {
     if (state_ == State::kClosed) return;
@@ -214,6 +387,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         shared_->logger->warn("conn {}: {} handler did not answer within {} ms", id_, method_,
                               shared_->limits.request_timeout.count());
         SendError(504, "HANDLER_TIMEOUT", "the request was not answered in time");
+        break;
+      case State::kStreaming:
+        // A single write (headers or chunk) took longer than the request timeout.
+        shared_->logger->info("conn {}: stream write timed out", id_);
+        EndStream(ResponseStream::EndReason::kTooSlow, /*graceful=*/false);
         break;
       case State::kHandshake:
       case State::kWriting:
@@ -324,6 +502,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     http::request<http::string_body> req = parser_->release();
     parser_.reset();
     keep_alive_ = req.keep_alive();
+    version_ = req.version();
     HttpRequest request;
     request.method = Str(req.method_string());
     method_ = request.method;
@@ -343,14 +522,22 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     auto called = std::make_shared<std::atomic<bool>>(false);
     Responder responder = [shared = shared_, weak = this->weak_from_this(), seq,
                            called](HttpResponse response) {
-      if (called->exchange(true)) return;
-      std::lock_guard lock(shared->mu);
-      if (shared->stopped) return;
-      auto self = weak.lock();
-      if (!self) return;
-      asio::post(self->executor_, [self, seq, response = std::move(response)]() mutable {
-        self->OnResponse(seq, std::move(response));
-      });
+      if (called->exchange(true)) {
+        DropResponse(response);
+        return;
+      }
+      {
+        std::lock_guard lock(shared->mu);
+        if (!shared->stopped) {
+          if (auto self = weak.lock()) {
+            asio::post(self->executor_, [self, seq, response = std::move(response)]() mutable {
+              self->OnResponse(seq, std::move(response));
+            });
+            return;
+          }
+        }
+      }
+      DropResponse(response);
     };
     try {
       shared_->handler(std::move(request), std::move(responder));
@@ -363,9 +550,227 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void OnResponse(std::uint64_t seq, HttpResponse response) {
-    if (state_ != State::kHandling || seq != seq_) return;  // timed out or connection gone
+    if (state_ != State::kHandling || seq != seq_) {  // timed out or connection gone
+      DropResponse(response);
+      return;
+    }
     DisarmTimer();
+    if (response.stream) {
+      StartStream(std::move(response));
+      return;
+    }
     Write(std::move(response), !keep_alive_ || shared_->stopping);
+  }
+
+  // Copies the handler's extra headers into `head`, except those the server sets or that would
+  // break the framing. Returns true when a Cache-Control header was among them.
+  template <typename Body>
+  static bool CopyHeaders(const std::vector<std::pair<std::string, std::string>>& headers,
+                          http::response<Body>* head) {
+    bool cache_control = false;
+    for (const auto& [name, value] : headers) {
+      if (beast::iequals(name, "content-length") || beast::iequals(name, "content-type") ||
+          beast::iequals(name, "connection") || beast::iequals(name, "transfer-encoding") ||
+          name.empty() || name.find_first_of("\r\n:") != std::string::npos ||
+          value.find_first_of("\r\n") != std::string::npos) {
+        continue;
+      }
+      if (beast::iequals(name, "cache-control")) cache_control = true;
+      head->set(name, value);
+    }
+    return cache_control;
+  }
+
+  // ---- Streamed responses --------------------------------------------------------------------
+  // On the strand: at most one write in flight (headers, then chunks, heartbeats and the end of
+  // the response), and, once the headers are out, one read watching for the client going away.
+
+  void StartStream(HttpResponse r) {
+    state_ = State::kStreaming;
+    body_stream_ = std::move(r.stream);
+    counted_streaming_ = true;
+    shared_->streaming.fetch_add(1);
+    {
+      std::lock_guard lock(shared_->idle_mu);
+    }
+    shared_->idle_cv.notify_all();  // Stop() waits for sessions other than streams
+
+    stream_chunked_ = version_ >= 11;
+    stream_head_ = {};
+    stream_head_.version(version_);
+    stream_head_.result(static_cast<unsigned>(r.status));
+    if (!CopyHeaders(r.headers, &stream_head_)) {
+      stream_head_.set(http::field::cache_control, "no-cache");
+    }
+    stream_head_.set(http::field::content_type,
+                     r.content_type.empty() ? "application/octet-stream" : r.content_type);
+    stream_head_.keep_alive(false);
+    if (stream_chunked_) stream_head_.chunked(true);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - request_start_)
+                        .count();
+    shared_->logger->debug("conn {}: {} -> {} stream opened in {} ms", id_, method_, r.status, ms);
+
+    ResponseStreamAccess::Attach(*body_stream_, [shared = shared_, weak = this->weak_from_this()] {
+      std::lock_guard lock(shared->mu);
+      if (shared->stopped) return;
+      if (auto self = weak.lock()) {
+        asio::post(self->executor_, [self] { self->FlushStream(); });
+      }
+    });
+    stream_sr_.emplace(stream_head_);
+    stream_writing_ = true;
+    ArmTimer(shared_->limits.request_timeout);
+    http::async_write_header(stream_, *stream_sr_,
+                             [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->OnStreamWrite(ec);
+                             });
+  }
+
+  void OnStreamWrite(beast::error_code ec) {
+    if (state_ == State::kClosed) return;
+    DisarmTimer();
+    stream_writing_ = false;
+    if (ec) {
+      shared_->logger->debug("conn {}: stream write failed: {}", id_, ec.message());
+      EndStream(ResponseStream::EndReason::kClientGone, /*graceful=*/false);
+      return;
+    }
+    if (!stream_head_done_) {
+      stream_head_done_ = true;
+      stream_sr_.reset();
+      WatchClient();
+      if (shared_->streams_ending) {
+        EndStream(ResponseStream::EndReason::kServerStopping, /*graceful=*/true);
+        return;
+      }
+    }
+    if (stream_final_) {
+      FinishStreamConnection();
+      return;
+    }
+    FlushStream();
+  }
+
+  // Sends what the handler queued (and the end of the response once it closed or the server ends
+  // the stream), or waits for more, with a heartbeat when configured.
+  void FlushStream() {
+    if (state_ != State::kStreaming || stream_writing_ || !stream_head_done_) return;
+    std::string data;
+    bool last = stream_end_ == StreamEnd::kGraceful;
+    if (stream_end_ == StreamEnd::kNone) {
+      ResponseStreamAccess::Taken taken = ResponseStreamAccess::Take(*body_stream_);
+      if (taken.overflowed) {
+        shared_->logger->info("conn {}: stream closed, client reads too slowly", id_);
+        EndStream(ResponseStream::EndReason::kTooSlow, /*graceful=*/false);
+        return;
+      }
+      data = std::move(taken.data);
+      if (taken.closed) {
+        last = true;
+        stream_end_ = StreamEnd::kGraceful;
+        ResponseStreamAccess::End(*body_stream_, ResponseStream::EndReason::kClientGone);  // no report
+      }
+    }
+    std::string out;
+    if (!data.empty()) out = stream_chunked_ ? Chunk(data) : std::move(data);
+    if (last && stream_chunked_) out += "0\r\n\r\n";
+    if (out.empty()) {
+      if (last) {
+        FinishStreamConnection();
+      } else {
+        ArmHeartbeat();
+      }
+      return;
+    }
+    stream_final_ = last;
+    WriteStreamBytes(std::move(out));
+  }
+
+  void WriteStreamBytes(std::string out) {
+    ++heartbeat_gen_;
+    heartbeat_timer_.cancel();
+    stream_out_ = std::move(out);
+    stream_writing_ = true;
+    ArmTimer(shared_->limits.request_timeout);
+    asio::async_write(stream_, asio::buffer(stream_out_),
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                        self->stream_bytes_ += n;
+                        self->OnStreamWrite(ec);
+                      });
+  }
+
+  void ArmHeartbeat() {
+    const std::chrono::milliseconds interval = ResponseStreamAccess::HeartbeatInterval(*body_stream_);
+    if (interval.count() <= 0 || ResponseStreamAccess::HeartbeatChunk(*body_stream_).empty()) return;
+    const std::uint64_t gen = ++heartbeat_gen_;
+    heartbeat_timer_.expires_after(interval);
+    heartbeat_timer_.async_wait([self = this->shared_from_this(), gen](beast::error_code ec) {
+      if (!ec && gen == self->heartbeat_gen_) self->OnHeartbeat();
+    });
+  }
+
+  void OnHeartbeat() {
+    if (state_ != State::kStreaming || stream_writing_ || stream_end_ != StreamEnd::kNone) return;
+    const std::string& chunk = ResponseStreamAccess::HeartbeatChunk(*body_stream_);
+    WriteStreamBytes(stream_chunked_ ? Chunk(chunk) : chunk);
+  }
+
+  // Reads while streaming: a client of a streamed response sends nothing, so EOF or an error
+  // means it has gone. Whatever it does send is discarded (bounded).
+  void WatchClient() {
+    stream_.async_read_some(asio::buffer(drain_buf_),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->OnClientData(ec, n);
+                            });
+  }
+
+  void OnClientData(beast::error_code ec, std::size_t n) {
+    if (state_ == State::kClosed) return;
+    drained_ += n;
+    const bool gone = ec || drained_ > kMaxDrainBytes;
+    if (state_ == State::kStreaming && gone) {
+      shared_->logger->debug("conn {}: stream client gone ({})", id_,
+                             ec ? ec.message() : "sent too much");
+      EndStream(ResponseStream::EndReason::kClientGone, /*graceful=*/false);
+    } else if (gone) {
+      CloseNow();
+    } else {
+      WatchClient();
+    }
+  }
+
+  // The server ends the stream: reports `reason` to the handler (unless it closed the stream
+  // itself), then either sends the end of the response and closes, or closes at once.
+  void EndStream(ResponseStream::EndReason reason, bool graceful) {
+    if (stream_end_ == StreamEnd::kNone) {
+      stream_end_ = graceful ? StreamEnd::kGraceful : StreamEnd::kAbort;
+      if (auto reported = ResponseStreamAccess::End(*body_stream_, reason)) {
+        shared_->logger->debug("conn {}: stream ended ({}) after {} bytes", id_,
+                               EndReasonName(*reported), stream_bytes_);
+      }
+    } else if (!graceful) {
+      stream_end_ = StreamEnd::kAbort;
+    }
+    if (stream_end_ == StreamEnd::kAbort) {
+      CloseNow();
+    } else {
+      FlushStream();
+    }
+  }
+
+  // After the end of a streamed response: half-close and let WatchClient() read until the client
+  // closes too (bounded in time), so the end of the response is not lost to a reset.
+  void FinishStreamConnection() {
+    state_ = State::kClosing;
+    if (shared_->stopping) {
+      CloseNow();
+      return;
+    }
+    ArmTimer(std::min(shared_->limits.request_timeout, kMaxDrainTime));
+    beast::error_code ec;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) CloseNow();
   }
 
   void SendError(int status, std::string_view reason, const std::string& message) {
@@ -379,15 +784,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     response_ = {};
     response_.version(11);
     response_.result(static_cast<unsigned>(r.status));
-    for (auto& [name, value] : r.headers) {
-      if (beast::iequals(name, "content-length") || beast::iequals(name, "content-type") ||
-          beast::iequals(name, "connection") || beast::iequals(name, "transfer-encoding") ||
-          name.find_first_of("\r\n:") != std::string::npos ||
-          value.find_first_of("\r\n") != std::string::npos) {
-        continue;  // set by the server, or would break the framing
-      }
-      response_.set(name, value);
-    }
+    CopyHeaders(r.headers, &response_);
     response_.set(http::field::content_type,
                   r.content_type.empty() ? "application/octet-stream" : r.content_type);
     response_.body() = std::move(r.body);
@@ -459,6 +856,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (state_ == State::kClosed) return;
     state_ = State::kClosed;
     DisarmTimer();
+    ++heartbeat_gen_;
+    heartbeat_timer_.cancel();
+    if (body_stream_ && stream_end_ == StreamEnd::kNone) {
+      stream_end_ = StreamEnd::kAbort;
+      ResponseStreamAccess::End(*body_stream_, ResponseStream::EndReason::kClientGone);
+    }
     beast::error_code ec;
     auto& socket = beast::get_lowest_layer(stream_).socket();
     socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -487,6 +890,22 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool stopping_cancel_ = false;
   std::size_t drained_ = 0;
   std::array<char, 4096> drain_buf_{};
+  unsigned version_ = 11;  // HTTP version of the request being answered (11 = 1.1)
+
+  // Streamed response (state kStreaming).
+  std::shared_ptr<ResponseStream> body_stream_;
+  asio::steady_timer heartbeat_timer_;
+  std::uint64_t heartbeat_gen_ = 0;  // invalidates heartbeat callbacks already queued
+  http::response<http::empty_body> stream_head_;
+  std::optional<http::response_serializer<http::empty_body>> stream_sr_;
+  std::string stream_out_;  // the bytes of the write in flight
+  std::uint64_t stream_bytes_ = 0;
+  StreamEnd stream_end_ = StreamEnd::kNone;
+  bool stream_chunked_ = false;
+  bool stream_head_done_ = false;
+  bool stream_writing_ = false;
+  bool stream_final_ = false;  // the write in flight ends the response
+  bool counted_streaming_ = false;
 };
 
 // Splits "host:port" / "[v6]:port". Returns false when there is no port.
@@ -726,11 +1145,28 @@ void HttpServer::Stop(std::chrono::milliseconds grace) {
   for (const auto& s : sessions) asio::post(s->executor(), [s] { s->OnServerStopping(); });
   sessions.clear();
 
+  // Open streams do not end by themselves: wait for the other sessions only.
   {
     std::unique_lock idle_lock(shared.idle_mu);
     shared.idle_cv.wait_for(idle_lock, grace, [&] {
-      return shared.active.load() == 0 && shared.rejecting.load() == 0;
+      return shared.active.load() <= shared.streaming.load() && shared.rejecting.load() == 0;
     });
+  }
+
+  // End open streams, giving each a moment to send the end of its response.
+  shared.streams_ending = true;
+  if (shared.streaming.load() > 0) {
+    {
+      std::lock_guard sessions_lock(shared.sessions_mu);
+      for (const auto& [id, weak] : shared.sessions) {
+        if (auto s = weak.lock()) sessions.push_back(std::move(s));
+      }
+    }
+    for (const auto& s : sessions) asio::post(s->executor(), [s] { s->OnStreamsEnding(); });
+    sessions.clear();
+    std::unique_lock idle_lock(shared.idle_mu);
+    shared.idle_cv.wait_for(idle_lock, kStreamEndTime,
+                            [&] { return shared.streaming.load() == 0; });
   }
 
   // Close everything: no Responder may post any more, then the io_context and with it every
@@ -753,7 +1189,7 @@ int HttpServer::port() const { return impl_->port.load(); }
 
 HttpServer::Stats HttpServer::stats() const {
   const ServerShared& s = *impl_->shared;
-  return Stats{s.requests.load(), s.rejected.load(), s.active.load()};
+  return Stats{s.requests.load(), s.rejected.load(), s.active.load(), s.streaming.load()};
 }
 
 }  // namespace onshid::api

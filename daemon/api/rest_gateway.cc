@@ -3,7 +3,14 @@
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/message.h>
 #include <google/protobuf/util/json_util.h>
+#include <grpcpp/alarm.h>
 #include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/client_callback.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
 
 #include "api/status_mapping.h"
 #include "google/rpc/error_details.pb.h"
@@ -41,14 +48,229 @@ struct PendingCall {
   Responder respond;
 };
 
+namespace pb = google::protobuf;
+
+std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string raw;
+  if (buffer.Dump(&slices).ok()) {
+    for (const auto& s : slices) raw.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return raw;
+}
+
+grpc::ByteBuffer Serialize(const pb::Message& message) {
+  std::string bytes = message.SerializeAsString();
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// The x-request-id the server echoed (initial metadata, or trailing metadata for a call that ended
+// without sending any; `trailers_ready` only once the call is done), else `fallback`.
+std::string ServerRequestId(const grpc::ClientContext& ctx, bool trailers_ready,
+                            const std::string& fallback) {
+  const auto& initial = ctx.GetServerInitialMetadata();
+  if (auto it = initial.find("x-request-id"); it != initial.end()) {
+    return std::string(it->second.data(), it->second.size());
+  }
+  if (trailers_ready) {
+    const auto& trailing = ctx.GetServerTrailingMetadata();
+    if (auto it = trailing.find("x-request-id"); it != trailing.end()) {
+      return std::string(it->second.data(), it->second.size());
+    }
+  }
+  return fallback;
+}
+
+// The singular int64 field named `cursor` of `type`, used as the SSE event id; null when none.
+const pb::FieldDescriptor* CursorField(const pb::Descriptor* type) {
+  const pb::FieldDescriptor* f = type->FindFieldByName("cursor");
+  if (f == nullptr || f->is_repeated() || f->cpp_type() != pb::FieldDescriptor::CPPTYPE_INT64) {
+    return nullptr;
+  }
+  return f;
+}
+
+// How long after the server's initial metadata the gateway waits for a status before it commits
+// to a 200 event stream. A server sends its initial metadata together with an early error status
+// (e.g. x-request-id then UNAUTHENTICATED), so the metadata alone does not mean the call is
+// streaming; a status arriving within this window is still answered as a plain JSON error.
+constexpr std::chrono::milliseconds kHeaderSettle{100};
+
+// One server-streaming call served as Server-Sent Events, through a generic bidi reactor: the one
+// request message is written with WritesDone, then messages are read until the status. Owns
+// itself from Start() until OnDone(). Reactions run on gRPC threads and never block; the
+// ResponseStream's callback (from an HTTP I/O thread) only cancels the call.
+class SseCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+                      public std::enable_shared_from_this<SseCall> {
+ public:
+  SseCall(const pb::Descriptor* output, std::string request_id, Responder respond)
+      : output_(output),
+        cursor_(CursorField(output)),
+        request_id_(std::move(request_id)),
+        respond_(std::move(respond)) {}
+
+  grpc::ClientContext& context() { return ctx_; }
+
+  // `header_wait`: send the HTTP headers after this long even if the server has sent neither
+  // metadata nor a message, so that the HTTP server's request timeout does not fire.
+  void Start(grpc::GenericStub& stub, const std::string& grpc_path, const pb::Message& input,
+             std::chrono::milliseconds keep_alive, std::chrono::milliseconds header_wait) {
+    const std::weak_ptr<SseCall> weak = weak_from_this();
+    ResponseStream::Options options;
+    options.max_queued_bytes = RestGateway::kMaxSseBacklogBytes;
+    options.heartbeat_interval = keep_alive;
+    options.heartbeat_chunk = ": keep-alive\n\n";
+    options.on_client_gone = [weak](ResponseStream::EndReason) {
+      if (auto call = weak.lock()) call->ctx_.TryCancel();
+    };
+    stream_ = std::make_shared<ResponseStream>(std::move(options));
+    request_ = Serialize(input);
+    self_ = shared_from_this();
+    stub.PrepareBidiStreamingCall(&ctx_, grpc_path, grpc::StubOptions(), this);
+    StartWriteLast(&request_, grpc::WriteOptions());
+    StartRead(&response_);
+    header_alarm_.Set(std::chrono::system_clock::now() + header_wait, [weak](bool fired) {
+      if (!fired) return;
+      if (auto call = weak.lock()) call->SendHeaders();
+    });
+    StartCall();
+  }
+
+  void OnReadInitialMetadataDone(bool ok) override {
+    // Not ok: the call ended without metadata (trailers only, e.g. refused): OnDone answers.
+    if (!ok) return;
+    metadata_arrived_.store(true, std::memory_order_release);
+    const std::weak_ptr<SseCall> weak = weak_from_this();
+    settle_alarm_.Set(std::chrono::system_clock::now() + kHeaderSettle, [weak](bool fired) {
+      if (!fired) return;
+      if (auto call = weak.lock()) call->SendHeaders();
+    });
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the status follows in OnDone
+    SendHeaders();
+    std::string event;
+    if (!FormatEvent(&event)) {
+      error_sent_ = true;
+      stream_->Write(ErrorEvent(
+          grpc::Status(grpc::StatusCode::INTERNAL, "response could not be encoded as JSON")));
+      ctx_.TryCancel();
+      return;
+    }
+    if (!stream_->Write(std::move(event))) {
+      ctx_.TryCancel();  // the client is gone
+      return;
+    }
+    StartRead(&response_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    bool sent = false;
+    {
+      std::lock_guard lock(mu_);
+      sent = headers_sent_;
+      headers_sent_ = true;
+    }
+    header_alarm_.Cancel();
+    settle_alarm_.Cancel();
+    const std::string rid = ServerRequestId(ctx_, /*trailers_ready=*/true, request_id_);
+    if (!sent && !status.ok()) {
+      respond_(FromStatus(status, rid));
+    } else {
+      if (!sent) respond_(Headers(rid));
+      if (!status.ok() && !error_sent_) stream_->Write(ErrorEvent(status));
+      stream_->Close();
+    }
+    const std::shared_ptr<SseCall> last = std::move(self_);  // may destroy this on return
+  }
+
+ private:
+  static std::string ErrorEvent(const grpc::Status& status) {
+    return "event: error\ndata: " + RpcStatusJson(ToRpcStatus(status)) + "\n\n";
+  }
+
+  HttpResponse Headers(const std::string& rid) {
+    HttpResponse r;
+    r.content_type = "text/event-stream";
+    r.headers.emplace_back("cache-control", "no-cache");
+    if (!rid.empty()) r.headers.emplace_back("x-request-id", rid);
+    r.stream = stream_;
+    return r;
+  }
+
+  // Sends the HTTP status and headers, once.
+  void SendHeaders() {
+    {
+      std::lock_guard lock(mu_);
+      if (headers_sent_) return;
+      headers_sent_ = true;
+    }
+    // The server's initial metadata may be read only once it has arrived.
+    const bool metadata = metadata_arrived_.load(std::memory_order_acquire);
+    respond_(Headers(metadata ? ServerRequestId(ctx_, false, request_id_) : request_id_));
+  }
+
+  // `id: ...\ndata: <JSON>\n\n` for the message in response_.
+  bool FormatEvent(std::string* event) {
+    const pb::Message* prototype = pb::MessageFactory::generated_factory()->GetPrototype(output_);
+    std::unique_ptr<pb::Message> message(prototype->New());
+    if (!message->ParseFromString(Flatten(response_))) return false;
+    pb::util::JsonPrintOptions options;
+    options.always_print_primitive_fields = true;
+    std::string json;
+    if (!pb::util::MessageToJsonString(*message, &json, options).ok()) return false;
+    ++count_;
+    const std::int64_t id = cursor_ != nullptr
+                                ? message->GetReflection()->GetInt64(*message, cursor_)
+                                : static_cast<std::int64_t>(count_);
+    *event = "id: " + std::to_string(id) + "\ndata: " + json + "\n\n";
+    return true;
+  }
+
+  const pb::Descriptor* output_;
+  const pb::FieldDescriptor* cursor_;
+  const std::string request_id_;  // from the HTTP request; "" when none
+  Responder respond_;
+
+  grpc::ClientContext ctx_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  grpc::Alarm header_alarm_;  // headers after header_wait at the latest
+  grpc::Alarm settle_alarm_;  // headers kHeaderSettle after the initial metadata
+  std::atomic<bool> metadata_arrived_{false};
+  std::shared_ptr<ResponseStream> stream_;
+  std::shared_ptr<SseCall> self_;  // set from Start() until OnDone()
+
+  std::mutex mu_;
+  bool headers_sent_ = false;  // guarded by mu_
+  // Reactions on the read chain and OnDone run one after the other:
+  std::uint64_t count_ = 0;
+  bool error_sent_ = false;
+};
+
+void AddCallMetadata(const HttpRequest& request, const std::string& gateway_secret,
+                     grpc::ClientContext* ctx) {
+  ctx->AddMetadata("x-onshid-gateway", gateway_secret);
+  if (std::string auth = request.Header("authorization"); !auth.empty()) {
+    ctx->AddMetadata("authorization", auth);
+  }
+  if (std::string rid = request.Header("x-request-id"); !rid.empty()) {
+    ctx->AddMetadata("x-request-id", rid);
+  }
+}
+
 }  // namespace
 
 RestGateway::RestGateway(std::shared_ptr<grpc::Channel> channel, RestRouteTable routes,
-                         std::chrono::milliseconds timeout, std::string gateway_secret)
+                         std::chrono::milliseconds timeout, std::string gateway_secret,
+                         std::chrono::milliseconds sse_keep_alive)
     : stub_(std::move(channel)),
       routes_(std::move(routes)),
       timeout_(timeout),
-      gateway_secret_(std::move(gateway_secret)) {}
+      gateway_secret_(std::move(gateway_secret)),
+      sse_keep_alive_(sse_keep_alive) {}
 
 HttpResponse RestGateway::ErrorResponse(int http_status, std::string_view reason,
                                         std::string_view message) {
@@ -87,26 +309,26 @@ void RestGateway::Handle(HttpRequest request, Responder respond) {
     return;
   }
 
+  if (match.route->server_streaming) {
+    auto call = std::make_shared<SseCall>(match.route->method->output_type(), request_id,
+                                          std::move(respond));
+    AddCallMetadata(request, gateway_secret_, &call->context());
+    const auto header_wait = std::max(timeout_ / 2, std::chrono::milliseconds(1));
+    call->Start(stub_, match.route->grpc_path, *input, sse_keep_alive_, header_wait);
+    return;
+  }
+
   auto call = std::make_shared<PendingCall>();
   call->method = match.route->method;
   call->respond = std::move(respond);
   call->ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
-  call->ctx.AddMetadata("x-onshid-gateway", gateway_secret_);
-  if (std::string auth = request.Header("authorization"); !auth.empty()) {
-    call->ctx.AddMetadata("authorization", auth);
-  }
-  if (!request_id.empty()) call->ctx.AddMetadata("x-request-id", request_id);
-  std::string bytes = input->SerializeAsString();
-  grpc::Slice slice(bytes);
-  call->request = grpc::ByteBuffer(&slice, 1);
+  AddCallMetadata(request, gateway_secret_, &call->ctx);
+  call->request = Serialize(*input);
 
   stub_.UnaryCall(&call->ctx, match.route->grpc_path, grpc::StubOptions(), &call->request,
                   &call->response, [call](grpc::Status status) {
-                    std::string rid;
-                    const auto& md = call->ctx.GetServerInitialMetadata();
-                    if (auto it = md.find("x-request-id"); it != md.end()) {
-                      rid.assign(it->second.data(), it->second.size());
-                    }
+                    const std::string rid =
+                        ServerRequestId(call->ctx, /*trailers_ready=*/true, "");
                     if (!status.ok()) {
                       call->respond(FromStatus(status, rid));
                       return;
@@ -114,11 +336,7 @@ void RestGateway::Handle(HttpRequest request, Responder respond) {
                     const auto* proto = google::protobuf::MessageFactory::generated_factory()
                                             ->GetPrototype(call->method->output_type());
                     std::unique_ptr<google::protobuf::Message> out(proto->New());
-                    std::vector<grpc::Slice> slices;
-                    std::string raw;
-                    if (call->response.Dump(&slices).ok()) {
-                      for (const auto& s : slices) raw.append(reinterpret_cast<const char*>(s.begin()), s.size());
-                    }
+                    const std::string raw = Flatten(call->response);
                     HttpResponse r;
                     google::protobuf::util::JsonPrintOptions opts;
                     opts.always_print_primitive_fields = true;

@@ -297,6 +297,7 @@ std::optional<core::DomainError> AddRule(const RuleContext& ctx, const google::a
   }
   route.body = rule.body();
   route.method = method;
+  route.server_streaming = method->server_streaming();
   route.grpc_path = "/" + method->service()->full_name() + "/" + method->name();
 
   const pb::Descriptor* input = method->input_type();
@@ -613,8 +614,12 @@ core::Result<RestRouteTable> RestRouteTable::Build(
     for (int i = 0; i < service->method_count(); ++i) {
       const pb::MethodDescriptor* method = service->method(i);
       if (!method->options().HasExtension(google::api::http)) continue;
-      if (method->client_streaming() || method->server_streaming()) {
-        return Unservable(method, "streaming methods cannot be served over REST");
+      if (method->client_streaming()) {
+        return Unservable(method, std::string(method->server_streaming()
+                                                  ? "bidirectional streaming"
+                                                  : "client streaming") +
+                                      " methods cannot be served over REST (only unary and "
+                                      "server streaming methods can)");
       }
       const google::api::HttpRule& rule = method->options().GetExtension(google::api::http);
       const RuleContext ctx{method, &table.routes_, &shapes};

@@ -11,9 +11,11 @@
 //     (not on GET or DELETE);
 //   - `additional_bindings` (one level, as the google.api.http spec allows), each served as its
 //     own route of the same method.
+// Unary and server-streaming methods are served (the gateway streams the latter as Server-Sent
+// Events; their request message binds exactly as for a unary method).
 // Everything else (`custom`, `response_body`, `{name=pattern}` variables, `*`/`**` wildcards,
-// streaming methods, duplicate method+path) is refused when the table is built, so that the daemon
-// never starts with a route it would serve wrongly.
+// client-streaming and bidirectional streaming methods, duplicate method+path) is refused when the
+// table is built, so that the daemon never starts with a route it would serve wrongly.
 //
 // Threading: a built table is immutable; Match() and BuildRequestMessage() may be called from any
 // number of threads at once.
@@ -47,6 +49,8 @@ struct RestRoute {
   std::string body;           // "", "*" or a top-level field name of the request message
   const google::protobuf::MethodDescriptor* method = nullptr;
   std::string grpc_path;  // "/onshi.v1.SystemService/GetStatus"
+  // The method streams its responses (`returns (stream T)`); the request is still one message.
+  bool server_streaming = false;
   // Parsed template: the segments between '/' and the custom verb after the last ':' ("" if none).
   std::vector<RestPathSegment> segments;
   std::string verb;

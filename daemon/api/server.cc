@@ -7,6 +7,8 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <nlohmann/json.hpp>
 
+#include "api/eligibility_service.h"
+#include "api/event_service.h"
 #include "api/rest_gateway.h"
 #include "api/system_service.h"
 #include "app/logging.h"
@@ -42,7 +44,9 @@ core::DomainError ListenError(const std::string& key, const std::string& address
 }  // namespace
 
 std::vector<const google::protobuf::ServiceDescriptor*> PublicServices() {
-  return {onshi::v1::GetStatusRequest::descriptor()->file()->FindServiceByName("SystemService")};
+  return {onshi::v1::GetStatusRequest::descriptor()->file()->FindServiceByName("SystemService"),
+          onshi::v1::QueryRequest::descriptor()->file()->FindServiceByName("EligibilityService"),
+          onshi::v1::Event::descriptor()->file()->FindServiceByName("EventService")};
 }
 
 ApiServer::ApiServer(ApiDeps deps) : deps_(deps) {}
@@ -58,6 +62,8 @@ core::Status ApiServer::Start() {
   if (!routes) return routes.error();
 
   system_service_ = std::make_unique<SystemServiceImpl>(deps_);
+  eligibility_service_ = std::make_unique<EligibilityServiceImpl>(deps_);
+  event_service_ = std::make_unique<EventServiceImpl>(deps_);
 
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   std::optional<TlsFiles> http_tls;
@@ -83,6 +89,8 @@ core::Status ApiServer::Start() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(cfg.grpc.listen, creds, &grpc_port_);
   builder.RegisterService(system_service_.get());
+  builder.RegisterService(eligibility_service_.get());
+  builder.RegisterService(event_service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || grpc_port_ == 0) {
     grpc_server_.reset();
@@ -131,6 +139,16 @@ void ApiServer::RefreshHealth() {
   health->SetServingStatus("", deps_.board->Ready());
   // The system service answers even when dependencies are down: that is its purpose.
   health->SetServingStatus(onshi::v1::SystemService::service_full_name(), true);
+  // Results and events are served from the database.
+  const bool db_ok = [&] {
+    for (const auto& d : deps_.board->Snapshot()) {
+      if (d.name == "database") return d.state == core::DependencyState::kOk;
+    }
+    return false;
+  }();
+  health->SetServingStatus(onshi::v1::EventService::service_full_name(), db_ok);
+  health->SetServingStatus(onshi::v1::EligibilityService::service_full_name(),
+                           db_ok && deps_.eligibility != nullptr);
 }
 
 HttpResponse ApiServer::HandleHealth(const HttpRequest& request) const {

@@ -13,6 +13,8 @@
 namespace onshid::api {
 
 class SystemServiceImpl;
+class EligibilityServiceImpl;
+class EventServiceImpl;
 class RestGateway;
 
 class ApiServer {
@@ -40,6 +42,8 @@ class ApiServer {
 
   ApiDeps deps_;
   std::unique_ptr<SystemServiceImpl> system_service_;
+  std::unique_ptr<EligibilityServiceImpl> eligibility_service_;
+  std::unique_ptr<EventServiceImpl> event_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
   std::unique_ptr<RestGateway> gateway_;

@@ -157,6 +157,17 @@ void Validate(const Config& c, const std::string& file) {
   if (!c.tls.client_ca_file.empty() && c.tls.cert_file.empty()) {
     fail("tls.client_ca_file", "requires tls.cert_file and tls.key_file (mTLS needs TLS)");
   }
+  if (c.upstream.encoding != "utf-8" && c.upstream.encoding != "shift_jis") {
+    fail("upstream.encoding", "must be utf-8 or shift_jis, not \"" + c.upstream.encoding + "\"");
+  }
+  if (!c.upstream.folder.empty()) {
+    const std::string& code = c.upstream.medical_institution_code;
+    if (code.size() != 10 ||
+        !std::all_of(code.begin(), code.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      fail("upstream.medical_institution_code",
+           "must be the 10-digit 医療機関コード when upstream.folder is set");
+    }
+  }
   std::set<std::string> names, hashes;
   for (std::size_t i = 0; i < c.auth.tokens.size(); ++i) {
     const ApiToken& t = c.auth.tokens[i];
@@ -256,6 +267,16 @@ Config ParseConfig(const std::string& text, const std::string& file_name) {
       m.String("run_as", c.storage.managed.run_as);
     });
   });
+  r.Object("upstream", [&](Reader& o) {
+    o.String("folder", c.upstream.folder);
+    o.String("encoding", c.upstream.encoding);
+    o.String("medical_institution_code", c.upstream.medical_institution_code);
+    o.Int("max_in_flight", c.upstream.max_in_flight, 1, 20);
+    o.Int("max_queued", c.upstream.max_queued, 1, 100000);
+    o.Int("poll_interval_ms", c.upstream.poll_interval_ms, 50, 600000);
+    o.String("face_mirror_dir", c.upstream.face_mirror_dir);
+    o.Int("stale_request_warn_s", c.upstream.stale_request_warn_s, 1, 86400);
+  });
   r.Object("service", [&](Reader& o) {
     o.Int("shutdown_grace_ms", c.service.shutdown_grace_ms, 0, 600000);
     o.Int("worker_threads", c.service.worker_threads, 1, 256);
@@ -278,7 +299,7 @@ const std::vector<std::pair<std::string, std::string>>& EnvironmentOverrides() {
       {"ONSHID_SITE_ID", "site_id"},         {"ONSHID_STATE_DIR", "state_dir"},
       {"ONSHID_LOG_LEVEL", "log.level"},     {"ONSHID_GRPC_LISTEN", "grpc.listen"},
       {"ONSHID_REST_LISTEN", "rest.listen"}, {"ONSHID_HEALTH_LISTEN", "health.listen"},
-      {"ONSHID_STORAGE_DSN", "storage.dsn"},
+      {"ONSHID_STORAGE_DSN", "storage.dsn"}, {"ONSHID_UPSTREAM_FOLDER", "upstream.folder"},
   };
   return kOverrides;
 }
@@ -293,6 +314,7 @@ void ApplyEnvironment(Config& config, const std::map<std::string, std::string>& 
     else if (var == "ONSHID_REST_LISTEN") config.rest.listen = value;
     else if (var == "ONSHID_HEALTH_LISTEN") config.health.listen = value;
     else if (var == "ONSHID_STORAGE_DSN") config.storage.dsn = value;
+    else if (var == "ONSHID_UPSTREAM_FOLDER") config.upstream.folder = value;
     else if (var == "ONSHID_TOKEN") continue;  // onshictl's, not the daemon's
     else throw ConfigError("environment", var, "unknown ONSHID_* variable");
   }

@@ -77,6 +77,19 @@ struct Config {
     } managed;
   } storage;
 
+  // The 資格確認端末's shared folder. With `folder` empty the daemon runs without an upstream and
+  // eligibility calls answer UPSTREAM_NOT_CONFIGURED.
+  struct Upstream {
+    std::string folder;                    // the folder that contains req/, res/ and face/
+    std::string encoding = "utf-8";        // of request files: utf-8 or shift_jis
+    std::string medical_institution_code;  // 医療機関コード, 10 digits (required with folder)
+    int max_in_flight = 10;                // the terminal serves at most 20 sessions in all
+    int max_queued = 1000;
+    int poll_interval_ms = 1000;           // polling fallback (network shares), besides inotify
+    std::string face_mirror_dir;           // re-emit face files here for legacy software
+    int stale_request_warn_s = 60;         // req/ file unconsumed this long → upstream DEGRADED
+  } upstream;
+
   struct Service {
     int shutdown_grace_ms = 10000;  // in-flight calls may finish within this on SIGTERM
     int worker_threads = 4;         // application executor

@@ -15,28 +15,13 @@
 
 #include "reflection.grpc.pb.h"
 #include "support/api_client.h"
+#include "support/child_process.h"
 #include "support/daemon_process.h"
 #include "support/pg_test_env.h"
 
 using namespace onshid::testing;
 
 namespace {
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-CommandResult RunCommand(const std::string& command) {
-  CommandResult r;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);

@@ -35,6 +35,7 @@ struct ConfigOptions {
   std::string storage_extra;  // appended inside "storage": {...}, starting with a comma
   std::string tokens;         // JSON array; empty = the three test tokens
   std::string tls;            // JSON object for "tls"; empty = none
+  std::string extra = "";     // more top-level members, each followed by a comma
 };
 
 inline std::string DefaultTokens() {
@@ -57,6 +58,7 @@ inline std::string ConfigJson(const ConfigOptions& o) {
     "auth": {"tokens": )" + (o.tokens.empty() ? DefaultTokens() : o.tokens) + R"(},
     "storage": {"health_interval_ms": 500)" + o.storage_extra + R"(},)" +
          (o.tls.empty() ? "" : "\n    \"tls\": " + o.tls + ",") + R"(
+    )" + o.extra + R"(
     "service": {"shutdown_grace_ms": 3000}
   })";
 }

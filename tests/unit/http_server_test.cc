@@ -459,5 +459,311 @@ TEST_CASE("HttpServer: TLS, and client certificates when a client CA is set", "[
   mtls.Stop(1s);
 }
 
+// ---- Streamed responses ----------------------------------------------------------------------
+
+// Reads a streamed response incrementally, bounded by 5 s per read like Client.
+class StreamClient {
+ public:
+  explicit StreamClient(int port) {
+    stream_.expires_after(5s);
+    beast::error_code ec;
+    stream_.connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec);
+    REQUIRE_FALSE(ec);
+  }
+
+  void Send(http::request<http::string_body> req) {
+    req.prepare_payload();
+    beast::error_code out;
+    stream_.expires_after(5s);
+    http::async_write(stream_, req, [&](beast::error_code ec, std::size_t) { out = ec; });
+    Run();
+    REQUIRE_FALSE(out);
+  }
+
+  // Reads the status line and headers; false on error.
+  bool ReadHeader() {
+    beast::error_code out;
+    stream_.expires_after(5s);
+    http::async_read_header(stream_, buffer_, parser_,
+                            [&](beast::error_code ec, std::size_t) { out = ec; });
+    Run();
+    return !out;
+  }
+
+  const http::response<http::string_body>& response() const { return parser_.get(); }
+  const std::string& body() const { return parser_.get().body(); }
+
+  // Reads until the body received so far contains `needle`; false when the response or the
+  // connection ended first.
+  bool ReadUntil(std::string_view needle) {
+    while (body().find(needle) == std::string::npos) {
+      if (parser_.is_done() || ReadSome()) return false;
+    }
+    return true;
+  }
+
+  // Reads to the end of the response: true when it ended properly, false when the connection
+  // ended or failed first (a truncated response).
+  bool ReadToEnd() {
+    while (!parser_.is_done()) {
+      if (ReadSome()) return false;
+    }
+    return true;
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+ private:
+  beast::error_code ReadSome() {
+    beast::error_code out;
+    stream_.expires_after(5s);
+    http::async_read_some(stream_, buffer_, parser_,
+                          [&](beast::error_code ec, std::size_t) { out = ec; });
+    Run();
+    return out;
+  }
+
+  void Run() {
+    ioc_.restart();
+    ioc_.run();
+  }
+
+  asio::io_context ioc_;
+  beast::tcp_stream stream_{ioc_};
+  beast::flat_buffer buffer_;
+  http::response_parser<http::string_body> parser_;
+};
+
+// Answers every request with a stream and hands the stream to the test; records how it ended.
+struct Streamer {
+  std::mutex mu;
+  std::vector<std::shared_ptr<ResponseStream>> streams;
+  std::vector<std::promise<void>> arrived{4};
+  std::promise<ResponseStream::EndReason> gone;
+  std::size_t count = 0;
+  ResponseStream::Options options;
+
+  Handler MakeHandler() {
+    return [this](HttpRequest, Responder respond) {
+      ResponseStream::Options opts = options;
+      opts.on_client_gone = [this](ResponseStream::EndReason reason) { gone.set_value(reason); };
+      auto stream = std::make_shared<ResponseStream>(std::move(opts));
+      HttpResponse r;
+      r.content_type = "text/event-stream";
+      r.headers.emplace_back("X-Stream", "yes");
+      r.stream = stream;
+      {
+        std::lock_guard lock(mu);
+        streams.push_back(stream);
+        if (count < arrived.size()) arrived[count].set_value();
+        ++count;
+      }
+      respond(std::move(r));
+    };
+  }
+  std::future<void> Arrival(std::size_t i) { return arrived.at(i).get_future(); }
+  std::shared_ptr<ResponseStream> Take(std::size_t i) {
+    std::lock_guard lock(mu);
+    return streams.at(i);
+  }
+};
+
+TEST_CASE("HttpServer: a stream sends headers, then chunks written from another thread",
+          "[http_server][stream]") {
+  Streamer streamer;
+  HttpServer server("http_test", "127.0.0.1:0", HttpLimits{}, std::nullopt,
+                    streamer.MakeHandler(), TestErrorFormatter, 2);
+  REQUIRE(server.Start().ok());
+  StreamClient client(server.port());
+  auto arrival = streamer.Arrival(0);
+  client.Send(Get("/events"));
+  REQUIRE(client.ReadHeader());
+  CHECK(client.response().result_int() == 200);
+  CHECK(client.response()[http::field::content_type] == "text/event-stream");
+  CHECK(client.response()[http::field::cache_control] == "no-cache");
+  CHECK(client.response()["X-Stream"] == "yes");
+  CHECK(client.response().chunked());
+  CHECK_FALSE(client.response().keep_alive());
+  arrival.wait();
+  CHECK(server.stats().active_streams == 1);
+
+  std::string expected;
+  for (int i = 0; i < 200; ++i) expected += "data: " + std::to_string(i) + "\n\n";
+  std::thread writer([stream = streamer.Take(0)] {
+    for (int i = 0; i < 200; ++i) {
+      CHECK(stream->Write("data: " + std::to_string(i) + "\n\n"));
+    }
+    CHECK(stream->Write(""));  // empty chunks are harmless
+    stream->Close();
+    CHECK_FALSE(stream->Write("after close"));
+    CHECK_FALSE(stream->IsOpen());
+  });
+  CHECK(client.ReadToEnd());
+  writer.join();
+  CHECK(client.body() == expected);
+  CHECK(streamer.gone.get_future().wait_for(0s) == std::future_status::timeout);  // closed, not gone
+  server.Stop(1s);
+  CHECK(server.stats().active_connections == 0);
+  CHECK(server.stats().active_streams == 0);
+}
+
+TEST_CASE("HttpServer: the client going away is reported and ends the stream",
+          "[http_server][stream]") {
+  Streamer streamer;
+  HttpServer server("http_test", "127.0.0.1:0", HttpLimits{}, std::nullopt,
+                    streamer.MakeHandler(), TestErrorFormatter);
+  REQUIRE(server.Start().ok());
+  auto gone = streamer.gone.get_future();
+  {
+    StreamClient client(server.port());
+    auto arrival = streamer.Arrival(0);
+    client.Send(Get("/events"));
+    REQUIRE(client.ReadHeader());
+    arrival.wait();
+    REQUIRE(streamer.Take(0)->Write("data: one\n\n"));
+    REQUIRE(client.ReadUntil("data: one"));
+    client.Close();
+  }
+  REQUIRE(gone.wait_for(5s) == std::future_status::ready);
+  CHECK(gone.get() == ResponseStream::EndReason::kClientGone);
+  CHECK_FALSE(streamer.Take(0)->Write("data: two\n\n"));
+  CHECK_FALSE(streamer.Take(0)->IsOpen());
+  server.Stop(1s);
+}
+
+TEST_CASE("HttpServer: Stop ends an open stream", "[http_server][stream]") {
+  Streamer streamer;
+  HttpServer server("http_test", "127.0.0.1:0", HttpLimits{}, std::nullopt,
+                    streamer.MakeHandler(), TestErrorFormatter);
+  REQUIRE(server.Start().ok());
+  StreamClient client(server.port());
+  auto arrival = streamer.Arrival(0);
+  client.Send(Get("/events"));
+  REQUIRE(client.ReadHeader());
+  arrival.wait();
+  REQUIRE(streamer.Take(0)->Write("data: one\n\n"));
+  REQUIRE(client.ReadUntil("data: one"));
+
+  auto gone = streamer.gone.get_future();
+  const auto before = std::chrono::steady_clock::now();
+  auto stopped = std::async(std::launch::async, [&] { server.Stop(10s); });
+  CHECK(client.ReadToEnd());  // the end of the response arrives
+  stopped.wait();
+  // Nothing else was in flight: Stop did not wait for the grace period.
+  CHECK(std::chrono::steady_clock::now() - before < 5s);
+  REQUIRE(gone.wait_for(0s) == std::future_status::ready);
+  CHECK(gone.get() == ResponseStream::EndReason::kServerStopping);
+  CHECK_FALSE(streamer.Take(0)->Write("data: late\n\n"));
+  CHECK(server.stats().active_connections == 0);
+}
+
+TEST_CASE("HttpServer: an open stream counts towards the connection cap",
+          "[http_server][stream]") {
+  HttpLimits limits;
+  limits.max_connections = 1;
+  Streamer streamer;
+  HttpServer server("http_test", "127.0.0.1:0", limits, std::nullopt, streamer.MakeHandler(),
+                    TestErrorFormatter);
+  REQUIRE(server.Start().ok());
+  StreamClient stream_client(server.port());
+  auto arrival = streamer.Arrival(0);
+  stream_client.Send(Get("/events"));
+  REQUIRE(stream_client.ReadHeader());
+  arrival.wait();
+
+  Client second(server.port());
+  auto res = second.Send(Get("/b"));
+  CHECK(res.result_int() == 503);
+  CHECK_THAT(res.body(), Catch::Contains("TOO_MANY_CONNECTIONS"));
+  const auto stats = server.stats();
+  CHECK(stats.rejected_connections == 1);
+  CHECK(stats.active_connections == 1);
+  CHECK(stats.active_streams == 1);
+  streamer.Take(0)->Close();
+  CHECK(stream_client.ReadToEnd());
+  server.Stop(1s);
+}
+
+TEST_CASE("HttpServer: an idle stream outlives the request timeout and sends heartbeats",
+          "[http_server][stream]") {
+  HttpLimits limits;
+  limits.request_timeout = 200ms;
+  Streamer streamer;
+  streamer.options.heartbeat_interval = 60ms;
+  streamer.options.heartbeat_chunk = ": hb\n\n";
+  HttpServer server("http_test", "127.0.0.1:0", limits, std::nullopt, streamer.MakeHandler(),
+                    TestErrorFormatter);
+  REQUIRE(server.Start().ok());
+  StreamClient client(server.port());
+  const auto before = std::chrono::steady_clock::now();
+  client.Send(Get("/events"));
+  REQUIRE(client.ReadHeader());
+  CHECK(client.response().result_int() == 200);
+  // Eight heartbeats take well over the 200 ms request timeout.
+  REQUIRE(client.ReadUntil(": hb\n\n: hb\n\n: hb\n\n: hb\n\n: hb\n\n: hb\n\n: hb\n\n: hb\n\n"));
+  CHECK(std::chrono::steady_clock::now() - before >= 400ms);
+  REQUIRE(streamer.Take(0)->Write("data: still here\n\n"));
+  REQUIRE(client.ReadUntil("data: still here\n\n"));
+  streamer.Take(0)->Close();
+  CHECK(client.ReadToEnd());
+  server.Stop(1s);
+}
+
+TEST_CASE("HttpServer: a stream that queues too much is closed as too slow",
+          "[http_server][stream]") {
+  Streamer streamer;
+  streamer.options.max_queued_bytes = 16;
+  HttpServer server("http_test", "127.0.0.1:0", HttpLimits{}, std::nullopt,
+                    [&](HttpRequest req, Responder respond) {
+                      // Write before answering: the chunks wait for the headers.
+                      streamer.MakeHandler()(std::move(req), [&](HttpResponse r) {
+                        CHECK(r.stream->Write("0123456789"));
+                        CHECK_FALSE(r.stream->Write("0123456789"));  // 20 > 16
+                        CHECK_FALSE(r.stream->IsOpen());
+                        respond(std::move(r));
+                      });
+                    },
+                    TestErrorFormatter);
+  REQUIRE(server.Start().ok());
+  auto gone = streamer.gone.get_future();
+  StreamClient client(server.port());
+  client.Send(Get("/events"));
+  REQUIRE(client.ReadHeader());
+  CHECK_FALSE(client.ReadToEnd());  // truncated: no final chunk
+  REQUIRE(gone.wait_for(5s) == std::future_status::ready);
+  CHECK(gone.get() == ResponseStream::EndReason::kTooSlow);
+  server.Stop(1s);
+}
+
+TEST_CASE("HttpServer: a stream answered after the request timed out is not delivered",
+          "[http_server][stream]") {
+  HttpLimits limits;
+  limits.request_timeout = 100ms;
+  Parked parked;
+  HttpServer server("http_test", "127.0.0.1:0", limits, std::nullopt, parked.MakeHandler(),
+                    TestErrorFormatter);
+  REQUIRE(server.Start().ok());
+  Client client(server.port());
+  CHECK(client.Send(Get("/slow")).result_int() == 504);
+
+  std::promise<ResponseStream::EndReason> gone;
+  ResponseStream::Options options;
+  options.on_client_gone = [&](ResponseStream::EndReason reason) { gone.set_value(reason); };
+  HttpResponse r;
+  r.stream = std::make_shared<ResponseStream>(std::move(options));
+  auto stream = r.stream;
+  parked.Take(0)(std::move(r));
+  auto reported = gone.get_future();
+  REQUIRE(reported.wait_for(5s) == std::future_status::ready);
+  CHECK(reported.get() == ResponseStream::EndReason::kNotDelivered);
+  CHECK_FALSE(stream->Write("data: x\n\n"));
+  server.Stop(1s);
+}
+
 }  // namespace
 }  // namespace onshid::api

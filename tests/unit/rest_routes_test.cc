@@ -1,7 +1,19 @@
 #include "api/rest_routes.h"
 
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
+#include <future>
+#include <mutex>
+
+#include "api/http_server.h"
+#include "api/rest_gateway.h"
 
 #include "onshi/v1/system.pb.h"
 #include "route_test.pb.h"
@@ -153,7 +165,8 @@ TEST_CASE("unservable annotations are refused naming the method", "[rest_routes]
       {"BadUnknownBodyService", "UnknownBody", "no_such_field"},
       {"BadDuplicateService", "Second", "duplicates"},
       {"BadNoLeadingSlashService", "NoLeadingSlash", "does not start with '/'"},
-      {"BadStreamingService", "Streaming", "streaming"},
+      {"BadStreamingService", "Streaming", "client streaming"},
+      {"BadBidiStreamingService", "BidiStreaming", "bidirectional streaming"},
       {"BadNestedBindingService", "NestedBinding", "nested"},
   };
   for (const Case& c : cases) {
@@ -168,6 +181,34 @@ TEST_CASE("unservable annotations are refused naming the method", "[rest_routes]
     CHECK_THAT(e.message, Catch::Contains(c.what));
     CHECK_FALSE(e.message_ja.empty());
   }
+}
+
+TEST_CASE("server-streaming methods are routed; their query parameters bind as for unary GET",
+          "[rest_routes]") {
+  (void)ThingRequest::descriptor();
+  auto built = RestRouteTable::Build({Service("onshid.test.StreamingService")});
+  if (!built.ok()) FAIL(built.error().message);
+  const RestRouteTable& table = built.value();
+  REQUIRE(table.routes().size() == 3);
+  for (const RestRoute& r : table.routes()) {
+    INFO(r.path_template);
+    CHECK(r.server_streaming == (r.method->name() != "GetThing"));
+  }
+  RouteMatch watch = MustMatch(table, "GET", "/v1/things:watch");
+  CHECK(watch.route->server_streaming);
+  CHECK(watch.route->grpc_path == "/onshid.test.StreamingService/WatchThings");
+  ThingRequest req;
+  REQUIRE(BuildRequestMessage(watch, "thing_id=t1&tags=a&tags=b&pageSize=3", "", &req).ok());
+  CHECK(req.thing_id() == "t1");
+  CHECK(req.tags_size() == 2);
+  CHECK(req.page_size() == 3);
+
+  RouteMatch one = MustMatch(table, "GET", "/v1/things/t9:watch");
+  CHECK(one.route->method->name() == "WatchThing");
+  ThingRequest req2;
+  REQUIRE(BuildRequestMessage(one, "", "", &req2).ok());
+  CHECK(req2.thing_id() == "t9");
+  CHECK_FALSE(MustMatch(table, "GET", "/v1/things/t9").route->server_streaming);
 }
 
 TEST_CASE("the same path in two services is a duplicate", "[rest_routes]") {
@@ -393,6 +434,387 @@ TEST_CASE("BuildRequestMessage: JSON bodies", "[rest_routes]") {
     REQUIRE_FALSE(s.ok());
     CHECK(s.error().kind == core::ErrorKind::kInternal);
   }
+}
+
+// ---- The gateway serving server-streaming methods as Server-Sent Events, end to end ----------
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using namespace std::chrono_literals;
+using onshid::test::ThingEvent;
+using onshid::test::ThingResponse;
+
+std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string raw;
+  if (buffer.Dump(&slices).ok()) {
+    for (const auto& s : slices) raw.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return raw;
+}
+
+grpc::ByteBuffer ToBuffer(const pb::Message& message) {
+  std::string bytes = message.SerializeAsString();
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// StreamingService as a generic callback service (no generated stubs needed). WatchThings plays
+// the script named by thing_id: "events" (three events, OK), "fail-after" (two events, then
+// UNAVAILABLE), "hold" (one event, then waits for cancellation), "quiet" (initial metadata only,
+// then waits for cancellation). WatchThing sends two
+// ThingResponses. Every call needs the gateway secret and "Bearer good".
+class ScriptService : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;
+
+  void SignalCancelled() {
+    if (!cancelled_signalled_.exchange(true)) cancelled_.set_value();
+  }
+  std::future<void> Cancelled() { return cancelled_.get_future(); }
+
+ private:
+  std::promise<void> cancelled_;
+  std::atomic<bool> cancelled_signalled_{false};
+};
+
+class ScriptReactor : public grpc::ServerGenericBidiReactor {
+ public:
+  ScriptReactor(grpc::GenericCallbackServerContext* ctx, ScriptService* service)
+      : ctx_(ctx), service_(service) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    // Like the daemon's services: the request id goes into the initial metadata before any
+    // check, so an early error arrives together with initial metadata.
+    ctx_->AddInitialMetadata("x-request-id", "srv-" + Metadata("x-request-id"));
+    ThingRequest req;
+    if (!ok || !req.ParseFromString(Flatten(request_))) {
+      Done(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no request"));
+      return;
+    }
+    if (Metadata("x-onshid-gateway") != "test-secret") {
+      Done(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not through the gateway"));
+      return;
+    }
+    if (Metadata("authorization") != "Bearer good") {
+      Done(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "missing or bad token"));
+      return;
+    }
+    std::string note;
+    for (const std::string& tag : req.tags()) note += tag;
+    if (ctx_->method() == "/onshid.test.StreamingService/WatchThing") {
+      for (int i = 0; i < 2; ++i) {
+        ThingResponse r;
+        r.mutable_thing()->set_id(req.thing_id());
+        r.mutable_thing()->set_count(i);
+        out_.push_back(ToBuffer(r));
+      }
+    } else {
+      const std::string& script = req.thing_id();
+      int events = 0;
+      if (script == "events") events = 3;
+      if (script == "fail-after") events = 2;
+      if (script == "hold") events = 1;
+      for (int i = 0; i < events; ++i) {
+        ThingEvent e;
+        e.set_cursor(10 + i);
+        e.set_note(note + "\nline " + std::to_string(i));  // a newline stays inside the JSON
+        out_.push_back(ToBuffer(e));
+      }
+      if (script == "fail-after") {
+        final_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "upstream went away");
+      }
+      hold_ = script == "hold" || script == "quiet";
+    }
+    StartSendInitialMetadata();
+  }
+
+  void OnSendInitialMetadataDone(bool ok) override { ok ? Next() : Done(grpc::Status::CANCELLED); }
+  void OnWriteDone(bool ok) override { ok ? Next() : Done(grpc::Status::CANCELLED); }
+
+  void OnCancel() override {
+    if (hold_) service_->SignalCancelled();
+    Done(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  std::string Metadata(const std::string& key) const {
+    const auto& md = ctx_->client_metadata();
+    const auto it = md.find(key);
+    return it == md.end() ? "" : std::string(it->second.data(), it->second.size());
+  }
+
+  void Next() {
+    {
+      std::lock_guard lock(mu_);
+      if (finished_) return;
+    }
+    if (next_ < out_.size()) {
+      StartWrite(&out_[next_++]);
+    } else if (!hold_) {
+      Done(final_);
+    }
+  }
+
+  void Done(grpc::Status status) {
+    {
+      std::lock_guard lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+    }
+    Finish(std::move(status));
+  }
+
+  grpc::GenericCallbackServerContext* ctx_;
+  ScriptService* service_;
+  grpc::ByteBuffer request_;
+  std::vector<grpc::ByteBuffer> out_;
+  std::size_t next_ = 0;
+  grpc::Status final_ = grpc::Status::OK;
+  bool hold_ = false;
+  std::mutex mu_;
+  bool finished_ = false;
+};
+
+grpc::ServerGenericBidiReactor* ScriptService::CreateReactor(
+    grpc::GenericCallbackServerContext* ctx) {
+  return new ScriptReactor(ctx, this);
+}
+
+// An in-process gRPC server with ScriptService, the gateway over its in-process channel, and an
+// HttpServer on a loopback port in front.
+struct GatewayRig {
+  ScriptService service;
+  std::unique_ptr<grpc::Server> grpc_server;
+  std::unique_ptr<RestGateway> gateway;
+  std::unique_ptr<HttpServer> http;
+
+  GatewayRig() {
+    (void)ThingRequest::descriptor();
+    grpc::ServerBuilder builder;
+    builder.RegisterCallbackGenericService(&service);
+    grpc_server = builder.BuildAndStart();
+    REQUIRE(grpc_server != nullptr);
+    auto table = RestRouteTable::Build({Service("onshid.test.StreamingService")});
+    REQUIRE(table.ok());
+    gateway = std::make_unique<RestGateway>(grpc_server->InProcessChannel(grpc::ChannelArguments()),
+                                            std::move(table).value(), 5s, "test-secret");
+    http = std::make_unique<HttpServer>(
+        "rest_test", "127.0.0.1:0", HttpLimits{}, std::nullopt,
+        [gw = gateway.get()](HttpRequest req, Responder respond) {
+          gw->Handle(std::move(req), std::move(respond));
+        },
+        &RestGateway::ErrorResponse, 2);
+    REQUIRE(http->Start().ok());
+  }
+
+  ~GatewayRig() {
+    http->Stop(1s);
+    grpc_server->Shutdown(std::chrono::system_clock::now() + 1s);
+  }
+};
+
+// Reads an HTTP response incrementally over loopback, each read bounded by 5 s.
+class SseClient {
+ public:
+  SseClient(int port, const std::string& target, const std::string& token) {
+    stream_.expires_after(5s);
+    beast::error_code ec;
+    stream_.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                            static_cast<unsigned short>(port)),
+                    ec);
+    REQUIRE_FALSE(ec);
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "localhost");
+    req.set(http::field::accept, "text/event-stream");
+    req.set("X-Request-Id", "req-1");
+    if (!token.empty()) req.set(http::field::authorization, token);
+    http::async_write(stream_, req, [&](beast::error_code wec, std::size_t) { ec = wec; });
+    Run();
+    REQUIRE_FALSE(ec);
+    http::async_read_header(stream_, buffer_, parser_,
+                            [&](beast::error_code rec, std::size_t) { ec = rec; });
+    Run();
+    INFO(ec.message());
+    REQUIRE_FALSE(ec);
+  }
+
+  const http::response<http::string_body>& response() const { return parser_.get(); }
+  const std::string& body() const { return parser_.get().body(); }
+
+  bool ReadUntil(std::string_view needle) {
+    while (body().find(needle) == std::string::npos) {
+      if (parser_.is_done() || ReadSome()) return false;
+    }
+    return true;
+  }
+
+  bool ReadToEnd() {
+    while (!parser_.is_done()) {
+      if (ReadSome()) return false;
+    }
+    return true;
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+ private:
+  beast::error_code ReadSome() {
+    beast::error_code out;
+    stream_.expires_after(5s);
+    http::async_read_some(stream_, buffer_, parser_,
+                          [&](beast::error_code ec, std::size_t) { out = ec; });
+    Run();
+    return out;
+  }
+
+  void Run() {
+    ioc_.restart();
+    ioc_.run();
+  }
+
+  asio::io_context ioc_;
+  beast::tcp_stream stream_{ioc_};
+  beast::flat_buffer buffer_;
+  http::response_parser<http::string_body> parser_;
+};
+
+struct SseEvent {
+  std::string event;  // "" for a message event
+  std::string id;
+  std::string data;
+};
+
+// Parses complete events; comment lines (": keep-alive") are skipped.
+std::vector<SseEvent> ParseSse(const std::string& body) {
+  std::vector<SseEvent> events;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = body.find("\n\n", start);
+    if (end == std::string::npos) return events;
+    SseEvent e;
+    bool any = false;
+    std::size_t pos = start;
+    while (pos < end) {
+      std::size_t eol = body.find('\n', pos);
+      if (eol == std::string::npos || eol > end) eol = end;
+      const std::string line = body.substr(pos, eol - pos);
+      pos = eol + 1;
+      if (line.empty() || line[0] == ':') continue;
+      const std::size_t colon = line.find(": ");
+      REQUIRE(colon != std::string::npos);
+      const std::string field = line.substr(0, colon);
+      const std::string value = line.substr(colon + 2);
+      if (field == "event") e.event = value;
+      if (field == "id") e.id = value;
+      if (field == "data") {
+        REQUIRE(e.data.empty());  // one line per data
+        e.data = value;
+      }
+      any = true;
+    }
+    if (any) events.push_back(std::move(e));
+    start = end + 2;
+  }
+}
+
+TEST_CASE("gateway: a server stream becomes Server-Sent Events with the cursor as id",
+          "[rest_gateway]") {
+  GatewayRig rig;
+  SseClient client(rig.http->port(), "/v1/things:watch?thing_id=events&tags=a&tags=b",
+                   "Bearer good");
+  CHECK(client.response().result_int() == 200);
+  CHECK(client.response()[http::field::content_type] == "text/event-stream");
+  CHECK(client.response()[http::field::cache_control] == "no-cache");
+  CHECK(client.response()["x-request-id"] == "srv-req-1");
+  REQUIRE(client.ReadToEnd());
+  const std::vector<SseEvent> events = ParseSse(client.body());
+  REQUIRE(events.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    INFO(events[i].data);
+    CHECK(events[i].event.empty());
+    CHECK(events[i].id == std::to_string(10 + i));
+    ThingEvent e;
+    REQUIRE(pb::util::JsonStringToMessage(events[i].data, &e).ok());
+    CHECK(e.cursor() == 10 + i);
+    CHECK(e.note() == "ab\nline " + std::to_string(i));
+  }
+}
+
+TEST_CASE("gateway: events of a message without a cursor are numbered", "[rest_gateway]") {
+  GatewayRig rig;
+  SseClient client(rig.http->port(), "/v1/things/t7:watch", "Bearer good");
+  CHECK(client.response().result_int() == 200);
+  REQUIRE(client.ReadToEnd());
+  const std::vector<SseEvent> events = ParseSse(client.body());
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].id == "1");
+  CHECK(events[1].id == "2");
+  ThingResponse r;
+  REQUIRE(pb::util::JsonStringToMessage(events[1].data, &r).ok());
+  CHECK(r.thing().id() == "t7");
+  CHECK(r.thing().count() == 1);
+}
+
+TEST_CASE("gateway: an error before the stream starts is a JSON error with its HTTP status",
+          "[rest_gateway]") {
+  GatewayRig rig;
+  SseClient client(rig.http->port(), "/v1/things:watch?thing_id=events", "");
+  CHECK(client.response().result_int() == 401);
+  CHECK(client.response()[http::field::content_type] == "application/json");
+  REQUIRE(client.ReadToEnd());
+  CHECK_THAT(client.body(), Catch::Contains("\"code\":16"));
+  CHECK_THAT(client.body(), Catch::Contains("missing or bad token"));
+  CHECK(client.response()["x-request-id"] == "srv-req-1");
+
+  // A request the route table rejects never reaches the service.
+  SseClient bad(rig.http->port(), "/v1/things:watch?no_such=1", "Bearer good");
+  CHECK(bad.response().result_int() == 400);
+}
+
+TEST_CASE("gateway: an error after some events ends the stream with an error event",
+          "[rest_gateway]") {
+  GatewayRig rig;
+  SseClient client(rig.http->port(), "/v1/things:watch?thing_id=fail-after", "Bearer good");
+  CHECK(client.response().result_int() == 200);
+  REQUIRE(client.ReadToEnd());
+  const std::vector<SseEvent> events = ParseSse(client.body());
+  REQUIRE(events.size() == 3);
+  CHECK(events[0].id == "10");
+  CHECK(events[1].id == "11");
+  CHECK(events[2].event == "error");
+  CHECK_THAT(events[2].data, Catch::Contains("\"code\":14"));
+  CHECK_THAT(events[2].data, Catch::Contains("upstream went away"));
+}
+
+TEST_CASE("gateway: the client going away cancels the server-side call", "[rest_gateway]") {
+  GatewayRig rig;
+  auto cancelled = rig.service.Cancelled();
+  SECTION("after an event") {
+    SseClient client(rig.http->port(), "/v1/things:watch?thing_id=hold", "Bearer good");
+    CHECK(client.response().result_int() == 200);
+    REQUIRE(client.ReadUntil("id: 10\n"));
+    CHECK(cancelled.wait_for(0s) == std::future_status::timeout);
+    client.Close();
+  }
+  SECTION("on a quiet stream (headers after the initial metadata, no event yet)") {
+    SseClient client(rig.http->port(), "/v1/things:watch?thing_id=quiet", "Bearer good");
+    CHECK(client.response().result_int() == 200);
+    CHECK(client.response()["x-request-id"] == "srv-req-1");
+    CHECK(client.body().empty());
+    CHECK(cancelled.wait_for(0s) == std::future_status::timeout);
+    client.Close();
+  }
+  REQUIRE(cancelled.wait_for(5s) == std::future_status::ready);
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "onshi/v1/eligibility.grpc.pb.h"
+#include "onshi/v1/events.grpc.pb.h"
 #include "onshi/v1/system.grpc.pb.h"
 #include "app/token_hash.h"
 #include "onshid/version.h"
@@ -25,6 +27,12 @@ struct Options {
   std::string tls_ca, tls_cert, tls_key, tls_server_name;
   bool json = false;
   int timeout_ms = 5000;
+  // query
+  std::string insurer, symbol, number, branch, birth, date;
+  bool limit_consent = false;
+  // events
+  long long after = 0;
+  long long count = -1;  // stop after this many events (-1: until interrupted)
   std::vector<std::string> args;
 };
 
@@ -34,6 +42,12 @@ void Usage(std::ostream& out) {
          "  status              version, uptime and the state of every dependency\n"
          "  health [SERVICE]    grpc.health.v1 check (overall when SERVICE is omitted)\n"
          "  hash-token [TOKEN]  print the SHA-256 to put in auth.tokens[].sha256 (TOKEN or stdin)\n"
+         "  query --insurer N --number N [--symbol S] [--branch NN] --birth YYYY-MM-DD\n"
+         "        [--limit-consent] [--date YYYY-MM-DD]\n"
+         "                      individual eligibility query through the terminal (資格確認書 etc.)\n"
+         "  result ID           one stored result\n"
+         "  events [--after CURSOR] [--count N]\n"
+         "                      follow the event stream (replay after CURSOR, then live)\n"
          "options:\n"
          "  --addr HOST:PORT    daemon's gRPC address (default 127.0.0.1:50051; env ONSHID_ADDR)\n"
          "  --token TOKEN       bearer token (env ONSHID_TOKEN)\n"
@@ -154,6 +168,109 @@ int Health(const Options& o) {
   return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 3;
 }
 
+void PrintJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.always_print_primitive_fields = false;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, opts);
+  std::cout << out << "\n";
+}
+
+void PrintResult(const onshi::v1::EligibilityResult& r) {
+  std::cout << "result " << r.result_id() << " (" << (r.source() == onshi::v1::RESULT_SOURCE_FACE ? "face" : "query")
+            << ") received " << google::protobuf::util::TimeUtil::ToString(r.received_at()) << "\n"
+            << "  validity " << r.validity().code() << " " << r.validity().label() << "\n";
+  if (!r.error_message().empty()) std::cout << "  error " << r.error_code() << " " << r.error_message() << "\n";
+  for (const auto& q : r.qualifications()) {
+    std::cout << "  " << q.name() << " (" << q.name_kana() << ") " << q.birth_date() << "\n"
+              << "    insurer " << q.identifiers().insurer_number() << " " << q.insurer_name()
+              << "  記号 " << q.identifiers().insured_card_symbol() << "  番号 "
+              << q.identifiers().insured_identification_number() << "  枝番 "
+              << q.identifiers().insured_branch_number() << "\n";
+    if (q.partial_contribution_ratio_wari() > 0) {
+      std::cout << "    負担割合 " << q.partial_contribution_ratio_wari() << "割\n";
+    }
+    if (q.has_unconvertible_chars()) std::cout << "    ● in name/address: confirm with the カナ name\n";
+  }
+  for (const auto& issue : r.issues()) std::cout << "  issue: " << issue << "\n";
+}
+
+int Query(const Options& o) {
+  auto stub = onshi::v1::EligibilityService::NewStub(MakeChannel(o));
+  grpc::ClientContext ctx;
+  Prepare(ctx, o);
+  onshi::v1::QueryRequest req;
+  req.mutable_identifiers()->set_insurer_number(o.insurer);
+  req.mutable_identifiers()->set_insured_card_symbol(o.symbol);
+  req.mutable_identifiers()->set_insured_identification_number(o.number);
+  req.mutable_identifiers()->set_insured_branch_number(o.branch);
+  req.set_birth_date(o.birth);
+  req.set_confirmation_date(o.date);
+  req.set_limit_certificate_consent(o.limit_consent);
+  onshi::v1::QueryResponse resp;
+  auto s = stub->Query(&ctx, req, &resp);
+  if (!s.ok()) return ReportError(s, ctx, o);
+  if (o.json) {
+    PrintJson(resp);
+  } else {
+    PrintResult(resp.result());
+  }
+  return 0;
+}
+
+int Result(const Options& o) {
+  if (o.args.size() < 2) {
+    std::cerr << "onshictl: result needs an id\n";
+    return 2;
+  }
+  auto stub = onshi::v1::EligibilityService::NewStub(MakeChannel(o));
+  grpc::ClientContext ctx;
+  Prepare(ctx, o);
+  onshi::v1::GetResultRequest req;
+  req.set_result_id(std::atoll(o.args[1].c_str()));
+  onshi::v1::EligibilityResult resp;
+  auto s = stub->GetResult(&ctx, req, &resp);
+  if (!s.ok()) return ReportError(s, ctx, o);
+  if (o.json) {
+    PrintJson(resp);
+  } else {
+    PrintResult(resp);
+  }
+  return 0;
+}
+
+int Events(const Options& o) {
+  auto stub = onshi::v1::EventService::NewStub(MakeChannel(o));
+  grpc::ClientContext ctx;
+  if (!o.token.empty()) ctx.AddMetadata("authorization", "Bearer " + o.token);
+  onshi::v1::SubscribeRequest req;
+  req.set_after_cursor(o.after);
+  auto reader = stub->Subscribe(&ctx, req);
+  onshi::v1::Event e;
+  long long seen = 0;
+  while ((o.count < 0 || seen < o.count) && reader->Read(&e)) {
+    ++seen;
+    if (o.json) {
+      PrintJson(e);
+    } else {
+      std::cout << e.cursor() << " " << google::protobuf::util::TimeUtil::ToString(e.at()) << " "
+                << e.type();
+      if (e.result_id()) std::cout << " result=" << e.result_id();
+      if (!e.request_id().empty()) std::cout << " request=" << e.request_id();
+      for (const auto& [k, v] : e.attributes()) std::cout << " " << k << "=" << v;
+      if (!e.detail().empty()) std::cout << " (" << e.detail() << ")";
+      std::cout << std::endl;
+    }
+  }
+  if (o.count >= 0 && seen >= o.count) {
+    ctx.TryCancel();
+    return 0;
+  }
+  auto s = reader->Finish();
+  if (!s.ok()) return ReportError(s, ctx, o);
+  return 0;
+}
+
 int PrintTokenHash(const Options& o) {
   std::string token;
   if (o.args.size() > 1) {
@@ -192,6 +309,22 @@ int main(int argc, char** argv) {
     else if (a == "--tls-key") value(o.tls_key);
     else if (a == "--tls-server-name") value(o.tls_server_name);
     else if (a == "--json") o.json = true;
+    else if (a == "--insurer") value(o.insurer);
+    else if (a == "--symbol") value(o.symbol);
+    else if (a == "--number") value(o.number);
+    else if (a == "--branch") value(o.branch);
+    else if (a == "--birth") value(o.birth);
+    else if (a == "--date") value(o.date);
+    else if (a == "--limit-consent") o.limit_consent = true;
+    else if (a == "--after") {
+      std::string v;
+      value(v);
+      o.after = std::atoll(v.c_str());
+    } else if (a == "--count") {
+      std::string v;
+      value(v);
+      o.count = std::atoll(v.c_str());
+    }
     else if (a == "--timeout") {
       std::string v;
       value(v);
@@ -218,6 +351,9 @@ int main(int argc, char** argv) {
   if (cmd == "status") return Status(o);
   if (cmd == "health") return Health(o);
   if (cmd == "hash-token") return PrintTokenHash(o);
+  if (cmd == "query") return Query(o);
+  if (cmd == "result") return Result(o);
+  if (cmd == "events") return Events(o);
   std::cerr << "onshictl: unknown command " << cmd << "\n";
   Usage(std::cerr);
   return 2;

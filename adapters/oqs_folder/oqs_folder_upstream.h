@@ -1,0 +1,249 @@
+#pragma once
+// OqsFolderUpstream: the core::Upstream port over the 資格確認端末's shared folders req/, res/ and
+// face/ (OQS-INTERFACE.md §0, §2, §6).
+//
+// Requests: Submit() journals the intent (UpstreamJournal::Record) before anything is written, then
+// queues the request FIFO. A writer thread writes queued requests into req/ while fewer than
+// max_in_flight requests are outstanding: to a dot-temporary name, fsync, then rename into place,
+// so the terminal never sees a half-written file. File names are
+//   <message_type>req_<yyyyMMdd (Japan date)><sequence, zero-padded to at least 4 digits>.xml
+// with the sequence from UpstreamJournal::NextSequence(), so names never repeat across restarts.
+// A request is never written twice: after a restart the journal's Pending() entries are only waited
+// for (they hold an in-flight slot until their result arrives or until they are older than
+// abandon_after; a late result is still delivered after that). A request whose result name already
+// exists in res/ is not written; it is reported through on_result as a kRejection whose
+// rejection_text starts with "onshid:" and its journal entry is completed.
+//
+// Results: res/<type>res_<suffix>.<ext> is matched to the outstanding request
+// <type>req_<suffix>.xml by name and, for XML, verified by ArbitraryFileIdentifier (mismatch →
+// quarantine). A rejection is res/<request base name>.err (the terminal may also move the request
+// itself into res/); it is delivered as kRejection with the decoded .err text. Files in res/ that
+// match no journalled request belong to other software and are never touched.
+//
+// Face feed: the adapter is the single consumer of face/. Every stable file is delivered to
+// on_face; only after the handler returns OK is it (optionally copied to face_mirror_dir, then)
+// moved to archive_dir/<yyyyMMdd>/. A result or face file is likewise archived only after on_result
+// returns OK and the journal entry is completed; on a handler error the file stays and is retried
+// with backoff, so a handler may see the same file more than once (recognise duplicates by
+// name/sha256).
+//
+// Stability: a file is read only after its size and mtime were identical in `stable_checks`
+// consecutive observations and, for XML, it decodes and is well-formed (the root element closed).
+// A file that stays undecodable or malformed for `malformed_checks` observations and at least
+// `malformed_grace` is moved to quarantine_dir with <name>.reason.txt, and on_quarantine is called.
+// Observations happen on inotify events (IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE) and, always, every
+// poll_interval (inotify does not fire on network shares).
+//
+// Threading: Submit() and Health() from any thread. Handlers run on the watcher thread, one call at
+// a time. Start()/Stop() from the owning thread; Stop() wakes both threads at once and joins them
+// (a handler call in progress finishes first). Logs carry request ids and file names, never XML.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/upstream.h"
+#include "oqs_folder/encoding.h"
+#include "oqs_folder/folder_watcher.h"
+
+namespace onshid::oqs_folder {
+
+struct OqsFolderOptions {
+  // The folder that CONTAINS req/, res/ and face/ (local path or a mounted share, e.g. the
+  // terminal's \\SIKAKUPC\OQS mounted at /mnt/oqs). Not created by the adapter.
+  std::filesystem::path folder;
+  // Encoding of request files: kUtf8 (written as is) or kShiftJis (converted to CP932, the XML
+  // declaration's encoding set to "Shift_JIS"). Received files are decoded per their declaration.
+  Encoding encoding = Encoding::kUtf8;
+  // Requests written to req/ whose result has not arrived yet (the terminal serves at most 20
+  // sessions for all software together).
+  int max_in_flight = 10;
+  // Requests journalled but not yet written; Submit() fails with UPSTREAM_QUEUE_FULL beyond this.
+  int max_queued = 1000;
+  // Daemon state subfolders; created by Start(). Processed files go to archive_dir/<yyyyMMdd>/,
+  // unreadable ones to quarantine_dir/ beside a <name>.reason.txt.
+  std::filesystem::path archive_dir;
+  std::filesystem::path quarantine_dir;
+  // Optional: every delivered face file is re-emitted here (temp + rename) for legacy software.
+  // Empty: no mirror. Created by Start() when set.
+  std::filesystem::path face_mirror_dir;
+  // Polling fallback; runs in addition to inotify.
+  std::chrono::milliseconds poll_interval{1000};
+  // Quicker re-observation while a file is still changing (must be <= poll_interval to matter).
+  std::chrono::milliseconds settle_delay{100};
+  // Identical size+mtime observations needed before a file is read (>= 2).
+  int stable_checks = 2;
+  // Identical observations (and minimum unchanged time) after which a file that still does not
+  // decode or is not well-formed XML is quarantined, rather than taken for one still being written.
+  int malformed_checks = 3;
+  std::chrono::milliseconds malformed_grace{10000};
+  // A written request without a result stops holding an in-flight slot after this long (measured
+  // with the Clock from the write, or from journalled_at for requests journalled before a restart);
+  // its result is still delivered if it arrives later.
+  std::chrono::seconds abandon_after{std::chrono::hours(24)};
+  // Upper bound of the retry backoff after a handler error or a failed write/move.
+  std::chrono::milliseconds max_retry_backoff{60000};
+};
+
+// For the status board.
+struct OqsFolderHealth {
+  // req/, res/ and face/ exist and are readable and writable.
+  bool folder_reachable = false;
+  // Set when not reachable: UPSTREAM_FOLDER_UNAVAILABLE (kUnavailable) with a message for staff.
+  std::optional<core::DomainError> folder_error;
+  // Age of the oldest file in req/ the terminal has not consumed yet (none: req/ is empty). When
+  // this keeps growing, the terminal's 連携アプリ is not running. Ages use the Clock: from when the
+  // adapter wrote the file (or journalled it, after a restart); for other software's files, mtime.
+  std::optional<std::chrono::seconds> oldest_request_age;
+  std::optional<core::SystemTime> last_face_at;  // when the last face file was delivered
+  int in_flight = 0;                             // requests holding an in-flight slot
+  int queued = 0;                                // journalled, waiting to be written
+  bool inotify_active = false;                   // false: polling only (normal on network shares)
+};
+
+class OqsFolderUpstream final : public core::Upstream {
+ public:
+  using Options = OqsFolderOptions;
+
+  // `clock` and `journal` must outlive this object. No I/O happens here.
+  OqsFolderUpstream(Options options, core::Clock& clock, core::UpstreamJournal& journal);
+  ~OqsFolderUpstream() override;  // Stop()s
+
+  OqsFolderUpstream(const OqsFolderUpstream&) = delete;
+  OqsFolderUpstream& operator=(const OqsFolderUpstream&) = delete;
+
+  // Creates archive/quarantine/mirror dirs, loads the journal's Pending() entries (waited for, not
+  // rewritten) and starts the writer and watcher threads. An unreachable terminal folder is not an
+  // error here (it is reported by Health() and retried). Errors: the journal's error (e.g.
+  // DATABASE_UNAVAILABLE), UPSTREAM_STATE_DIR_UNAVAILABLE (cannot create a state dir), INTERNAL.
+  // Calling Start() while started is FAILED_PRECONDITION.
+  core::Status Start(core::UpstreamHandlers handlers) override;
+
+  // Stops and joins both threads. Queued requests stay queued in this object (written after its
+  // next Start()); a new object over the same journal only waits for them (it cannot know whether
+  // they were written). Idempotent.
+  void Stop() override;
+
+  // See core::Upstream. Additional errors: INVALID_UPSTREAM_REQUEST (message_type not
+  // alphanumeric, or empty request_id/xml), REQUEST_NOT_ENCODABLE (text not representable in
+  // Shift_JIS/CP932 when that encoding is configured). payload_sha256 is of the bytes written.
+  // May be called before Start(); the request is then written once started.
+  core::Result<core::JournalEntry> Submit(const core::UpstreamRequest& request) override;
+
+  // Checks the folder and lists req/ (may block briefly on a slow share). Thread-safe.
+  OqsFolderHealth Health() const;
+
+  // Diagnostics and tests: number of completed scans of res/ and face/, and a wait until at least
+  // `count` scans completed (false on timeout or when stopped).
+  std::uint64_t CompletedScans() const;
+  bool WaitForScans(std::uint64_t count, std::chrono::milliseconds timeout) const;
+
+ private:
+  struct Queued {
+    core::JournalEntry entry;
+    std::string bytes;
+  };
+  struct Outstanding {
+    core::JournalEntry entry;
+    bool counts = true;  // holds an in-flight slot
+    // Renamed into req/ by this process, or journalled before a restart (possibly written): results
+    // are matched only for these, never for a request still being written.
+    bool awaiting = false;
+    core::SystemTime written_at{};  // Clock time of the rename (journalled_at after a restart)
+  };
+  // Per observed file (watcher thread only).
+  struct Observation {
+    std::uintmax_t size = 0;
+    std::filesystem::file_time_type mtime{};
+    int checks = 0;  // consecutive identical observations
+    std::chrono::steady_clock::time_point unchanged_since{};
+    std::chrono::steady_clock::time_point next_attempt{};
+    int failures = 0;
+    bool failure_logged = false;
+    bool seen = false;  // in the current scan
+  };
+  enum class ReadOutcome { kNotReady, kReady, kQuarantined };
+  struct ReadFile {
+    std::string raw;
+    std::string xml_utf8;
+    std::string declared_encoding;
+  };
+
+  void WriterLoop();
+  enum class WriteOutcome { kWritten, kConflict, kFailed };
+  WriteOutcome WriteRequest(const Queued& item, core::SystemTime* written_at, std::string* error);
+
+  bool Scan();  // watcher callback; true: re-observe soon
+  void ScanResults(bool* soon);
+  void ScanFaces(bool* soon);
+  void ReleaseAbandoned();
+  void DeliverConflicts();
+  void HandleResult(const std::filesystem::path& path, const std::string& key, bool* soon);
+  void HandleRejection(const std::filesystem::path& path, const std::string& key, bool* soon);
+  void HandleFace(const std::filesystem::path& path, bool* soon);
+
+  // Observes `path`; true when it has been stable for stable_checks observations.
+  bool Observe(const std::filesystem::path& path, bool* soon);
+  // Reads a stable file; for XML decodes and checks well-formedness, quarantining it when it stays
+  // broken. `xml`: false for .err and non-XML results.
+  // `release_key`: the request whose in-flight slot a quarantine releases ("" for none).
+  ReadOutcome ReadStable(const std::filesystem::path& path, bool xml, ReadFile* out,
+                         const std::string& release_key = "");
+  bool ReadyForAttempt(const std::filesystem::path& path);
+  void AttemptFailed(const std::filesystem::path& path, const std::string& what,
+                     const std::string& why);
+  void AttemptSucceeded(const std::filesystem::path& path);
+  void Quarantine(const std::filesystem::path& path, const std::string& reason,
+                  const std::string& release_key = "");
+  void ReleaseSlot(const std::string& key);  // stops counting it in flight; still awaited
+  bool Archive(const std::filesystem::path& path);
+  void FinishRequest(const std::string& key);
+
+  std::optional<core::DomainError> CheckFolder() const;
+
+  const Options options_;
+  const std::filesystem::path req_dir_;
+  const std::filesystem::path res_dir_;
+  const std::filesystem::path face_dir_;
+  core::Clock& clock_;
+  core::UpstreamJournal& journal_;
+
+  core::UpstreamHandlers handlers_;  // set by Start(), read by the watcher thread
+
+  mutable std::mutex mu_;
+  std::condition_variable writer_cv_;
+  mutable std::condition_variable scan_cv_;
+  bool started_ = false;
+  bool stopping_ = false;
+  std::atomic<bool> stop_scan_{false};  // lets a long scan end early on Stop()
+  std::deque<Queued> queue_;
+  int reserved_ = 0;   // Submit() calls past the queue-full check, not yet enqueued
+  int in_flight_ = 0;  // Outstanding entries with counts == true
+  std::map<std::string, Outstanding> outstanding_;  // by request base name ("…req_….")
+  std::vector<core::JournalEntry> conflicts_;       // not written: result name already taken
+  std::optional<core::SystemTime> last_face_at_;
+  std::uint64_t scans_ = 0;
+
+  // Watcher thread only.
+  std::map<std::filesystem::path, Observation> observations_;
+  std::set<std::string> unknown_logged_;
+  std::map<std::string, std::string> delivered_faces_;  // name → sha256, delivered but not moved
+
+  std::unique_ptr<FolderWatcher> watcher_;
+  std::thread writer_;
+};
+
+}  // namespace onshid::oqs_folder

@@ -1,0 +1,360 @@
+#include "app/eligibility.h"
+
+#include <algorithm>
+
+#include "app/logging.h"
+
+namespace onshid::app {
+namespace {
+
+std::string Trim(std::string s) {
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+  return s;
+}
+
+// yyyyMMdd → YYYY-MM-DD (unchanged when malformed).
+std::string IsoDate(const std::string& raw) {
+  if (raw.size() != 8) return raw;
+  return raw.substr(0, 4) + "-" + raw.substr(4, 2) + "-" + raw.substr(6, 2);
+}
+
+template <typename T>
+std::string RawOf(const std::optional<T>& v) {
+  return v ? v->raw : std::string();
+}
+std::string RawOf(const std::optional<std::string>& v) { return v ? *v : std::string(); }
+
+core::DomainError Pending(const std::string& request_key) {
+  core::DomainError e;
+  e.kind = core::ErrorKind::kDeadlineExceeded;
+  e.reason = "UPSTREAM_RESULT_PENDING";
+  e.message =
+      "the terminal has not answered before the deadline; the query is not re-sent and its result "
+      "will be stored and published when it arrives (read it with GetResult/ListResults or the "
+      "event stream)";
+  e.message_ja =
+      "資格確認端末からの応答がまだありません。結果は届き次第保存されます。しばらくしてから受付一覧で確認してください。";
+  e.metadata = {{"request_id", request_key}};
+  return e;
+}
+
+core::DomainError Rejected(const std::string& request_key) {
+  core::DomainError e;
+  e.kind = core::ErrorKind::kFailedPrecondition;
+  e.reason = "UPSTREAM_REJECTED";
+  e.message = "the terminal rejected the request file (.err); see the stored event for its text";
+  e.message_ja =
+      "資格確認端末が照会を受け付けませんでした。入力内容を確認し、解決しない場合はシステム管理者に連絡してください。";
+  e.metadata = {{"request_id", request_key}};
+  return e;
+}
+
+core::DomainError ShuttingDown() {
+  return core::Unavailable("SHUTTING_DOWN", "the daemon is shutting down; the result will be stored",
+                           "システムを停止中です。しばらくしてから再度お試しください。");
+}
+
+}  // namespace
+
+core::ResultKeys KeysOf(const core::oqs::EligibilityResult& r) {
+  core::ResultKeys k;
+  if (!r.results.empty()) {
+    const auto& q = r.results.front();
+    k.insurer_number = Trim(RawOf(q.insurer_number));
+    k.insured_card_symbol = RawOf(q.insured_card_symbol);
+    k.insured_identification_number = RawOf(q.insured_identification_number);
+    k.insured_branch_number = RawOf(q.insured_branch_number);
+    k.birth_date = IsoDate(RawOf(q.birthdate));
+    k.reference_number = RawOf(q.reference_number);
+  } else if (r.search_info) {
+    k.insurer_number = Trim(RawOf(r.search_info->insurer_number));
+    k.insured_card_symbol = RawOf(r.search_info->insured_card_symbol);
+    k.insured_identification_number = RawOf(r.search_info->insured_identification_number);
+    k.insured_branch_number = RawOf(r.search_info->insured_branch_number);
+    k.birth_date = IsoDate(RawOf(r.search_info->birth_date));
+  }
+  k.validity = RawOf(r.qualification_validity);
+  return k;
+}
+
+EligibilityUseCases::EligibilityUseCases(core::Upstream& upstream, core::UpstreamJournal& journal,
+                                         core::ResultStore& results, core::EventStore& events,
+                                         const core::OqsCodec& codec, const core::Clock& clock,
+                                         core::IdSource& ids, Executor& executor,
+                                         EligibilityOptions options)
+    : upstream_(upstream),
+      journal_(journal),
+      results_(results),
+      events_(events),
+      codec_(codec),
+      clock_(clock),
+      ids_(ids),
+      executor_(executor),
+      options_(std::move(options)) {}
+
+EligibilityUseCases::~EligibilityUseCases() { Shutdown(); }
+
+core::UpstreamHandlers EligibilityUseCases::Handlers() {
+  core::UpstreamHandlers h;
+  h.on_result = [this](const core::UpstreamFile& f) { return OnResult(f); };
+  h.on_face = [this](const core::UpstreamFile& f) { return OnFace(f); };
+  h.on_quarantine = [this](const std::string& name, const std::string& reason) {
+    OnQuarantine(name, reason);
+  };
+  return h;
+}
+
+ResultView EligibilityUseCases::View(core::StoredResult stored) const {
+  ResultView v;
+  auto parsed = codec_.ParseQualificationResult(stored.xml_utf8);
+  if (parsed) {
+    v.parsed = std::move(parsed).value();
+  } else {
+    v.parse_error = parsed.error().message;
+  }
+  v.stored = std::move(stored);
+  return v;
+}
+
+void EligibilityUseCases::Publish(core::Event event) {
+  event.at = clock_.Now();
+  if (auto appended = events_.Append(event); !appended) {
+    // The result itself is stored; a lost event only delays clients until they list results.
+    Logger("eligibility")->error("event {} not appended: {}", event.type, appended.error().message);
+  }
+}
+
+core::DomainError EligibilityUseCases::QuarantineUnparsable(const core::UpstreamFile& file,
+                                                            const std::string& reason) {
+  if (auto q = results_.Quarantine(file.file_name, file.raw, reason, clock_.Now()); !q) {
+    return q.error();  // the adapter keeps the file and retries
+  }
+  core::Event e;
+  e.type = "upstream.file_quarantined";
+  e.request_id = file.request_id;
+  e.file_name = file.file_name;
+  e.detail = reason;
+  Publish(std::move(e));
+  Logger("eligibility")->warn("file {} quarantined: {}", file.file_name, reason);
+  core::DomainError err;
+  err.kind = core::ErrorKind::kUnavailable;
+  err.reason = "UPSTREAM_RESULT_UNREADABLE";
+  err.message = "the terminal's result could not be read: " + reason;
+  err.message_ja = "資格確認端末の結果を読み取れませんでした。システム管理者に連絡してください。";
+  return err;
+}
+
+core::Status EligibilityUseCases::OnResult(const core::UpstreamFile& file) {
+  auto log = Logger("eligibility");
+  if (file.kind == core::UpstreamFile::Kind::kRejection) {
+    if (auto c = journal_.Complete(file.request_id, clock_.Now()); !c) return c.error();
+    core::Event e;
+    e.type = "eligibility.rejected";
+    e.request_id = file.request_id;
+    e.file_name = file.file_name;
+    e.detail = "the terminal rejected the request file";
+    Publish(std::move(e));
+    log->warn("request {} rejected by the terminal", file.request_id);
+    Resolve(file.request_id, Rejected(file.request_id));
+    return core::OkStatus();
+  }
+  auto parsed = codec_.ParseQualificationResult(file.xml_utf8);
+  if (!parsed) {
+    core::DomainError err = QuarantineUnparsable(file, parsed.error().message);
+    if (err.reason == "DATABASE_UNAVAILABLE") return err;
+    if (auto c = journal_.Complete(file.request_id, clock_.Now()); !c) return c.error();
+    Resolve(file.request_id, err);
+    return core::OkStatus();
+  }
+  core::StoredResult stored;
+  stored.source = "query";
+  stored.request_id = file.request_id;
+  stored.file_name = file.file_name;
+  stored.raw = file.raw;
+  stored.raw_sha256 = file.sha256;
+  stored.xml_utf8 = file.xml_utf8;
+  stored.received_at = file.received_at;
+  stored.keys = KeysOf(parsed.value());
+  auto outcome = results_.StoreResult(stored);
+  if (!outcome) return outcome.error();
+  stored.id = outcome->id;
+  if (!outcome->same_file) {
+    core::Event e;
+    e.type = "eligibility.result";
+    e.result_id = stored.id;
+    e.request_id = file.request_id;
+    e.file_name = file.file_name;
+    e.attributes = {{"validity", stored.keys.validity},
+                    {"segment_of_result", RawOf(parsed->header.segment_of_result)}};
+    Publish(std::move(e));
+  }
+  log->info("result {} stored for request {} (validity {})", stored.id, file.request_id,
+            stored.keys.validity);
+  ResultView view;
+  view.stored = std::move(stored);
+  view.parsed = std::move(parsed).value();
+  Resolve(file.request_id, std::move(view));
+  return core::OkStatus();
+}
+
+core::Status EligibilityUseCases::OnFace(const core::UpstreamFile& file) {
+  auto parsed = codec_.ParseQualificationResult(file.xml_utf8);
+  if (!parsed) {
+    core::DomainError err = QuarantineUnparsable(file, parsed.error().message);
+    if (err.reason == "DATABASE_UNAVAILABLE") return err;
+    return core::OkStatus();
+  }
+  core::StoredResult stored;
+  stored.source = "face";
+  stored.file_name = file.file_name;
+  stored.raw = file.raw;
+  stored.raw_sha256 = file.sha256;
+  stored.xml_utf8 = file.xml_utf8;
+  stored.received_at = file.received_at;
+  stored.keys = KeysOf(parsed.value());
+  auto outcome = results_.StoreResult(stored);
+  if (!outcome) return outcome.error();
+  if (outcome->same_file) return core::OkStatus();  // read again after a restart: published already
+  core::Event e;
+  e.result_id = outcome->id;
+  e.file_name = file.file_name;
+  e.attributes = {{"validity", stored.keys.validity}};
+  if (!stored.keys.reference_number.empty()) {
+    e.attributes.emplace_back("reference_number", stored.keys.reference_number);
+  }
+  if (outcome->duplicate_of) {
+    e.type = "face.duplicate";
+    e.detail = "identical to result " + std::to_string(*outcome->duplicate_of);
+    e.attributes.emplace_back("duplicate_of", std::to_string(*outcome->duplicate_of));
+  } else {
+    e.type = "face.received";
+  }
+  Publish(std::move(e));
+  Logger("eligibility")->info("face check-in stored as result {}{}", outcome->id,
+                              outcome->duplicate_of ? " (duplicate)" : "");
+  return core::OkStatus();
+}
+
+void EligibilityUseCases::OnQuarantine(const std::string& file_name, const std::string& reason) {
+  core::Event e;
+  e.type = "upstream.file_quarantined";
+  e.file_name = file_name;
+  e.detail = reason;
+  Publish(std::move(e));
+}
+
+void EligibilityUseCases::Resolve(const std::string& request_key, core::Result<ResultView> outcome) {
+  std::vector<Waiter> waiters;
+  {
+    std::lock_guard lock(mu_);
+    auto it = waiters_.find(request_key);
+    if (it == waiters_.end()) return;
+    waiters = std::move(it->second);
+    waiters_.erase(it);
+  }
+  for (auto& w : waiters) {
+    if (w.cancel_timer) w.cancel_timer();
+    w.done(outcome);
+  }
+}
+
+void EligibilityUseCases::Query(const std::string& request_key,
+                                const core::oqs::EligibilityQueryInput& input,
+                                std::optional<core::oqs::OqsDate> confirmation_date,
+                                core::SystemTime deadline, QueryDone done) {
+  // Answered before (a retry after a timeout)?
+  auto existing = results_.ResultForRequest(request_key);
+  if (!existing) return done(existing.error());
+  if (existing.value()) return done(View(std::move(*existing.value())));
+
+  core::oqs::QueryValidationOptions vopts;
+  vopts.today = core::oqs::OqsDate::JapanDateOf(clock_.Now());
+  auto query = core::oqs::ValidateQueryInput(input, vopts);
+  if (!query) return done(query.error());
+
+  // Register the waiter first, so that a fast answer is never missed.
+  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.Now());
+  if (remaining.count() < 1) remaining = std::chrono::milliseconds(1);
+  {
+    std::lock_guard lock(mu_);
+    if (shut_down_) return done(ShuttingDown());
+    Waiter w;
+    w.done = std::move(done);
+    w.cancel_timer = executor_.PostAfter(remaining, [this, request_key] {
+      Resolve(request_key, Pending(request_key));
+    });
+    waiters_[request_key].push_back(std::move(w));
+  }
+
+  // Already in flight (a retry while waiting)? Then only wait.
+  auto pending = journal_.Pending();
+  if (!pending) return Resolve(request_key, pending.error());
+  for (const auto& entry : pending.value()) {
+    if (entry.request_id == request_key) {
+      // The result may have been stored between the first check and the waiter registration.
+      auto again = results_.ResultForRequest(request_key);
+      if (again && again.value()) Resolve(request_key, View(std::move(*again.value())));
+      return;
+    }
+  }
+
+  core::QualificationRequestHeader header{
+      options_.medical_institution_code,
+      confirmation_date ? *confirmation_date : core::oqs::OqsDate::JapanDateOf(clock_.Now()),
+      // A short random token: echoed by the terminal, verified on the result.
+      ids_.NewId().substr(0, 8) + ids_.NewId().substr(0, 8)};
+  auto xml = codec_.BuildQualificationRequest(query.value(), header);
+  if (!xml) return Resolve(request_key, xml.error());
+  core::UpstreamRequest request;
+  request.request_id = request_key;
+  request.message_type = "OQSsiquc01";
+  request.kind = "eligibility_query";
+  request.xml_utf8 = std::move(xml).value();
+  request.arbitrary_file_identifier = header.arbitrary_file_identifier;
+  auto submitted = upstream_.Submit(request);
+  if (!submitted) return Resolve(request_key, submitted.error());
+  Logger("eligibility")->info("query {} submitted as {}", request_key, submitted->file_name);
+}
+
+core::Result<ResultView> EligibilityUseCases::Get(std::int64_t id) {
+  auto found = results_.GetResult(id);
+  if (!found) return found.error();
+  if (!found.value()) {
+    core::DomainError e;
+    e.kind = core::ErrorKind::kNotFound;
+    e.reason = "RESULT_NOT_FOUND";
+    e.message = "no result with id " + std::to_string(id);
+    e.message_ja = "指定された資格確認結果が見つかりません。";
+    e.field_violations = {{"result_id", "no such result"}};
+    return e;
+  }
+  return View(std::move(*found.value()));
+}
+
+core::Result<std::vector<ResultView>> EligibilityUseCases::List(const core::ResultQuery& query) {
+  auto found = results_.ListResults(query);
+  if (!found) return found.error();
+  std::vector<ResultView> out;
+  out.reserve(found->size());
+  for (auto& s : found.value()) out.push_back(View(std::move(s)));
+  return out;
+}
+
+void EligibilityUseCases::Shutdown() {
+  std::map<std::string, std::vector<Waiter>> waiters;
+  {
+    std::lock_guard lock(mu_);
+    shut_down_ = true;
+    waiters.swap(waiters_);
+  }
+  for (auto& [key, list] : waiters) {
+    for (auto& w : list) {
+      if (w.cancel_timer) w.cancel_timer();
+      w.done(ShuttingDown());
+    }
+  }
+}
+
+}  // namespace onshid::app

@@ -1,0 +1,334 @@
+// Issue 3 end to end: the daemon and the terminal simulator as separate processes on a real
+// folder and real PostgreSQL; gRPC and REST over loopback.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+
+#include "onshi/v1/eligibility.grpc.pb.h"
+#include "onshi/v1/events.grpc.pb.h"
+#include "support/api_client.h"
+#include "support/child_process.h"
+#include "support/daemon_process.h"
+#include "support/http_client.h"
+
+#ifndef OQS_TERMINAL_SIM_BINARY
+#error "OQS_TERMINAL_SIM_BINARY must be defined (tools/oqs-terminal-sim registers it)"
+#endif
+
+using namespace onshid::testing;
+
+namespace {
+
+constexpr const char* kInstitution = "1312345678";
+
+// A terminal folder with the simulator serving it.
+struct Terminal {
+  explicit Terminal(const std::string& dir, int latency_ms = 0, const std::string& extra = "")
+      : folder(dir + "/oqs"), socket(dir + "/sim.sock") {
+    std::filesystem::create_directories(folder);
+    std::vector<std::string> argv = {OQS_TERMINAL_SIM_BINARY, "serve", "--folder", folder,
+                                     "--control-socket", socket, "--latency-ms",
+                                     std::to_string(latency_ms), "--institution-code", kInstitution,
+                                     "--registry",
+                                     std::string(ONSHID_SOURCE_DIR) + "/tools/oqs-terminal-sim/registry.json"};
+    if (!extra.empty()) argv.push_back(extra);
+    process = std::make_unique<ChildProcess>(argv, dir + "/sim.log");
+    ready = WaitForUnixSocket(socket, std::chrono::seconds(20));
+  }
+  CommandResult Ctl(const std::string& args) const {
+    return RunCommand(std::string(OQS_TERMINAL_SIM_BINARY) + " " + args + " --control-socket " + socket);
+  }
+  std::string folder;
+  std::string socket;
+  std::unique_ptr<ChildProcess> process;
+  bool ready = false;
+};
+
+std::string UpstreamConfig(const std::string& folder) {
+  return R"("upstream": {"folder": ")" + folder + R"(", "medical_institution_code": ")" +
+         kInstitution + R"(", "poll_interval_ms": 200},)";
+}
+
+onshi::v1::QueryRequest Req(const std::string& insurer, const std::string& symbol,
+                            const std::string& number, const std::string& branch,
+                            const std::string& birth) {
+  onshi::v1::QueryRequest r;
+  r.mutable_identifiers()->set_insurer_number(insurer);
+  r.mutable_identifiers()->set_insured_card_symbol(symbol);
+  r.mutable_identifiers()->set_insured_identification_number(number);
+  r.mutable_identifiers()->set_insured_branch_number(branch);
+  r.set_birth_date(birth);
+  return r;
+}
+
+std::unique_ptr<onshi::v1::EligibilityService::Stub> EligibilityStub(int port) {
+  return onshi::v1::EligibilityService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+}
+
+// Reads events from a Subscribe stream until one of `type` arrives (or the deadline passes).
+std::optional<onshi::v1::Event> NextEventOfType(grpc::ClientReader<onshi::v1::Event>& reader,
+                                                const std::string& type) {
+  onshi::v1::Event e;
+  while (reader.Read(&e)) {
+    if (e.type() == type) return e;
+  }
+  return std::nullopt;
+}
+
+// A reception token for queries and reading results.
+const std::string kDeskToken = "desk-token-for-eligibility";
+std::string DeskTokens() {
+  return std::string(R"([{"name": "desk", "sha256": ")") + Sha256Hex(kDeskToken) +
+         R"(", "scopes": ["read", "reception"]}, {"name": "ops", "sha256": ")" +
+         Sha256Hex(kAdminToken) + R"(", "scopes": ["read", "admin"]}])";
+}
+
+}  // namespace
+
+TEST_CASE("eligibility queries and face check-ins through the terminal simulator", "[eligibility]") {
+  TempDir dir;
+  Terminal terminal(dir.path());
+  REQUIRE(terminal.ready);
+  Ports ports;
+  DaemonProcess daemon(dir.path(), ConfigJson({dir.path() + "/state", ports, "", DeskTokens(), "",
+                                               UpstreamConfig(terminal.folder)}));
+  REQUIRE(daemon.Start());
+  INFO(daemon.log());
+  INFO(terminal.process->log());
+  auto stub = EligibilityStub(ports.grpc);
+
+  SECTION("a valid 社保 本人 query answers validity 1 with the person's data, audited") {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, "q-shaho-1");
+    onshi::v1::QueryResponse resp;
+    auto s = stub->Query(&ctx, Req("06139992", "1234", "5678", "00", "1980-04-15"), &resp);
+    REQUIRE(s.ok());
+    const auto& r = resp.result();
+    CHECK(r.validity().code() == "1");
+    CHECK(r.validity().label() == "有効");
+    CHECK(r.source() == onshi::v1::RESULT_SOURCE_QUERY);
+    REQUIRE(r.qualifications_size() == 1);
+    CHECK(r.qualifications(0).name() == "診療　太郎");
+    CHECK(r.qualifications(0).name_kana() == "ｼﾝﾘｮｳ ﾀﾛｳ");
+    CHECK(r.qualifications(0).birth_date() == "1980-04-15");
+    CHECK(r.raw_sha256().size() == 64);
+    CHECK(r.result_id() > 0);
+
+    // The same request id again: the stored result, not a second request to the terminal.
+    grpc::ClientContext again;
+    Prepare(again, kDeskToken, "q-shaho-1");
+    onshi::v1::QueryResponse resp2;
+    REQUIRE(stub->Query(&again, Req("06139992", "1234", "5678", "00", "1980-04-15"), &resp2).ok());
+    CHECK(resp2.result().result_id() == r.result_id());
+    auto status = nlohmann::json::parse(terminal.Ctl("status").output);
+    INFO(status.dump());
+    CHECK(status["requests_seen"] == 1);
+
+    // GetResult and the audit log.
+    grpc::ClientContext get_ctx;
+    Prepare(get_ctx, kDeskToken);
+    onshi::v1::GetResultRequest get;
+    get.set_result_id(r.result_id());
+    onshi::v1::EligibilityResult got;
+    REQUIRE(stub->GetResult(&get_ctx, get, &got).ok());
+    CHECK(got.qualifications(0).identifiers().insurer_number() == "06139992");
+    auto audit = HttpCall(ports.rest, "POST", "/v1/audit:search",
+                          {{"authorization", BearerHeader(kAdminToken)}}, R"({"requestId": "q-shaho-1"})");
+    CHECK(audit.body.find("/onshi.v1.EligibilityService/Query") != std::string::npos);
+    CHECK(audit.body.find("result:" + std::to_string(r.result_id())) != std::string::npos);
+    // Personal data never reaches the log.
+    CHECK(daemon.log().find("診療") == std::string::npos);
+    CHECK(daemon.log().find("5678") == std::string::npos);
+  }
+
+  SECTION("REST query, 国保 6-digit insurer number, moved person (validity 3), unknown person (4)") {
+    std::map<std::string, std::string> h = {{"authorization", "Bearer " + kDeskToken}};
+    auto kokuho = HttpCall(ports.rest, "POST", "/v1/eligibility:query", h,
+                           R"({"identifiers": {"insurerNumber": "271395", "insuredCardSymbol": "架空市",
+                               "insuredIdentificationNumber": "102345", "insuredBranchNumber": "00"},
+                               "birthDate": "1975-03-03"})");
+    REQUIRE(kokuho.status == 200);
+    auto j = nlohmann::json::parse(kokuho.body);
+    CHECK(j["result"]["validity"]["code"] == "1");
+    CHECK(j["result"]["qualifications"][0]["identifiers"]["insurerNumber"] == "  271395");
+
+    auto unknown = HttpCall(ports.rest, "POST", "/v1/eligibility:query", h,
+                            R"({"identifiers": {"insurerNumber": "06139992", "insuredCardSymbol": "1",
+                                "insuredIdentificationNumber": "999999", "insuredBranchNumber": "00"},
+                                "birthDate": "1990-01-01"})");
+    REQUIRE(unknown.status == 200);
+    CHECK(nlohmann::json::parse(unknown.body)["result"]["validity"]["code"] == "4");
+  }
+
+  SECTION("bad input is refused before anything is sent, naming each field") {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken);
+    onshi::v1::QueryResponse resp;
+    auto s = stub->Query(&ctx, Req("06139993", "1234", "5678", "123", "1980-02-30"), &resp);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(ReasonOf(s) == "INVALID_QUERY");
+    google::rpc::Status st;
+    REQUIRE(st.ParseFromString(s.error_details()));
+    std::set<std::string> fields;
+    for (const auto& any : st.details()) {
+      google::rpc::BadRequest br;
+      if (any.UnpackTo(&br)) {
+        for (const auto& v : br.field_violations()) fields.insert(v.field());
+      }
+    }
+    CHECK(fields.count("insurer_number") == 1);
+    CHECK(fields.count("insured_branch_number") == 1);
+    CHECK(fields.count("birth_date") == 1);
+    CHECK(std::filesystem::is_empty(terminal.folder + "/req"));
+  }
+
+  SECTION("a face check-in arrives as an event on the stream, then its result is readable") {
+    auto events = onshi::v1::EventService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(ports.grpc), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    onshi::v1::SubscribeRequest sub;
+    auto reader = events->Subscribe(&ctx, sub);
+    auto face = terminal.Ctl("face --person gaiji-maru --consent all");
+    REQUIRE(face.exit_code == 0);
+    auto e = NextEventOfType(*reader, "face.received");
+    REQUIRE(e.has_value());
+    CHECK(e->result_id() > 0);
+    CHECK(e->attributes().at("validity") == "1");
+    ctx.TryCancel();
+
+    grpc::ClientContext get_ctx;
+    Prepare(get_ctx, kDeskToken);
+    onshi::v1::GetResultRequest get;
+    get.set_result_id(e->result_id());
+    onshi::v1::EligibilityResult got;
+    REQUIRE(stub->GetResult(&get_ctx, get, &got).ok());
+    CHECK(got.source() == onshi::v1::RESULT_SOURCE_FACE);
+    CHECK(got.reference_classification().code() == "1");
+    REQUIRE(got.qualifications_size() == 1);
+    CHECK(got.qualifications(0).has_unconvertible_chars());
+    CHECK(got.qualifications(0).consents().pharmacists_info().flag().code() == "1");
+    // The daemon owns face/: the file was archived.
+    CHECK(std::filesystem::is_empty(terminal.folder + "/face"));
+
+    // Replay from cursor 0 finds the same event again.
+    grpc::ClientContext replay_ctx;
+    replay_ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
+    replay_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto replay = events->Subscribe(&replay_ctx, sub);
+    auto again = NextEventOfType(*replay, "face.received");
+    REQUIRE(again.has_value());
+    CHECK(again->cursor() == e->cursor());
+    replay_ctx.TryCancel();
+  }
+
+  SECTION("the third-party sample face file is ingested; a malformed one is quarantined") {
+    auto events = onshi::v1::EventService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(ports.grpc), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    auto reader = events->Subscribe(&ctx, {});
+    const std::string sample = std::string(ONSHID_SOURCE_DIR) + "/tests/data/oqs/third_party/face-myclinic-2023.xml";
+    REQUIRE(std::filesystem::exists(sample));
+    std::filesystem::copy_file(sample, terminal.folder + "/face/.tmp-sample");
+    std::filesystem::rename(terminal.folder + "/face/.tmp-sample",
+                            terminal.folder + "/face/OQSsiquc01res_face_sample_20230221174835.xml");
+    auto e = NextEventOfType(*reader, "face.received");
+    REQUIRE(e.has_value());
+
+    {
+      std::ofstream(terminal.folder + "/face/.tmp-bad") << "<?xml version=\"1.0\"?><XmlMsg><MessageHeader>";
+    }
+    std::filesystem::rename(terminal.folder + "/face/.tmp-bad",
+                            terminal.folder + "/face/OQSsiquc01res_face_bad_20260101000000.xml");
+    auto q = NextEventOfType(*reader, "upstream.file_quarantined");
+    REQUIRE(q.has_value());
+    CHECK(q->file_name() == "OQSsiquc01res_face_bad_20260101000000.xml");
+    ctx.TryCancel();
+  }
+
+  SECTION("no answer before the deadline: DEADLINE_EXCEEDED, never re-sent, late result stored once") {
+    REQUIRE(terminal.Ctl("fault --kind late --delay-ms 1500 --count 1").exit_code == 0);
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, "q-late-1");
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    onshi::v1::QueryResponse resp;
+    auto s = stub->Query(&ctx, Req("06139992", "1234", "5678", "00", "1980-04-15"), &resp);
+    CHECK(s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+
+    // The late result is stored and published.
+    auto events = onshi::v1::EventService::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(ports.grpc), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ectx;
+    ectx.AddMetadata("authorization", "Bearer " + kDeskToken);
+    ectx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    auto reader = events->Subscribe(&ectx, {});
+    auto e = NextEventOfType(*reader, "eligibility.result");
+    REQUIRE(e.has_value());
+    CHECK(e->request_id() == "desk/q-late-1");
+    ectx.TryCancel();
+
+    // A retry with the same request id returns that result without a new request.
+    grpc::ClientContext retry;
+    Prepare(retry, kDeskToken, "q-late-1");
+    REQUIRE(stub->Query(&retry, Req("06139992", "1234", "5678", "00", "1980-04-15"), &resp).ok());
+    CHECK(resp.result().result_id() == e->result_id());
+    auto status = nlohmann::json::parse(terminal.Ctl("status").output);
+    INFO(status.dump());
+    CHECK(status["requests_seen"] == 1);
+  }
+
+  daemon.Signal(SIGTERM);
+  CHECK(daemon.WaitExit(std::chrono::seconds(15)) == std::optional<int>(0));
+}
+
+TEST_CASE("a request in flight across a daemon restart is waited for, not re-sent", "[eligibility]") {
+  TempDir dir;
+  Terminal terminal(dir.path(), 0);
+  REQUIRE(terminal.ready);
+  REQUIRE(terminal.Ctl("fault --kind late --delay-ms 3000 --count 1").exit_code == 0);
+  Ports ports;
+  const std::string config = ConfigJson({dir.path() + "/state", ports, "", DeskTokens(), "",
+                                         UpstreamConfig(terminal.folder)});
+  std::int64_t result_id = 0;
+  {
+    DaemonProcess first(dir.path(), config);
+    REQUIRE(first.Start());
+    auto stub = EligibilityStub(ports.grpc);
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, "q-restart-1");
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+    onshi::v1::QueryResponse resp;
+    CHECK(stub->Query(&ctx, Req("06139992", "1234", "5678", "00", "1980-04-15"), &resp).error_code() ==
+          grpc::StatusCode::DEADLINE_EXCEEDED);
+    first.Signal(SIGTERM);
+    REQUIRE(first.WaitExit(std::chrono::seconds(15)) == std::optional<int>(0));
+  }
+  DaemonProcess second(dir.path(), config);
+  REQUIRE(second.Start());
+  INFO(second.log());
+  auto stub = EligibilityStub(ports.grpc);
+  // The retry rejoins the pending request and gets the late result.
+  grpc::ClientContext ctx;
+  Prepare(ctx, kDeskToken, "q-restart-1");
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
+  onshi::v1::QueryResponse resp;
+  auto s = stub->Query(&ctx, Req("06139992", "1234", "5678", "00", "1980-04-15"), &resp);
+  REQUIRE(s.ok());
+  result_id = resp.result().result_id();
+  CHECK(result_id > 0);
+  auto status = nlohmann::json::parse(terminal.Ctl("status").output);
+  INFO(status.dump());
+  CHECK(status["requests_seen"] == 1);
+  second.Signal(SIGTERM);
+  CHECK(second.WaitExit(std::chrono::seconds(15)) == std::optional<int>(0));
+}
