@@ -20,6 +20,7 @@
 #include "app/config.h"
 #include "app/eligibility.h"
 #include "app/executor.h"
+#include "core/card/card_readers.h"
 #include "core/clock.h"
 #include "core/dependency.h"
 #include "core/error.h"
@@ -40,6 +41,8 @@ struct ApiDeps {
   core::ResultStore* results = nullptr;
   // Null when no upstream (terminal folder) is configured.
   app::EligibilityUseCases* eligibility = nullptr;
+  // Null when generic card readers are disabled (readers.enabled = false).
+  core::card::CardReaders* readers = nullptr;
   core::StatusBoard* board = nullptr;
   app::Executor* executor = nullptr;
   core::IdSource* ids = nullptr;
