@@ -5,6 +5,7 @@
 #include <systemd/sd-daemon.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "api/auth.h"
 #include "api/metrics.h"
@@ -18,6 +19,8 @@
 #include "app/eligibility.h"
 #include "oqs_folder/oqs_folder_upstream.h"
 #include "oqs_folder/pugixml_codec.h"
+#include "pcsc/pcsc_card_readers.h"
+#include "pcsc/x509_certificate.h"
 #include "postgres/managed_postgres.h"
 #include "postgres/pg_store.h"
 
@@ -26,6 +29,7 @@ namespace {
 
 constexpr const char* kDatabase = "database";
 constexpr const char* kUpstream = "upstream";
+constexpr const char* kReaders = "readers";
 
 core::DomainError StartupError(std::string reason, std::string message) {
   core::DomainError e;
@@ -151,6 +155,8 @@ core::Status Daemon::Start() {
     RefreshUpstreamStatus();
   }
 
+  if (auto s = StartReaders(); !s) return s.error();
+
   api::ApiDeps deps;
   deps.config = &config_;
   deps.auth = auth_.get();
@@ -159,6 +165,7 @@ core::Status Daemon::Start() {
   deps.events = store_.get();
   deps.results = store_.get();
   deps.eligibility = eligibility_.get();
+  deps.readers = readers_.get();
   deps.board = board_.get();
   deps.executor = executor_.get();
   deps.ids = ids_.get();
@@ -173,6 +180,67 @@ core::Status Daemon::Start() {
   if (config_.auth.tokens.empty()) {
     log->warn("auth.tokens is empty: every API call will be refused as UNAUTHENTICATED");
   }
+  return core::OkStatus();
+}
+
+core::Status Daemon::StartReaders() {
+  if (!config_.readers.enabled) {
+    board_->Set(kReaders, core::DependencyState::kDisabled, "READERS_NOT_CONFIGURED",
+                "generic card readers are disabled (readers.enabled)",
+                "汎用カードリーダーは使用しない設定です。", /*required_for_ready=*/false);
+    return core::OkStatus();
+  }
+  pcsc::PcscOptions o;
+  auto anchors = std::make_shared<pcsc::TrustAnchors>();
+  for (const auto& file : config_.readers.trust_anchor_files) {
+    try {
+      anchors->AddFile(file);
+    } catch (const std::exception& e) {
+      return StartupError("TRUST_ANCHOR_UNREADABLE",
+                          "readers.trust_anchor_files: " + file + ": " + e.what());
+    }
+  }
+  o.card.trust_anchors = anchors;
+  std::ifstream secret_in(config_.readers.card_key_secret_file, std::ios::binary);
+  std::string secret((std::istreambuf_iterator<char>(secret_in)), std::istreambuf_iterator<char>());
+  if (secret.size() < 16) {
+    return StartupError("CARD_KEY_SECRET_UNUSABLE",
+                        "readers.card_key_secret_file: " + config_.readers.card_key_secret_file +
+                            " must hold at least 16 bytes");
+  }
+  o.card.card_key_secret.assign(secret.begin(), secret.end());
+  std::fill(secret.begin(), secret.end(), '\0');
+  o.card.max_certificate_bytes = static_cast<std::size_t>(config_.readers.max_certificate_bytes);
+  readers_ = std::make_unique<pcsc::PcscCardReaders>(o, *clock_, app::Logger("readers"));
+  // pcscd missing or restarting is a degraded dependency that recovers by itself.
+  board_->Set(kReaders, core::DependencyState::kDegraded, "PCSC_SERVICE_UNAVAILABLE",
+              "waiting for pcscd", "カードリーダーのサービスに接続しています。",
+              /*required_for_ready=*/false);
+  readers_watch_ = readers_->Watch([this](const core::card::ReaderEvent& e) {
+    using K = core::card::ReaderEventKind;
+    // Reader and card events join the event stream (no personal data: reader names and kinds).
+    executor_->Post([this, e] {
+      core::Event ev;
+      ev.at = e.at;
+      std::string kind = core::card::ToString(e.kind);
+      for (auto& ch : kind) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      ev.type = "reader." + kind;  // reader.card_inserted, reader.service_degraded, ...
+      ev.detail = e.reason;
+      if (!e.reader.empty()) ev.attributes.emplace_back("reader", e.reader);
+      if (auto a = store_->Append(ev); !a) {
+        app::Logger("readers")->warn("reader event not appended: {}", a.error().message);
+      }
+    });
+    if (e.kind == K::kServiceRecovered) {
+      board_->Set(kReaders, core::DependencyState::kOk, "", "", "", false);
+    } else if (e.kind == K::kServiceDegraded) {
+      board_->Set(kReaders, core::DependencyState::kDegraded, "PCSC_SERVICE_UNAVAILABLE",
+                  "pcscd is not reachable; retrying",
+                  "カードリーダーのサービスに接続できません。自動的に再接続します。", false);
+    }
+  });
+  readers_->Start();
+  if (readers_->ServiceAvailable()) board_->Set(kReaders, core::DependencyState::kOk, "", "", "", false);
   return core::OkStatus();
 }
 
@@ -239,10 +307,15 @@ void Daemon::Stop() {
   if (monitor_.joinable()) monitor_.join();
   if (api_) api_->Shutdown(std::chrono::milliseconds(config_.service.shutdown_grace_ms));
   if (eligibility_) eligibility_->Shutdown();
+  if (readers_) {
+    readers_->Unwatch(readers_watch_);
+    readers_->Stop();
+  }
   if (upstream_) upstream_->Stop();
   if (executor_) executor_->Join();
   api_.reset();
   eligibility_.reset();
+  readers_.reset();
   upstream_.reset();
   codec_.reset();
   if (store_) store_->Close();

@@ -20,6 +20,9 @@ namespace oqs_folder {
 class OqsFolderUpstream;
 class PugixmlCodec;
 }  // namespace oqs_folder
+namespace pcsc {
+class PcscCardReaders;
+}  // namespace pcsc
 namespace postgres {
 class ManagedPostgres;
 class PgStore;
@@ -62,6 +65,8 @@ class Daemon {
   // Refreshes the database and upstream entries of the status board every health interval.
   void MonitorDependencies();
   void RefreshUpstreamStatus();
+  // Starts the PC/SC adapter when readers.enabled; its service state feeds the status board.
+  core::Status StartReaders();
 
   app::Config config_;
   std::unique_ptr<core::SystemClock> clock_;
@@ -75,6 +80,8 @@ class Daemon {
   std::unique_ptr<oqs_folder::PugixmlCodec> codec_;
   std::unique_ptr<oqs_folder::OqsFolderUpstream> upstream_;
   std::unique_ptr<app::EligibilityUseCases> eligibility_;
+  std::unique_ptr<pcsc::PcscCardReaders> readers_;
+  int readers_watch_ = 0;
   std::unique_ptr<api::ApiServer> api_;
 
   std::mutex monitor_mu_;

@@ -80,6 +80,20 @@ class Reader {
     }
   }
 
+  void StringList(const std::string& key, std::vector<std::string>& out) {
+    if (const json* v = Find(key)) {
+      if (!v->is_array()) Fail(Key(key), "must be an array of strings, not " + TypeName(*v));
+      out.clear();
+      for (std::size_t i = 0; i < v->size(); ++i) {
+        const json& item = (*v)[i];
+        if (!item.is_string()) {
+          Fail(Key(key) + "[" + std::to_string(i) + "]", "must be a string, not " + TypeName(item));
+        }
+        out.push_back(item.get<std::string>());
+      }
+    }
+  }
+
   // Calls fn(Reader&) for a nested object when present.
   template <typename Fn>
   void Object(const std::string& key, Fn fn) {
@@ -167,6 +181,13 @@ void Validate(const Config& c, const std::string& file) {
       fail("upstream.medical_institution_code",
            "must be the 10-digit 医療機関コード when upstream.folder is set");
     }
+  }
+  if (c.readers.enabled && c.readers.card_key_secret_file.empty()) {
+    fail("readers.card_key_secret_file", "is required when readers.enabled is true");
+  }
+  if (c.readers.enabled && c.readers.trust_anchor_files.empty()) {
+    fail("readers.trust_anchor_files",
+         "must list the CA certificates of the user-authentication certificates when readers.enabled is true");
   }
   std::set<std::string> names, hashes;
   for (std::size_t i = 0; i < c.auth.tokens.size(); ++i) {
@@ -276,6 +297,12 @@ Config ParseConfig(const std::string& text, const std::string& file_name) {
     o.Int("poll_interval_ms", c.upstream.poll_interval_ms, 50, 600000);
     o.String("face_mirror_dir", c.upstream.face_mirror_dir);
     o.Int("stale_request_warn_s", c.upstream.stale_request_warn_s, 1, 86400);
+  });
+  r.Object("readers", [&](Reader& o) {
+    o.Bool("enabled", c.readers.enabled);
+    o.StringList("trust_anchor_files", c.readers.trust_anchor_files);
+    o.String("card_key_secret_file", c.readers.card_key_secret_file);
+    o.Int("max_certificate_bytes", c.readers.max_certificate_bytes, 1024, 65536);
   });
   r.Object("service", [&](Reader& o) {
     o.Int("shutdown_grace_ms", c.service.shutdown_grace_ms, 0, 600000);

@@ -90,6 +90,18 @@ struct Config {
     int stale_request_warn_s = 60;         // req/ file unconsumed this long → upstream DEGRADED
   } upstream;
 
+  // The site's generic PC/SC card readers (汎用カードリーダー), through pcscd.
+  struct Readers {
+    bool enabled = false;
+    // PEM or DER files of the CA certificates that issue 利用者証明用電子証明書 (in production the
+    // J-LIS CAs); certificates from other issuers are UNTRUSTED.
+    std::vector<std::string> trust_anchor_files;
+    // A file holding the secret (at least 16 bytes) for the pseudonymous card key; required when
+    // enabled. Keep it with the database backups: a new secret gives every card a new key.
+    std::string card_key_secret_file;
+    int max_certificate_bytes = 4096;
+  } readers;
+
   struct Service {
     int shutdown_grace_ms = 10000;  // in-flight calls may finish within this on SIGTERM
     int worker_threads = 4;         // application executor
