@@ -219,6 +219,14 @@ TEST_CASE("eligibility queries and face check-ins through the terminal simulator
     // The daemon owns face/: the file was archived.
     CHECK(std::filesystem::is_empty(terminal.folder + "/face"));
 
+    // REST clients get the same stream as Server-Sent Events (replayed from the start).
+    auto sse = RunCommand("timeout 20 sh -c \"curl -sN -H 'authorization: Bearer " + kDeskToken +
+                          "' 'http://127.0.0.1:" + std::to_string(ports.rest) +
+                          "/v1/events?afterCursor=0' | grep -m1 '^data:.*face.received'\"");
+    CHECK(sse.exit_code == 0);
+    CHECK(sse.output.find("\"resultId\":\"" + std::to_string(e->result_id()) + "\"") !=
+          std::string::npos);
+
     // Replay from cursor 0 finds the same event again.
     grpc::ClientContext replay_ctx;
     replay_ctx.AddMetadata("authorization", "Bearer " + kDeskToken);

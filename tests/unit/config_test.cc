@@ -84,6 +84,15 @@ TEST_CASE("every error names its key") {
                    R"(", "scopes": ["read"]}, {"name": "a", "sha256": ")" + std::string(64, 'c') +
                    R"(", "scopes": ["read"]}]}})") == "auth.tokens[1].name");
   CHECK(KeyOfError(R"({"grpc": [1]})") == "grpc");
+  CHECK(KeyOfError(R"({"upstream": {"folder": "/mnt/oqs"}})") == "upstream.medical_institution_code");
+  CHECK(KeyOfError(R"({"upstream": {"encoding": "euc-jp"}})") == "upstream.encoding");
+  CHECK(KeyOfError(R"({"upstream": {"max_in_flight": 21}})") == "upstream.max_in_flight");
+  CHECK(KeyOfError(R"({"readers": {"enabled": true, "trust_anchor_files": ["/ca.pem"]}})") ==
+        "readers.card_key_secret_file");
+  CHECK(KeyOfError(R"({"readers": {"enabled": true, "card_key_secret_file": "/k"}})") ==
+        "readers.trust_anchor_files");
+  CHECK(KeyOfError(R"({"readers": {"trust_anchor_files": ["/a.pem", 3]}})") ==
+        "readers.trust_anchor_files[1]");
   CHECK(KeyOfError(R"({"site_id": "x",})") == "(syntax)");
 }
 
@@ -119,6 +128,11 @@ TEST_CASE("the example config in deploy/ parses and matches the defaults") {
   CHECK(example.storage.pool_size == defaults.storage.pool_size);
   CHECK(example.storage.managed.run_as == defaults.storage.managed.run_as);
   CHECK(example.service.shutdown_grace_ms == defaults.service.shutdown_grace_ms);
+  CHECK(example.upstream.folder == defaults.upstream.folder);
+  CHECK(example.upstream.max_in_flight == defaults.upstream.max_in_flight);
+  CHECK(example.upstream.poll_interval_ms == defaults.upstream.poll_interval_ms);
+  CHECK(example.readers.enabled == defaults.readers.enabled);
+  CHECK(example.readers.max_certificate_bytes == defaults.readers.max_certificate_bytes);
 }
 
 TEST_CASE("an unreadable file is an error naming the file") {
