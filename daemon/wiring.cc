@@ -259,7 +259,14 @@ void Daemon::RefreshUpstreamStatus() {
                     " s in req/: the terminal's 連携アプリ is probably not running",
                 "資格確認端末の連携アプリケーションが応答していません。端末を確認してください。");
   } else {
-    board_->Set(kUpstream, core::DependencyState::kOk);
+    std::string detail = "in flight " + std::to_string(h.in_flight) + ", queued " +
+                         std::to_string(h.queued) +
+                         (h.inotify_active ? "" : ", polling only (no inotify)");
+    if (h.last_face_at) {
+      const auto age = std::chrono::duration_cast<std::chrono::seconds>(clock_->Now() - *h.last_face_at);
+      detail += ", last face file " + std::to_string(age.count()) + " s ago";
+    }
+    board_->Set(kUpstream, core::DependencyState::kOk, "", detail);
   }
 }
 

@@ -340,3 +340,57 @@ TEST_CASE("a request in flight across a daemon restart is waited for, not re-sen
   second.Signal(SIGTERM);
   CHECK(second.WaitExit(std::chrono::seconds(15)) == std::optional<int>(0));
 }
+
+TEST_CASE("every registry person answers through the daemon with the expected validity", "[eligibility]") {
+  struct Case {
+    const char* person;
+    const char* insurer;
+    const char* symbol;
+    const char* number;
+    const char* branch;
+    const char* birth;
+    const char* validity;
+  };
+  const Case cases[] = {
+      {"shaho-honnin", "06139992", "1234", "5678", "00", "1980-04-15", "1"},
+      {"shaho-kazoku", "06139992", "1234", "5678", "01", "1982-09-20", "1"},
+      {"shaho-kazoku-mishugaku", "06139992", "1234", "5678", "02", "2022-06-10", "1"},
+      {"kokuho", "271395", "架空市", "102345", "00", "1975-03-03", "1"},
+      {"kouki", "39139985", "", "13919998", "", "1944-08-08", "1"},
+      {"kourei-70", "271395", "架空市", "204567", "00", "1954-01-01", "1"},
+      {"gendogaku", "01399906", "12345678", "42", "00", "1968-11-11", "1"},
+      {"tokutei-shippei", "281394", "見本", "330011", "00", "1960-02-29", "1"},
+      {"iryo-fujo", "12139994", "", "1307008", "", "1958-07-07", "6"},
+      {"gaiji-maru", "06139992", "1234", "9012", "00", "1990-01-02", "1"},
+      {"moved (old 国保)", "281394", "見本", "440022", "00", "1988-08-08", "3"},
+      {"moved (new)", "06279012", "77", "1001", "00", "1988-08-08", "1"},
+      {"lost", "06279038", "5", "808", "00", "1970-05-05", "2"},
+      {"dv-suppressed", "06139992", "1234", "3456", "00", "1992-03-03", "4"},
+      {"duplicate-a/b", "06279020", "88", "2002", "03", "2010-05-10", "5"},
+  };
+  TempDir dir;
+  Terminal terminal(dir.path());
+  REQUIRE(terminal.ready);
+  Ports ports;
+  DaemonProcess daemon(dir.path(), ConfigJson({dir.path() + "/state", ports, "", DeskTokens(), "",
+                                               UpstreamConfig(terminal.folder)}));
+  REQUIRE(daemon.Start());
+  auto stub = EligibilityStub(ports.grpc);
+  for (const Case& c : cases) {
+    INFO(c.person);
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken);
+    onshi::v1::QueryResponse resp;
+    auto s = stub->Query(&ctx, Req(c.insurer, c.symbol, c.number, c.branch, c.birth), &resp);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    CHECK(resp.result().validity().code() == c.validity);
+    if (std::string(c.validity) == "5") CHECK(resp.result().qualifications_size() == 2);
+    if (std::string(c.validity) == "3") {
+      REQUIRE(resp.result().qualifications_size() >= 1);
+      CHECK_FALSE(resp.result().qualifications(0).disqualification_date().empty());
+    }
+  }
+  daemon.Signal(SIGTERM);
+  CHECK(daemon.WaitExit(std::chrono::seconds(15)) == std::optional<int>(0));
+}
