@@ -261,6 +261,15 @@ TEST_CASE("eligibility queries and face check-ins through the terminal simulator
     auto q = NextEventOfType(*reader, "upstream.file_quarantined");
     REQUIRE(q.has_value());
     CHECK(q->file_name() == "OQSsiquc01res_face_bad_20260101000000.xml");
+
+    // The same content delivered twice under two names is recognised as a duplicate.
+    REQUIRE(terminal.Ctl("fault --kind duplicate --target face --count 1").exit_code == 0);
+    REQUIRE(terminal.Ctl("face --person kokuho").exit_code == 0);
+    auto first = NextEventOfType(*reader, "face.received");
+    REQUIRE(first.has_value());
+    auto dup = NextEventOfType(*reader, "face.duplicate");
+    REQUIRE(dup.has_value());
+    CHECK(dup->attributes().at("duplicate_of") == std::to_string(first->result_id()));
     ctx.TryCancel();
   }
 
