@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <fstream>
+#include <stdexcept>
 #include <sstream>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -9,6 +10,7 @@
 
 #include "api/eligibility_service.h"
 #include "api/event_service.h"
+#include "api/reader_service.h"
 #include "api/rest_gateway.h"
 #include "api/system_service.h"
 #include "app/logging.h"
@@ -44,9 +46,17 @@ core::DomainError ListenError(const std::string& key, const std::string& address
 }  // namespace
 
 std::vector<const google::protobuf::ServiceDescriptor*> PublicServices() {
-  return {onshi::v1::GetStatusRequest::descriptor()->file()->FindServiceByName("SystemService"),
-          onshi::v1::QueryRequest::descriptor()->file()->FindServiceByName("EligibilityService"),
-          onshi::v1::Event::descriptor()->file()->FindServiceByName("EventService")};
+  // Linking the generated code registers these in the generated pool.
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  std::vector<const google::protobuf::ServiceDescriptor*> out;
+  for (const char* name :
+       {onshi::v1::SystemService::service_full_name(), onshi::v1::EligibilityService::service_full_name(),
+        onshi::v1::EventService::service_full_name(), onshi::v1::ReaderService::service_full_name()}) {
+    const auto* service = pool->FindServiceByName(name);
+    if (!service) throw std::logic_error(std::string("service not linked: ") + name);
+    out.push_back(service);
+  }
+  return out;
 }
 
 ApiServer::ApiServer(ApiDeps deps) : deps_(deps) {}
@@ -64,6 +74,7 @@ core::Status ApiServer::Start() {
   system_service_ = std::make_unique<SystemServiceImpl>(deps_);
   eligibility_service_ = std::make_unique<EligibilityServiceImpl>(deps_);
   event_service_ = std::make_unique<EventServiceImpl>(deps_);
+  reader_service_ = std::make_unique<ReaderServiceImpl>(deps_);
 
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   std::optional<TlsFiles> http_tls;
@@ -91,6 +102,7 @@ core::Status ApiServer::Start() {
   builder.RegisterService(system_service_.get());
   builder.RegisterService(eligibility_service_.get());
   builder.RegisterService(event_service_.get());
+  builder.RegisterService(reader_service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || grpc_port_ == 0) {
     grpc_server_.reset();
@@ -149,6 +161,7 @@ void ApiServer::RefreshHealth() {
   health->SetServingStatus(onshi::v1::EventService::service_full_name(), db_ok);
   health->SetServingStatus(onshi::v1::EligibilityService::service_full_name(),
                            db_ok && deps_.eligibility != nullptr);
+  health->SetServingStatus(onshi::v1::ReaderService::service_full_name(), deps_.readers != nullptr);
 }
 
 HttpResponse ApiServer::HandleHealth(const HttpRequest& request) const {

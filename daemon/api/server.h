@@ -15,6 +15,7 @@ namespace onshid::api {
 class SystemServiceImpl;
 class EligibilityServiceImpl;
 class EventServiceImpl;
+class ReaderServiceImpl;
 class RestGateway;
 
 class ApiServer {
@@ -44,6 +45,7 @@ class ApiServer {
   std::unique_ptr<SystemServiceImpl> system_service_;
   std::unique_ptr<EligibilityServiceImpl> eligibility_service_;
   std::unique_ptr<EventServiceImpl> event_service_;
+  std::unique_ptr<ReaderServiceImpl> reader_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
   std::unique_ptr<RestGateway> gateway_;

@@ -15,6 +15,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "onshi/v1/eligibility.grpc.pb.h"
 #include "onshi/v1/events.grpc.pb.h"
+#include "onshi/v1/readers.grpc.pb.h"
 #include "onshi/v1/system.grpc.pb.h"
 #include "app/token_hash.h"
 #include "onshid/version.h"
@@ -33,6 +34,8 @@ struct Options {
   // events
   long long after = 0;
   long long count = -1;  // stop after this many events (-1: until interrupted)
+  // readers watch
+  bool initial = false;
   std::vector<std::string> args;
 };
 
@@ -48,6 +51,13 @@ void Usage(std::ostream& out) {
          "  result ID           one stored result\n"
          "  events [--after CURSOR] [--count N]\n"
          "                      follow the event stream (replay after CURSOR, then live)\n"
+         "  readers             the generic card readers (name, card present, last error)\n"
+         "  readers watch [--initial] [--count N]\n"
+         "                      follow reader/card events (--initial: current readers first)\n"
+         "  card inspect READER token kind, certificate status and card key of the card on READER\n"
+         "  card pin-status READER\n"
+         "                      remaining tries of the card's PIN (no PIN is sent)\n"
+         "                      READER: a name from `onshictl readers` (quote it: it has spaces)\n"
          "options:\n"
          "  --addr HOST:PORT    daemon's gRPC address (default 127.0.0.1:50051; env ONSHID_ADDR)\n"
          "  --token TOKEN       bearer token (env ONSHID_TOKEN)\n"
@@ -271,6 +281,132 @@ int Events(const Options& o) {
   return 0;
 }
 
+const char* ReaderEventName(onshi::v1::ReaderEventKind k) {
+  switch (k) {
+    case onshi::v1::READER_EVENT_KIND_READER_ADDED: return "reader-added";
+    case onshi::v1::READER_EVENT_KIND_READER_REMOVED: return "reader-removed";
+    case onshi::v1::READER_EVENT_KIND_CARD_INSERTED: return "card-inserted";
+    case onshi::v1::READER_EVENT_KIND_CARD_REMOVED: return "card-removed";
+    case onshi::v1::READER_EVENT_KIND_SERVICE_DEGRADED: return "service-degraded";
+    case onshi::v1::READER_EVENT_KIND_SERVICE_RECOVERED: return "service-recovered";
+    default: return "unknown";
+  }
+}
+
+int ListReaders(const Options& o) {
+  auto stub = onshi::v1::ReaderService::NewStub(MakeChannel(o));
+  grpc::ClientContext ctx;
+  Prepare(ctx, o);
+  onshi::v1::ListReadersResponse resp;
+  auto s = stub->ListReaders(&ctx, {}, &resp);
+  if (!s.ok()) return ReportError(s, ctx, o);
+  if (o.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  if (resp.readers().empty()) std::cout << "(no readers)\n";
+  for (const auto& r : resp.readers()) {
+    std::cout << r.name() << "\t" << (r.card_present() ? "card" : "no card");
+    if (!r.last_error().empty()) std::cout << "\tlast error: " << r.last_error();
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+int WatchReaders(const Options& o) {
+  auto stub = onshi::v1::ReaderService::NewStub(MakeChannel(o));
+  grpc::ClientContext ctx;
+  if (!o.token.empty()) ctx.AddMetadata("authorization", "Bearer " + o.token);
+  onshi::v1::WatchReadersRequest req;
+  req.set_initial_state(o.initial);
+  auto reader = stub->WatchReaders(&ctx, req);
+  onshi::v1::ReaderEvent e;
+  long long seen = 0;
+  while ((o.count < 0 || seen < o.count) && reader->Read(&e)) {
+    ++seen;
+    if (o.json) {
+      PrintJson(e);
+    } else {
+      std::cout << google::protobuf::util::TimeUtil::ToString(e.at()) << " "
+                << ReaderEventName(e.kind());
+      if (!e.reader().empty()) std::cout << " \"" << e.reader() << "\"";
+      if (!e.reason().empty()) std::cout << " (" << e.reason() << ")";
+      if (e.snapshot()) std::cout << " [current]";
+      std::cout << std::endl;
+    }
+  }
+  if (o.count >= 0 && seen >= o.count) {
+    ctx.TryCancel();
+    return 0;
+  }
+  auto s = reader->Finish();
+  if (!s.ok()) return ReportError(s, ctx, o);
+  return 0;
+}
+
+const char* TokenName(onshi::v1::TokenKind t) {
+  switch (t) {
+    case onshi::v1::TOKEN_KIND_MY_NUMBER_CARD: return "My Number card";
+    case onshi::v1::TOKEN_KIND_JUKI_CARD: return "Juki card";
+    case onshi::v1::TOKEN_KIND_SMARTPHONE: return "smartphone";
+    default: return "unknown";
+  }
+}
+
+int CardCommand(const Options& o) {
+  if (o.args.size() != 3 || (o.args[1] != "inspect" && o.args[1] != "pin-status")) {
+    std::cerr << "onshictl: usage: card inspect READER | card pin-status READER\n";
+    return 2;
+  }
+  auto stub = onshi::v1::ReaderService::NewStub(MakeChannel(o));
+  grpc::ClientContext ctx;
+  Prepare(ctx, o);
+  if (o.args[1] == "pin-status") {
+    onshi::v1::GetPinStatusRequest req;
+    req.set_reader(o.args[2]);
+    onshi::v1::PinStatus resp;
+    auto s = stub->GetPinStatus(&ctx, req, &resp);
+    if (!s.ok()) return ReportError(s, ctx, o);
+    if (o.json) {
+      PrintJson(resp);
+    } else if (resp.locked()) {
+      std::cout << "PIN locked (use 目視確認モード or another method; unlocking needs the municipality)\n";
+    } else {
+      std::cout << "tries left: " << resp.tries_left() << "\n";
+    }
+    return 0;
+  }
+  onshi::v1::InspectCardRequest req;
+  req.set_reader(o.args[2]);
+  onshi::v1::InspectCardResponse resp;
+  auto s = stub->InspectCard(&ctx, req, &resp);
+  if (!s.ok()) return ReportError(s, ctx, o);
+  if (o.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  std::cout << "token: " << TokenName(resp.token()) << "\n";
+  if (resp.pin_required_for_certificate()) {
+    std::cout << "certificate: needs the PIN first (smartphone)\n";
+  }
+  if (resp.has_certificate()) {
+    const auto& c = resp.certificate();
+    using google::protobuf::util::TimeUtil;
+    std::string status = onshi::v1::CertificateStatus_Name(c.status());
+    const std::string prefix = "CERTIFICATE_STATUS_";
+    if (status.rfind(prefix, 0) == 0) status = status.substr(prefix.size());
+    std::cout << "certificate: " << status << "\n"
+              << "  " << c.status_message_ja() << "\n"
+              << "  not before:   " << TimeUtil::ToString(c.not_before()) << "\n"
+              << "  not after:    " << TimeUtil::ToString(c.not_after()) << "\n"
+              << "  renewal from: " << TimeUtil::ToString(c.renewal_alert_from()) << "\n"
+              << "  grace end:    " << TimeUtil::ToString(c.grace_end()) << "\n"
+              << "  issuer:       " << c.issuer() << "\n"
+              << "  card key:     " << c.card_key() << "\n";
+  }
+  return 0;
+}
+
 int PrintTokenHash(const Options& o) {
   std::string token;
   if (o.args.size() > 1) {
@@ -316,6 +452,7 @@ int main(int argc, char** argv) {
     else if (a == "--birth") value(o.birth);
     else if (a == "--date") value(o.date);
     else if (a == "--limit-consent") o.limit_consent = true;
+    else if (a == "--initial") o.initial = true;
     else if (a == "--after") {
       std::string v;
       value(v);
@@ -354,6 +491,13 @@ int main(int argc, char** argv) {
   if (cmd == "query") return Query(o);
   if (cmd == "result") return Result(o);
   if (cmd == "events") return Events(o);
+  if (cmd == "readers") {
+    if (o.args.size() == 1) return ListReaders(o);
+    if (o.args.size() == 2 && o.args[1] == "watch") return WatchReaders(o);
+    std::cerr << "onshictl: usage: readers | readers watch [--initial] [--count N]\n";
+    return 2;
+  }
+  if (cmd == "card") return CardCommand(o);
   std::cerr << "onshictl: unknown command " << cmd << "\n";
   Usage(std::cerr);
   return 2;
