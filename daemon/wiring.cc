@@ -146,6 +146,7 @@ core::Status Daemon::Start() {
     o.quarantine_dir = config_.state_dir + "/oqs/quarantine";
     o.face_mirror_dir = config_.upstream.face_mirror_dir;
     o.poll_interval = std::chrono::milliseconds(config_.upstream.poll_interval_ms);
+    o.settle_delay = std::chrono::milliseconds(config_.upstream.settle_ms);
     upstream_ = std::make_unique<oqs_folder::OqsFolderUpstream>(o, *clock_, *store_);
     eligibility_ = std::make_unique<app::EligibilityUseCases>(
         *upstream_, *store_, *store_, *store_, *codec_, *clock_, *ids_, *executor_,
@@ -290,6 +291,15 @@ void Daemon::MonitorDependencies() {
     }
     was_ok = ping.ok();
     RefreshUpstreamStatus();
+    if (readers_) {
+      if (readers_->ServiceAvailable()) {
+        board_->Set(kReaders, core::DependencyState::kOk, "", "", "", false);
+      } else {
+        board_->Set(kReaders, core::DependencyState::kDegraded, "PCSC_SERVICE_UNAVAILABLE",
+                    "pcscd is not reachable; retrying",
+                    "カードリーダーのサービスに接続できません。自動的に再接続します。", false);
+      }
+    }
     if (api_) api_->RefreshHealth();
     lock.lock();
   }

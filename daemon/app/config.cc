@@ -295,6 +295,7 @@ Config ParseConfig(const std::string& text, const std::string& file_name) {
     o.Int("max_in_flight", c.upstream.max_in_flight, 1, 20);
     o.Int("max_queued", c.upstream.max_queued, 1, 100000);
     o.Int("poll_interval_ms", c.upstream.poll_interval_ms, 50, 600000);
+    o.Int("settle_ms", c.upstream.settle_ms, 5, 10000);
     o.String("face_mirror_dir", c.upstream.face_mirror_dir);
     o.Int("stale_request_warn_s", c.upstream.stale_request_warn_s, 1, 86400);
   });

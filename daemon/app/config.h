@@ -86,6 +86,7 @@ struct Config {
     int max_in_flight = 10;                // the terminal serves at most 20 sessions in all
     int max_queued = 1000;
     int poll_interval_ms = 1000;           // polling fallback (network shares), besides inotify
+    int settle_ms = 25;                    // a new file is read after it stayed unchanged this long
     std::string face_mirror_dir;           // re-emit face files here for legacy software
     int stale_request_warn_s = 60;         // req/ file unconsumed this long → upstream DEGRADED
   } upstream;
