@@ -247,6 +247,28 @@ core::Status Daemon::StartReaders() {
 
 void Daemon::RefreshUpstreamStatus() {
   if (!upstream_) return;
+  RefreshUpstreamBoard();
+  // Publish changes of the upstream's state on the event stream.
+  for (const auto& d : board_->Snapshot()) {
+    if (d.name != kUpstream) continue;
+    const std::string state = core::ToString(d.state);
+    if (state == last_upstream_state_) break;
+    last_upstream_state_ = state;
+    core::Event ev;
+    ev.at = clock_->Now();
+    ev.type = "upstream.state";
+    ev.detail = d.detail;
+    ev.attributes = {{"state", state}};
+    if (!d.reason.empty()) ev.attributes.emplace_back("reason", d.reason);
+    if (auto a = store_->Append(ev); !a) {
+      app::Logger("main")->warn("upstream state event not appended: {}", a.error().message);
+      last_upstream_state_.clear();  // try again on the next refresh
+    }
+    break;
+  }
+}
+
+void Daemon::RefreshUpstreamBoard() {
   const auto h = upstream_->Health();
   if (!h.folder_reachable) {
     const auto& e = h.folder_error;

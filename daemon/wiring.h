@@ -65,6 +65,7 @@ class Daemon {
   // Refreshes the database and upstream entries of the status board every health interval.
   void MonitorDependencies();
   void RefreshUpstreamStatus();
+  void RefreshUpstreamBoard();
   // Starts the PC/SC adapter when readers.enabled; its service state feeds the status board.
   core::Status StartReaders();
 
@@ -82,6 +83,7 @@ class Daemon {
   std::unique_ptr<app::EligibilityUseCases> eligibility_;
   std::unique_ptr<pcsc::PcscCardReaders> readers_;
   int readers_watch_ = 0;
+  std::string last_upstream_state_;  // guarded by being called from start-up, then the monitor only
   std::unique_ptr<api::ApiServer> api_;
 
   std::mutex monitor_mu_;

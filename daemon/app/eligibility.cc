@@ -56,6 +56,20 @@ core::DomainError ShuttingDown() {
                            "システムを停止中です。しばらくしてから再度お試しください。");
 }
 
+// The file's XML declaration and its CharacterCodeIdentifier must agree (0 UTF-8, 1 Shift_JIS).
+// A disagreement is kept as evidence and flagged on the event; the text was decoded by the
+// declaration.
+bool EncodingMismatch(const core::UpstreamFile& file, const core::oqs::EligibilityResult& r) {
+  const auto& cc = r.header.character_code_identifier;
+  if (!cc || !cc->value || file.declared_encoding.empty()) return false;
+  std::string declared = file.declared_encoding;
+  for (auto& ch : declared) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const bool declared_sjis = declared.find("shift") != std::string::npos ||
+                             declared.find("sjis") != std::string::npos ||
+                             declared.find("932") != std::string::npos;
+  return declared_sjis != (*cc->value == core::oqs::CharacterCode::kShiftJis);
+}
+
 }  // namespace
 
 core::ResultKeys KeysOf(const core::oqs::EligibilityResult& r) {
@@ -188,6 +202,10 @@ core::Status EligibilityUseCases::OnResult(const core::UpstreamFile& file) {
     e.file_name = file.file_name;
     e.attributes = {{"validity", stored.keys.validity},
                     {"segment_of_result", RawOf(parsed->header.segment_of_result)}};
+    if (EncodingMismatch(file, parsed.value())) {
+      e.attributes.emplace_back("encoding_mismatch", "true");
+      log->warn("result {}: XML declaration and CharacterCodeIdentifier disagree", file.file_name);
+    }
     Publish(std::move(e));
   }
   log->info("result {} stored for request {} (validity {})", stored.id, file.request_id,
@@ -221,6 +239,11 @@ core::Status EligibilityUseCases::OnFace(const core::UpstreamFile& file) {
   e.result_id = outcome->id;
   e.file_name = file.file_name;
   e.attributes = {{"validity", stored.keys.validity}};
+  if (EncodingMismatch(file, parsed.value())) {
+    e.attributes.emplace_back("encoding_mismatch", "true");
+    Logger("eligibility")->warn("face file {}: XML declaration and CharacterCodeIdentifier disagree",
+                                file.file_name);
+  }
   if (!stored.keys.reference_number.empty()) {
     e.attributes.emplace_back("reference_number", stored.keys.reference_number);
   }

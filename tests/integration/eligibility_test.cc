@@ -273,6 +273,30 @@ TEST_CASE("eligibility queries and face check-ins through the terminal simulator
     ctx.TryCancel();
   }
 
+  SECTION("a rejected request file and an abnormal result reach the caller as such") {
+    REQUIRE(terminal.Ctl("fault --kind reject --count 1").exit_code == 0);
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, "q-reject-1");
+    onshi::v1::QueryResponse resp;
+    auto s = stub->Query(&ctx, Req("06139992", "1234", "5678", "00", "1980-04-15"), &resp);
+    CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK(ReasonOf(s) == "UPSTREAM_REJECTED");
+
+    REQUIRE(terminal.Ctl("fault --kind error-9 --count 1").exit_code == 0);
+    grpc::ClientContext ctx9;
+    Prepare(ctx9, kDeskToken, "q-error9-1");
+    REQUIRE(stub->Query(&ctx9, Req("06139992", "1234", "5678", "00", "1980-04-15"), &resp).ok());
+    CHECK(resp.result().segment_of_result().code() == "9");
+    CHECK_FALSE(resp.result().error_code().empty());
+
+    // onshictl prints the replayed events (rejection included) and exits once the stream is quiet.
+    auto events = RunCommand(std::string(ONSHICTL_BINARY) + " --addr 127.0.0.1:" +
+                             std::to_string(ports.grpc) + " --token " + kDeskToken + " events");
+    CHECK(events.exit_code == 0);
+    CHECK(events.output.find("eligibility.rejected request=desk/q-reject-1") != std::string::npos);
+    CHECK(events.output.find("upstream.state") != std::string::npos);
+  }
+
   SECTION("no answer before the deadline: DEADLINE_EXCEEDED, never re-sent, late result stored once") {
     REQUIRE(terminal.Ctl("fault --kind late --delay-ms 1500 --count 1").exit_code == 0);
     grpc::ClientContext ctx;

@@ -1,5 +1,8 @@
 // onshictl: command-line client for onshid over gRPC.
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -34,6 +37,7 @@ struct Options {
   // events
   long long after = 0;
   long long count = -1;  // stop after this many events (-1: until interrupted)
+  bool follow = false;    // events: keep streaming after the replay
   // readers watch
   bool initial = false;
   std::vector<std::string> args;
@@ -49,8 +53,8 @@ void Usage(std::ostream& out) {
          "        [--limit-consent] [--date YYYY-MM-DD]\n"
          "                      individual eligibility query through the terminal (資格確認書 etc.)\n"
          "  result ID           one stored result\n"
-         "  events [--after CURSOR] [--count N]\n"
-         "                      follow the event stream (replay after CURSOR, then live)\n"
+         "  events [--after CURSOR] [--follow] [--count N]\n"
+         "                      events after CURSOR; with --follow keep streaming new ones\n"
          "  readers             the generic card readers (name, card present, last error)\n"
          "  readers watch [--initial] [--count N]\n"
          "                      follow reader/card events (--initial: current readers first)\n"
@@ -256,10 +260,32 @@ int Events(const Options& o) {
   onshi::v1::SubscribeRequest req;
   req.set_after_cursor(o.after);
   auto reader = stub->Subscribe(&ctx, req);
+  // Without --follow the stream is closed once it has been quiet for a second (the replay is done).
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  auto last = std::chrono::steady_clock::now();
+  std::thread idle;
+  if (!o.follow) {
+    idle = std::thread([&] {
+      std::unique_lock lock(mu);
+      while (!done) {
+        if (cv.wait_until(lock, last + std::chrono::seconds(1), [&] { return done; })) break;
+        if (std::chrono::steady_clock::now() - last >= std::chrono::seconds(1)) {
+          ctx.TryCancel();
+          break;
+        }
+      }
+    });
+  }
   onshi::v1::Event e;
   long long seen = 0;
   while ((o.count < 0 || seen < o.count) && reader->Read(&e)) {
     ++seen;
+    {
+      std::lock_guard lock(mu);
+      last = std::chrono::steady_clock::now();
+    }
     if (o.json) {
       PrintJson(e);
     } else {
@@ -272,12 +298,21 @@ int Events(const Options& o) {
       std::cout << std::endl;
     }
   }
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  if (idle.joinable()) idle.join();
   if (o.count >= 0 && seen >= o.count) {
     ctx.TryCancel();
+    reader->Finish();
     return 0;
   }
   auto s = reader->Finish();
-  if (!s.ok()) return ReportError(s, ctx, o);
+  if (!s.ok() && !(s.error_code() == grpc::StatusCode::CANCELLED && !o.follow)) {
+    return ReportError(s, ctx, o);
+  }
   return 0;
 }
 
@@ -452,6 +487,7 @@ int main(int argc, char** argv) {
     else if (a == "--birth") value(o.birth);
     else if (a == "--date") value(o.date);
     else if (a == "--limit-consent") o.limit_consent = true;
+    else if (a == "--follow") o.follow = true;
     else if (a == "--initial") o.initial = true;
     else if (a == "--after") {
       std::string v;
