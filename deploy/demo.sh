@@ -100,7 +100,7 @@ Once it logs "ready", call it from another terminal:
 
 A face check-in at the (simulated) face reader, seen on the event stream:
 
-  $repo/$build_dir/tools/onshictl/onshictl --addr 127.0.0.1:$grpc_port events &
+  $repo/$build_dir/tools/onshictl/onshictl --addr 127.0.0.1:$grpc_port events --follow &
   $repo/$sim face --control-socket $sim_socket --person shaho-honnin --consent all
   $repo/$build_dir/tools/onshictl/onshictl --addr 127.0.0.1:$grpc_port result 1
 
