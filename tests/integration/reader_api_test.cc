@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "onshi/v1/events.grpc.pb.h"
 #include "onshi/v1/readers.grpc.pb.h"
 #include "support/api_client.h"
 #include "support/child_process.h"
@@ -300,5 +301,25 @@ TEST_CASE("ReaderService over the real daemon, pcscd and a virtual card", "[read
     auto s = stub->InspectCard(&ctx, req, &resp);
     CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
     CHECK((ReasonOf(s) == "NO_CARD" || ReasonOf(s) == "CARD_REMOVED"));
+  }
+
+  // The removal is also on the daemon's event stream (replayed from the start), with the reader's
+  // name and no personal data.
+  {
+    auto events = onshi::v1::EventService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(ports.grpc), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    Prepare(ctx, kReadToken);
+    auto reader_stream = events->Subscribe(&ctx, onshi::v1::SubscribeRequest());
+    onshi::v1::Event e;
+    bool inserted = false, removed_event = false;
+    while (!removed_event && reader_stream->Read(&e)) {
+      if (e.type() == "reader.card_inserted" && e.attributes().at("reader") == reader) inserted = true;
+      if (e.type() == "reader.card_removed" && e.attributes().at("reader") == reader) removed_event = true;
+    }
+    CHECK(inserted);
+    CHECK(removed_event);
+    ctx.TryCancel();
+    (void)reader_stream->Finish();
   }
 }
