@@ -281,6 +281,39 @@ TEST_CASE("ReaderService over the real daemon, pcscd and a virtual card", "[read
     CHECK(missing.output.find("READER_NOT_FOUND") != std::string::npos);
   }
 
+  // With the right PIN: a challenge signature (verified by the daemon against the certificate before
+  // it answers), and the 基本4情報 behind the 券面事項入力補助 PIN.
+  {
+    auto writer = onshi::v1::ReaderService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(ports.grpc), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    Prepare(ctx, kReceptionToken);
+    onshi::v1::SignChallengeRequest req;
+    req.set_reader(reader);
+    req.set_pin("1234");
+    req.set_challenge(std::string(32, '\x5a'));
+    onshi::v1::SignChallengeResponse resp;
+    auto s = writer->SignChallenge(&ctx, req, &resp);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    CHECK(resp.signature().size() == 256);
+    CHECK_FALSE(resp.certificate_der().empty());
+
+    grpc::ClientContext basic_ctx;
+    Prepare(basic_ctx, kReceptionToken);
+    onshi::v1::ReadBasicInfoRequest basic;
+    basic.set_reader(reader);
+    basic.set_kenhojo_pin("5678");
+    onshi::v1::BasicInfo info;
+    auto bs = writer->ReadBasicInfo(&basic_ctx, basic, &info);
+    INFO(bs.error_message());
+    REQUIRE(bs.ok());
+    CHECK_FALSE(info.name().empty());
+    CHECK_FALSE(info.birth_date().empty());
+    // The daemon's log never carries the basic information.
+    CHECK(daemon.log().find(info.name()) == std::string::npos);
+  }
+
   // WatchReaders delivers CARD_REMOVED when the card is taken out.
   env.RemoveCard();
   bool removed = false;
