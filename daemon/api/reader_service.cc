@@ -125,6 +125,16 @@ CallRunner::Done OnExecutor(app::Executor* executor, CallRunner::Done done) {
 
 std::string ReaderSubject(const std::string& reader) { return "reader:" + reader; }
 
+// The checks every card operation starts with; on success the reader is the audit subject until
+// the card key is known.
+std::optional<core::DomainError> CheckCardCall(card::CardReaders* readers, const std::string& reader,
+                                               Call& call) {
+  if (!readers) return NotConfigured();
+  if (auto bad = CheckReader(reader)) return bad;
+  call.audit_subject = ReaderSubject(reader);
+  return std::nullopt;
+}
+
 // One WatchReaders stream. Port events are queued and written one at a time (OnWriteDone starts
 // the next). Lives until OnDone.
 class WatchReactor final : public grpc::ServerWriteReactor<v1::ReaderEvent> {
@@ -316,10 +326,8 @@ grpc::ServerUnaryReactor* ReaderServiceImpl::InspectCard(grpc::CallbackServerCon
       ctx, "InspectCard",
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto* readers = runner_.deps().readers;
-        if (!readers) return done(NotConfigured());
-        if (auto bad = CheckReader(request->reader())) return done(*bad);
+        if (auto bad = CheckCardCall(readers, request->reader(), *call)) return done(*bad);
         const std::string reader = request->reader();
-        call->audit_subject = ReaderSubject(reader);
         readers->InspectCard(
             reader, [call, response, reader,
                      done = OnExecutor(runner_.deps().executor, std::move(done))](
@@ -347,9 +355,7 @@ grpc::ServerUnaryReactor* ReaderServiceImpl::GetPinStatus(grpc::CallbackServerCo
       ctx, "GetPinStatus",
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto* readers = runner_.deps().readers;
-        if (!readers) return done(NotConfigured());
-        if (auto bad = CheckReader(request->reader())) return done(*bad);
-        call->audit_subject = ReaderSubject(request->reader());
+        if (auto bad = CheckCardCall(readers, request->reader(), *call)) return done(*bad);
         readers->GetPinStatus(
             request->reader(),
             [response, done = OnExecutor(runner_.deps().executor, std::move(done))](
@@ -369,9 +375,7 @@ grpc::ServerUnaryReactor* ReaderServiceImpl::VerifyPin(grpc::CallbackServerConte
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto pin = TakePin(request->pin(), "pin");
         auto* readers = runner_.deps().readers;
-        if (!readers) return done(NotConfigured());
-        if (auto bad = CheckReader(request->reader())) return done(*bad);
-        call->audit_subject = ReaderSubject(request->reader());
+        if (auto bad = CheckCardCall(readers, request->reader(), *call)) return done(*bad);
         if (!pin) return done(pin.error());
         if (request->reserve_tries() < 0 || request->reserve_tries() > 2) {
           return done(core::InvalidArgument(
@@ -398,9 +402,7 @@ grpc::ServerUnaryReactor* ReaderServiceImpl::SignChallenge(
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto pin = TakePin(request->pin(), "pin");
         auto* readers = runner_.deps().readers;
-        if (!readers) return done(NotConfigured());
-        if (auto bad = CheckReader(request->reader())) return done(*bad);
-        call->audit_subject = ReaderSubject(request->reader());
+        if (auto bad = CheckCardCall(readers, request->reader(), *call)) return done(*bad);
         if (!pin) return done(pin.error());
         const std::string& challenge = request->challenge();
         if (challenge.empty() || challenge.size() > kMaxChallenge) {
@@ -438,9 +440,7 @@ grpc::ServerUnaryReactor* ReaderServiceImpl::ReadBasicInfo(
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto pin = TakePin(request->kenhojo_pin(), "kenhojo_pin");
         auto* readers = runner_.deps().readers;
-        if (!readers) return done(NotConfigured());
-        if (auto bad = CheckReader(request->reader())) return done(*bad);
-        call->audit_subject = ReaderSubject(request->reader());
+        if (auto bad = CheckCardCall(readers, request->reader(), *call)) return done(*bad);
         if (!pin) return done(pin.error());
         readers->ReadBasicInfo(
             request->reader(), std::move(pin).value(),
