@@ -1,4 +1,5 @@
 #include "api/http_server.h"
+#include "support/stream_client.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -461,83 +462,7 @@ TEST_CASE("HttpServer: TLS, and client certificates when a client CA is set", "[
 
 // ---- Streamed responses ----------------------------------------------------------------------
 
-// Reads a streamed response incrementally, bounded by 5 s per read like Client.
-class StreamClient {
- public:
-  explicit StreamClient(int port) {
-    stream_.expires_after(5s);
-    beast::error_code ec;
-    stream_.connect(
-        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)), ec);
-    REQUIRE_FALSE(ec);
-  }
-
-  void Send(http::request<http::string_body> req) {
-    req.prepare_payload();
-    beast::error_code out;
-    stream_.expires_after(5s);
-    http::async_write(stream_, req, [&](beast::error_code ec, std::size_t) { out = ec; });
-    Run();
-    REQUIRE_FALSE(out);
-  }
-
-  // Reads the status line and headers; false on error.
-  bool ReadHeader() {
-    beast::error_code out;
-    stream_.expires_after(5s);
-    http::async_read_header(stream_, buffer_, parser_,
-                            [&](beast::error_code ec, std::size_t) { out = ec; });
-    Run();
-    return !out;
-  }
-
-  const http::response<http::string_body>& response() const { return parser_.get(); }
-  const std::string& body() const { return parser_.get().body(); }
-
-  // Reads until the body received so far contains `needle`; false when the response or the
-  // connection ended first.
-  bool ReadUntil(std::string_view needle) {
-    while (body().find(needle) == std::string::npos) {
-      if (parser_.is_done() || ReadSome()) return false;
-    }
-    return true;
-  }
-
-  // Reads to the end of the response: true when it ended properly, false when the connection
-  // ended or failed first (a truncated response).
-  bool ReadToEnd() {
-    while (!parser_.is_done()) {
-      if (ReadSome()) return false;
-    }
-    return true;
-  }
-
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
-  }
-
- private:
-  beast::error_code ReadSome() {
-    beast::error_code out;
-    stream_.expires_after(5s);
-    http::async_read_some(stream_, buffer_, parser_,
-                          [&](beast::error_code ec, std::size_t) { out = ec; });
-    Run();
-    return out;
-  }
-
-  void Run() {
-    ioc_.restart();
-    ioc_.run();
-  }
-
-  asio::io_context ioc_;
-  beast::tcp_stream stream_{ioc_};
-  beast::flat_buffer buffer_;
-  http::response_parser<http::string_body> parser_;
-};
+using onshid::testing::StreamClient;
 
 // Answers every request with a stream and hands the stream to the test; records how it ended.
 struct Streamer {

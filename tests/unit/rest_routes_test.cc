@@ -1,4 +1,5 @@
 #include "api/rest_routes.h"
+#include "support/stream_client.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/generic/async_generic_service.h>
@@ -619,73 +620,18 @@ struct GatewayRig {
   }
 };
 
-// Reads an HTTP response incrementally over loopback, each read bounded by 5 s.
-class SseClient {
+// Opens a GET for Server-Sent Events and reads its status line and headers.
+class SseClient : public onshid::testing::StreamClient {
  public:
-  SseClient(int port, const std::string& target, const std::string& token) {
-    stream_.expires_after(5s);
-    beast::error_code ec;
-    stream_.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"),
-                                            static_cast<unsigned short>(port)),
-                    ec);
-    REQUIRE_FALSE(ec);
-    http::request<http::empty_body> req{http::verb::get, target, 11};
+  SseClient(int port, const std::string& target, const std::string& token) : StreamClient(port) {
+    http::request<http::string_body> req{http::verb::get, target, 11};
     req.set(http::field::host, "localhost");
     req.set(http::field::accept, "text/event-stream");
     req.set("X-Request-Id", "req-1");
     if (!token.empty()) req.set(http::field::authorization, token);
-    http::async_write(stream_, req, [&](beast::error_code wec, std::size_t) { ec = wec; });
-    Run();
-    REQUIRE_FALSE(ec);
-    http::async_read_header(stream_, buffer_, parser_,
-                            [&](beast::error_code rec, std::size_t) { ec = rec; });
-    Run();
-    INFO(ec.message());
-    REQUIRE_FALSE(ec);
+    Send(std::move(req));
+    REQUIRE(ReadHeader());
   }
-
-  const http::response<http::string_body>& response() const { return parser_.get(); }
-  const std::string& body() const { return parser_.get().body(); }
-
-  bool ReadUntil(std::string_view needle) {
-    while (body().find(needle) == std::string::npos) {
-      if (parser_.is_done() || ReadSome()) return false;
-    }
-    return true;
-  }
-
-  bool ReadToEnd() {
-    while (!parser_.is_done()) {
-      if (ReadSome()) return false;
-    }
-    return true;
-  }
-
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
-  }
-
- private:
-  beast::error_code ReadSome() {
-    beast::error_code out;
-    stream_.expires_after(5s);
-    http::async_read_some(stream_, buffer_, parser_,
-                          [&](beast::error_code ec, std::size_t) { out = ec; });
-    Run();
-    return out;
-  }
-
-  void Run() {
-    ioc_.restart();
-    ioc_.run();
-  }
-
-  asio::io_context ioc_;
-  beast::tcp_stream stream_{ioc_};
-  beast::flat_buffer buffer_;
-  http::response_parser<http::string_body> parser_;
 };
 
 struct SseEvent {
