@@ -9,13 +9,70 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <list>
 #include <mutex>
 
 #include "api/status_mapping.h"
 #include "google/rpc/error_details.pb.h"
 
 namespace onshid::api {
+
+// A count of live calls with a way to cancel each; a call registers while it is being started
+// and its Ticket (destroyed with the call, after gRPC's last reaction on it) unregisters it.
+class RestGateway::InFlight {
+ public:
+  using Entry = std::list<std::function<void()>>::iterator;
+
+  class Ticket {
+   public:
+    Ticket(std::shared_ptr<InFlight> owner, Entry entry)
+        : owner_(std::move(owner)), entry_(entry) {}
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+    ~Ticket() { owner_->Remove(entry_); }
+
+   private:
+    std::shared_ptr<InFlight> owner_;
+    Entry entry_;
+  };
+
+  // `cancel` must be safe to call until the ticket is destroyed.
+  static std::unique_ptr<Ticket> Add(const std::shared_ptr<InFlight>& self,
+                                     std::function<void()> cancel) {
+    std::lock_guard lock(self->mu_);
+    self->calls_.push_back(std::move(cancel));
+    return std::make_unique<Ticket>(self, std::prev(self->calls_.end()));
+  }
+
+  // Cancels every live call and waits until none is left or `limit` passed; true when none is.
+  bool CancelAndWait(std::chrono::milliseconds limit) {
+    std::vector<std::function<void()>> cancels;
+    {
+      std::lock_guard lock(mu_);
+      cancels.assign(calls_.begin(), calls_.end());
+    }
+    // Outside the lock: a cancel may drop the last reference to its call.
+    for (auto& cancel : cancels) cancel();
+    cancels.clear();
+    std::unique_lock lock(mu_);
+    return drained_.wait_for(lock, limit, [this] { return calls_.empty(); });
+  }
+
+ private:
+  void Remove(Entry entry) {
+    std::lock_guard lock(mu_);
+    calls_.erase(entry);
+    if (calls_.empty()) drained_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable drained_;
+  std::list<std::function<void()>> calls_;  // guarded by mu_
+};
+
 namespace {
 
 HttpResponse FromStatus(const grpc::Status& status, const std::string& request_id) {
@@ -41,6 +98,7 @@ grpc::StatusCode CodeForHttp(int http_status) {
 
 // State of one gateway call, alive until the gRPC callback has run.
 struct PendingCall {
+  std::unique_ptr<RestGateway::InFlight::Ticket> ticket;  // first: released last
   grpc::ClientContext ctx;
   grpc::ByteBuffer request;
   grpc::ByteBuffer response;
@@ -114,7 +172,8 @@ class SseCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::Byt
 
   // `header_wait`: send the HTTP headers after this long even if the server has sent neither
   // metadata nor a message, so that the HTTP server's request timeout does not fire.
-  void Start(grpc::GenericStub& stub, const std::string& grpc_path, const pb::Message& input,
+  void Start(grpc::GenericStub& stub, const std::shared_ptr<RestGateway::InFlight>& in_flight,
+             const std::string& grpc_path, const pb::Message& input,
              std::chrono::milliseconds keep_alive, std::chrono::milliseconds header_wait) {
     const std::weak_ptr<SseCall> weak = weak_from_this();
     ResponseStream::Options options;
@@ -125,6 +184,9 @@ class SseCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::Byt
       if (auto call = weak.lock()) call->ctx_.TryCancel();
     };
     stream_ = std::make_shared<ResponseStream>(std::move(options));
+    ticket_ = RestGateway::InFlight::Add(in_flight, [weak] {
+      if (auto call = weak.lock()) call->ctx_.TryCancel();
+    });
     request_ = Serialize(input);
     self_ = shared_from_this();
     stub.PrepareBidiStreamingCall(&ctx_, grpc_path, grpc::StubOptions(), this);
@@ -229,6 +291,8 @@ class SseCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::Byt
     return true;
   }
 
+  // First member, so released last: the gateway waits for it.
+  std::unique_ptr<RestGateway::InFlight::Ticket> ticket_;
   const pb::Descriptor* output_;
   const pb::FieldDescriptor* cursor_;
   const std::string request_id_;  // from the HTTP request; "" when none
@@ -270,7 +334,10 @@ RestGateway::RestGateway(std::shared_ptr<grpc::Channel> channel, RestRouteTable 
       routes_(std::move(routes)),
       timeout_(timeout),
       gateway_secret_(std::move(gateway_secret)),
-      sse_keep_alive_(sse_keep_alive) {}
+      sse_keep_alive_(sse_keep_alive),
+      in_flight_(std::make_shared<InFlight>()) {}
+
+RestGateway::~RestGateway() { in_flight_->CancelAndWait(kDrainLimit); }
 
 HttpResponse RestGateway::ErrorResponse(int http_status, std::string_view reason,
                                         std::string_view message) {
@@ -314,11 +381,14 @@ void RestGateway::Handle(HttpRequest request, Responder respond) {
                                           std::move(respond));
     AddCallMetadata(request, gateway_secret_, &call->context());
     const auto header_wait = std::max(timeout_ / 2, std::chrono::milliseconds(1));
-    call->Start(stub_, match.route->grpc_path, *input, sse_keep_alive_, header_wait);
+    call->Start(stub_, in_flight_, match.route->grpc_path, *input, sse_keep_alive_, header_wait);
     return;
   }
 
   auto call = std::make_shared<PendingCall>();
+  call->ticket = InFlight::Add(in_flight_, [weak = std::weak_ptr<PendingCall>(call)] {
+    if (auto c = weak.lock()) c->ctx.TryCancel();
+  });
   call->method = match.route->method;
   call->respond = std::move(respond);
   call->ctx.set_deadline(std::chrono::system_clock::now() + timeout_);

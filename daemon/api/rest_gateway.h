@@ -45,12 +45,22 @@ class RestGateway {
               std::chrono::milliseconds timeout, std::string gateway_secret,
               std::chrono::milliseconds sse_keep_alive = std::chrono::seconds(15));
 
+  // Cancels the calls still in flight and waits (up to kDrainLimit) until gRPC has let go of
+  // each of them, so that no gateway call outlives its channel and the gRPC library.
+  ~RestGateway();
+  RestGateway(const RestGateway&) = delete;
+  RestGateway& operator=(const RestGateway&) = delete;
+
   // HttpServer handler. Never blocks.
   void Handle(HttpRequest request, Responder respond);
 
   // The largest event stream backlog (bytes not yet sent to a slow client) before the stream is
   // closed.
   static constexpr std::size_t kMaxSseBacklogBytes = 1 << 20;
+  static constexpr std::chrono::seconds kDrainLimit{5};
+
+  // Calls between Handle() and the end of their last gRPC reaction; shared with each call.
+  class InFlight;
 
   // Error bodies for errors the HTTP server produces itself (413, 408, 503...).
   static HttpResponse ErrorResponse(int http_status, std::string_view reason,
@@ -62,6 +72,7 @@ class RestGateway {
   std::chrono::milliseconds timeout_;
   std::string gateway_secret_;
   std::chrono::milliseconds sse_keep_alive_;
+  std::shared_ptr<InFlight> in_flight_;
 };
 
 }  // namespace onshid::api

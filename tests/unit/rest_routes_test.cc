@@ -763,5 +763,17 @@ TEST_CASE("gateway: the client going away cancels the server-side call", "[rest_
   REQUIRE(cancelled.wait_for(5s) == std::future_status::ready);
 }
 
+TEST_CASE("gateway: destroying the gateway cancels its open calls and waits for them",
+          "[rest_gateway]") {
+  GatewayRig rig;
+  auto cancelled = rig.service.Cancelled();
+  SseClient client(rig.http->port(), "/v1/things:watch?thing_id=hold", "Bearer good");
+  REQUIRE(client.ReadUntil("id: 10\n"));
+  rig.gateway.reset();  // returns once gRPC has let go of the call
+  CHECK(cancelled.wait_for(5s) == std::future_status::ready);
+  REQUIRE(client.ReadToEnd());  // the stream was ended, with an error event
+  CHECK_THAT(client.body(), Catch::Contains("event: error"));
+}
+
 }  // namespace
 }  // namespace onshid::api
