@@ -57,6 +57,7 @@ grpc::StatusCode GrpcCode(core::ErrorKind kind) {
     case K::kDeadlineExceeded: return grpc::StatusCode::DEADLINE_EXCEEDED;
     case K::kResourceExhausted: return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case K::kCancelled: return grpc::StatusCode::CANCELLED;
+    case K::kAborted: return grpc::StatusCode::ABORTED;
     case K::kInternal: return grpc::StatusCode::INTERNAL;
   }
   return grpc::StatusCode::INTERNAL;

@@ -25,6 +25,7 @@ enum class ErrorKind {
   kDeadlineExceeded,    // the caller's deadline passed; the outcome may still arrive
   kResourceExhausted,   // limits (queue full, body too large)
   kCancelled,
+  kAborted,             // a concurrent change won (optimistic concurrency); read again and retry
   kInternal,            // a bug or unexpected state; the message says what to report
 };
 

@@ -249,3 +249,25 @@ TEST_CASE("checkin: kana comparison key and result keys", "[checkin]") {
   CHECK(k.birth_date == std::optional<std::chrono::year_month_day>(kBirth));
   CHECK_FALSE(k.card_key.has_value());
 }
+
+TEST_CASE("checkin: one terminal serving several desks: keys tell their check-ins apart",
+          "[checkin]") {
+  const DeskMap shared = {{"face", "desk-A"}, {"face", "desk-B"}};
+  const std::vector<OpenCheckIn> waiting = {
+      Waiting("a", "desk-A", kT0, Kana("ﾀﾅｶ ﾀﾛｳ", kBirth)),
+      Waiting("b", "desk-B", kT0, Kana("ｽｽﾞｷ ﾊﾅｺ", kBirth)),
+  };
+  ArrivingResult r;
+  r.device_id = "face";
+  r.arrived_at = kT0 + 1min;
+  r.keys = Kana("スズキ　ハナコ", kBirth);  // full-width with an ideographic space
+  const Correlation c = Correlate(r, waiting, shared, kWindow);
+  CHECK(c.outcome == CorrelationOutcome::kBound);
+  CHECK(c.check_in_id == std::optional<std::string>("b"));
+
+  // Without keys both desks' check-ins fit: staff decide.
+  r.keys = {};
+  const Correlation unsure = Correlate(r, waiting, shared, kWindow);
+  CHECK(unsure.outcome == CorrelationOutcome::kAmbiguous);
+  CHECK(Ids(unsure.candidates) == std::vector<std::string>{"a", "b"});
+}

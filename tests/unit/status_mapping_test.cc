@@ -64,6 +64,7 @@ TEST_CASE("every error kind maps to a gRPC code and an HTTP status from one tabl
       {K::kDeadlineExceeded, grpc::StatusCode::DEADLINE_EXCEEDED, 504},
       {K::kResourceExhausted, grpc::StatusCode::RESOURCE_EXHAUSTED, 429},
       {K::kCancelled, grpc::StatusCode::CANCELLED, 499},
+      {K::kAborted, grpc::StatusCode::ABORTED, 409},
       {K::kInternal, grpc::StatusCode::INTERNAL, 500},
   };
   for (const Row& r : rows) {

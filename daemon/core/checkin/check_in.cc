@@ -72,6 +72,7 @@ std::string_view ToString(FallbackCause cause) {
     case FallbackCause::kValidityMultiple: return "VALIDITY_MULTIPLE";
     case FallbackCause::kProcessingError: return "PROCESSING_ERROR";
     case FallbackCause::kReaderTrouble: return "READER_TROUBLE";
+    case FallbackCause::kNoDocument: return "NO_DOCUMENT";
   }
   return "UNKNOWN";
 }
@@ -128,6 +129,10 @@ Outcome DecideReadFailure(ReadFailure failure) {
     case ReadFailure::kReaderTrouble:
       return Fallback(FallbackCause::kReaderTrouble, "READER_TROUBLE", "The card reader failed.",
                       "カードリーダーの不具合です。代替手段で受付してください。");
+    case ReadFailure::kNoDocument:
+      return Fallback(FallbackCause::kNoDocument, "NO_DOCUMENT",
+                      "The patient presented no document to verify the qualification with.",
+                      "資格を確認できる書類の提示がありません。代替手段で受付してください。");
     case ReadFailure::kUpstreamUnavailable:
       break;
   }

@@ -42,6 +42,7 @@ enum class FallbackCause {
   kValidityMultiple,        // 資格有効性 5 複数該当
   kProcessingError,         // an abnormal or unreadable result (処理結果区分/状況 not normal)
   kReaderTrouble,           // the reader (face or generic) failed
+  kNoDocument,              // nothing was presented (a manual check-in with no document)
 };
 std::string_view ToString(FallbackCause cause);  // "CERTIFICATE_EXPIRED", …
 
@@ -91,7 +92,7 @@ struct Outcome {
 Outcome DecideCertificate(card::CertificateStatus status);
 
 // Failures reported before any result (reader or upstream side).
-enum class ReadFailure { kIcUnreadable, kReaderTrouble, kUpstreamUnavailable };
+enum class ReadFailure { kIcUnreadable, kReaderTrouble, kUpstreamUnavailable, kNoDocument };
 Outcome DecideReadFailure(ReadFailure failure);
 
 // The outcome of an eligibility result (§9 of OQS-INTERFACE.md):

@@ -143,10 +143,10 @@ void AddKeyReason(KeyMatch m, std::string_view what, std::string_view code, Asse
 }
 
 Assessment Assess(const ArrivingResult& result, const OpenCheckIn& c,
-                  const std::optional<std::string>& desk, const CorrelationWindow& window) {
+                  const std::vector<std::string>& desks, const CorrelationWindow& window) {
   Assessment a;
   a.check_in = &c;
-  a.same_desk = desk && *desk == c.desk_id;
+  a.same_desk = std::find(desks.begin(), desks.end(), c.desk_id) != desks.end();
   if (!a.same_desk) {
     a.reasons.push_back({"OTHER_DESK", "the check-in is at another desk than the device"});
   }
@@ -279,14 +279,16 @@ PatientKeys KeysOf(const oqs::EligibilityResult& result) {
 
 Correlation Correlate(const ArrivingResult& result, const std::vector<OpenCheckIn>& check_ins,
                       const DeskMap& desks, const CorrelationWindow& window) {
-  std::optional<std::string> desk;
-  if (const auto it = desks.find(result.device_id); it != desks.end()) desk = it->second;
+  std::vector<std::string> device_desks;
+  for (auto [it, end] = desks.equal_range(result.device_id); it != end; ++it) {
+    device_desks.push_back(it->second);
+  }
 
   std::vector<Assessment> all;
   all.reserve(check_ins.size());
-  for (const OpenCheckIn& c : check_ins) all.push_back(Assess(result, c, desk, window));
+  for (const OpenCheckIn& c : check_ins) all.push_back(Assess(result, c, device_desks, window));
 
-  if (!desk) {
+  if (device_desks.empty()) {
     Correlation c;
     c.outcome = CorrelationOutcome::kUnmatched;
     c.reasons.push_back({"DEVICE_NOT_MAPPED", "the device is not mapped to a desk"});

@@ -100,8 +100,11 @@ struct Correlation {
   std::vector<CorrelationCandidate> candidates;
 };
 
-// Maps a device id to its desk id (from config).
-using DeskMap = std::map<std::string, std::string, std::less<>>;
+// Maps a device id to the desks it serves (from config). A device may serve several desks: the
+// terminal's face/ folder does not say which face reader a result came from, so one folder is one
+// device, and a reception with several desks behind one terminal maps it to all of them (keys then
+// tell their check-ins apart).
+using DeskMap = std::multimap<std::string, std::string, std::less<>>;
 
 // Decides where `result` belongs.
 //
