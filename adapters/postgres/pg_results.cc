@@ -232,20 +232,24 @@ core::Status PgStore::Quarantine(const std::string& file_name, const std::string
 
 // ---- EventStore ----
 
-core::Result<std::int64_t> PgStore::Append(const core::Event& e) {
-  if (!pool_) return NotOpen();
+std::int64_t PgStore::InsertEvent(pqxx::transaction_base& txn, const core::Event& e) {
   nlohmann::json attrs = nlohmann::json::object();
   for (const auto& [k, v] : e.attributes) attrs[k] = v;
-  const std::string attrs_text = attrs.dump();
+  const pqxx::row row = txn.exec_params1(
+      "INSERT INTO events (at, type, result_id, request_id, file_name, detail, attributes)"
+      " VALUES (" +
+          TimestampFromMicros(1) + ", $2, $3, $4, $5, $6, $7::jsonb) RETURNING cursor",
+      ToMicros(e.at), e.type, e.result_id, e.request_id, e.file_name, e.detail, attrs.dump());
+  return row[0].as<std::int64_t>();
+}
+
+core::Result<std::int64_t> PgStore::Append(const core::Event& e) {
+  if (!pool_) return NotOpen();
   auto appended = pool_->Run([&](pqxx::connection& c) -> core::Result<std::int64_t> {
     pqxx::work txn(c, "append_event");
-    const pqxx::row row = txn.exec_params1(
-        "INSERT INTO events (at, type, result_id, request_id, file_name, detail, attributes)"
-        " VALUES (" +
-            TimestampFromMicros(1) + ", $2, $3, $4, $5, $6, $7::jsonb) RETURNING cursor",
-        ToMicros(e.at), e.type, e.result_id, e.request_id, e.file_name, e.detail, attrs_text);
+    const std::int64_t cursor = InsertEvent(txn, e);
     txn.commit();
-    return row[0].as<std::int64_t>();
+    return cursor;
   });
   // Wake local subscribers at once; NOTIFY reaches them (and other daemons) as well.
   if (appended.ok()) WakeSubscribers();

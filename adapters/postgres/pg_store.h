@@ -14,15 +14,18 @@
 // descending, then id descending.
 
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <pqxx/types>  // forward declarations (pqxx::transaction_base)
 #include <thread>
 #include <string>
 #include <vector>
 
+#include "core/checkin/check_in_store.h"
 #include "core/results.h"
 #include "core/store.h"
 #include "core/upstream.h"
@@ -40,7 +43,8 @@ struct PgStoreOptions {
 class PgStore final : public core::Store,
                       public core::UpstreamJournal,
                       public core::ResultStore,
-                      public core::EventStore {
+                      public core::EventStore,
+                      public core::checkin::CheckInStore {
  public:
   explicit PgStore(PgStoreOptions options);
   ~PgStore() override;
@@ -86,12 +90,38 @@ class PgStore final : public core::Store,
   int Subscribe(std::function<void()> wake) override;
   void Unsubscribe(int handle) override;
 
+  // core::checkin::CheckInStore (pg_checkins.cc). Tables of schema/0003_checkin.sql. A write and
+  // its attachments (result link, patient link, events) commit in one transaction; the events wake
+  // subscribers as Append's do.
+  core::Status InsertCheckIn(const core::checkin::CheckInRow& row,
+                             const core::checkin::Attachments& with) override;
+  core::Status UpdateCheckIn(const core::checkin::CheckInRow& row,
+                             const core::checkin::Attachments& with) override;
+  core::Result<std::optional<core::checkin::CheckInRow>> GetCheckIn(const std::string& id) override;
+  core::Result<std::optional<core::checkin::CheckInRow>> CheckInForClientKey(
+      const std::string& client_key) override;
+  core::Result<std::vector<core::checkin::CheckInRow>> ListCheckIns(
+      const core::checkin::CheckInQuery& query) override;
+  core::Result<std::vector<core::checkin::ResultLink>> LinksOf(
+      const std::string& check_in_id) override;
+  core::Result<std::optional<core::checkin::ResultLink>> LinkOfResult(
+      std::int64_t result_id) override;
+  core::Result<std::vector<std::int64_t>> UnlinkedFaceResults(core::SystemTime since) override;
+  core::Result<std::vector<core::checkin::PatientLink>> PatientLinks(
+      const std::string& check_in_id) override;
+
   // Pool usage for metrics; all zero while closed. Thread-safe.
   PoolStats PoolUsage() const;
 
  private:
   void ListenLoop();
   void WakeSubscribers();
+  // Inserts `event` into the events table within `txn` and returns its cursor; shared by Append
+  // and the check-in writes (pg_results.cc). The caller wakes subscribers after committing.
+  static std::int64_t InsertEvent(pqxx::transaction_base& txn, const core::Event& event);
+  // The check-in writes (pg_checkins.cc).
+  core::Status WriteCheckIn(const core::checkin::CheckInRow& row,
+                            const core::checkin::Attachments& with, bool insert);
 
   const PgStoreOptions options_;
   std::unique_ptr<ConnectionPool> pool_;

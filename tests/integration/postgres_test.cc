@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <string>
@@ -21,6 +22,7 @@
 #include "postgres/migrate.h"
 #include "postgres/pg_store.h"
 #include "schema/migrations.h"
+#include "support/check_in_store_contract.h"
 #include "support/pg_test_env.h"
 #include "support/store_contract.h"
 
@@ -161,6 +163,119 @@ TEST_CASE("PgStore contract", "[postgres][store][contract]") {
     REQUIRE(version.ok());
     return store;
   });
+}
+
+// Stores a result of `source` received at `received_at` and returns its id.
+std::int64_t StoreResultAt(PgStore& store, const std::string& source,
+                           core::SystemTime received_at) {
+  static int stored = 0;
+  core::StoredResult r;
+  r.source = source;
+  r.file_name = source + "-" + std::to_string(++stored) + ".xml";
+  r.raw = "<result>" + r.file_name + "</result>";
+  r.raw_sha256 = "sha-" + r.file_name;  // distinct: not a duplicate delivery
+  r.xml_utf8 = r.raw;
+  r.received_at = received_at;
+  auto outcome = store.StoreResult(r);
+  INFO((outcome.ok() ? std::string() : Describe(outcome.error())));
+  REQUIRE(outcome.ok());
+  return outcome->id;
+}
+
+TEST_CASE("PgStore check-in store contract", "[postgres][check_in_store][contract]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  PgStore store(PgStoreOptions{env.CreateDatabase(), 2, 5000});  // a new database per section
+  auto version = store.Open();
+  INFO((version.ok() ? std::string() : Describe(version.error())));
+  REQUIRE(version.ok());
+  using core::checkin::Attachments;
+  using testing::check_in_contract_internal::At;
+  using testing::check_in_contract_internal::Row;
+  auto events = [&store] {
+    auto listed = store.ListAfter(0, 1000);
+    INFO((listed.ok() ? std::string() : Describe(listed.error())));
+    REQUIRE(listed.ok());
+    return *listed;
+  };
+
+  SECTION("the contract") {
+    testing::CheckInStoreHooks hooks;
+    hooks.add_face_result = [&store](core::SystemTime at) {
+      return StoreResultAt(store, "face", at);
+    };
+    hooks.events = events;
+    testing::RunCheckInStoreContract(store, hooks);
+  }
+
+  SECTION("events written with a check-in are listed in order and wake subscribers") {
+    // Shared with the callback, which the listener thread may still be running after Unsubscribe.
+    struct Wakes {
+      std::mutex mu;
+      std::condition_variable cv;
+      int count = 0;
+    };
+    auto wakes = std::make_shared<Wakes>();
+    const int handle = store.Subscribe([wakes] {
+      std::lock_guard lock(wakes->mu);
+      ++wakes->count;
+      wakes->cv.notify_all();
+    });
+    REQUIRE(store.Append(core::Event{0, At(1), "face.received", 0, "", "f.xml", "", {}}).ok());
+
+    Attachments with;
+    with.events = {core::Event{0, At(2), "checkin.created", 0, "req-1", "", "created", {}},
+                   core::Event{0, At(2, 1), "checkin.bound", 0, "req-1", "", "bound", {}}};
+    int before = 0;
+    {
+      std::lock_guard lock(wakes->mu);
+      before = wakes->count;
+    }
+    const core::Status inserted = store.InsertCheckIn(Row("ci_ev", 2), with);
+    INFO((inserted.ok() ? std::string() : Describe(inserted.error())));
+    REQUIRE(inserted.ok());
+    {
+      std::unique_lock lock(wakes->mu);
+      CHECK(wakes->cv.wait_for(lock, std::chrono::seconds(10),
+                               [&] { return wakes->count > before; }));
+    }
+    store.Unsubscribe(handle);
+
+    const auto listed = events();
+    REQUIRE(listed.size() == 3);
+    CHECK(listed[0].type == "face.received");
+    CHECK(listed[1].type == "checkin.created");
+    CHECK(listed[1].at == At(2));
+    CHECK(listed[1].request_id == "req-1");
+    CHECK(listed[2].type == "checkin.bound");
+    CHECK(listed[2].at == At(2, 1));
+    CHECK(listed[0].cursor < listed[1].cursor);
+    CHECK(listed[1].cursor < listed[2].cursor);
+    auto after = store.ListAfter(listed[1].cursor, 10);
+    REQUIRE(after.ok());
+    REQUIRE(after->size() == 1);
+    CHECK((*after)[0].type == "checkin.bound");
+  }
+
+  SECTION("only face results are unlinked face results") {
+    StoreResultAt(store, "query", At(5));
+    const std::int64_t face = StoreResultAt(store, "face", At(5));
+    auto unlinked = store.UnlinkedFaceResults(At(0));
+    REQUIRE(unlinked.ok());
+    CHECK(*unlinked == std::vector<std::int64_t>{face});
+  }
+
+  SECTION("a link to a result that does not exist is refused and nothing is written") {
+    Attachments with;
+    with.result_link = core::checkin::ResultLink{999999, "", "BOUND", At(1), {}};
+    with.events = {core::Event{0, At(1), "checkin.created", 0, "", "", "", {}}};
+    const core::Status inserted = store.InsertCheckIn(Row("ci_x", 1), with);
+    REQUIRE_FALSE(inserted.ok());
+    CHECK(inserted.error().kind == core::ErrorKind::kInternal);
+    auto got = store.GetCheckIn("ci_x");
+    REQUIRE(got.ok());
+    CHECK_FALSE(got->has_value());
+    CHECK(events().empty());
+  }
 }
 
 TEST_CASE("PgStore reports its pool usage", "[postgres][store]") {
