@@ -189,6 +189,13 @@ void Validate(const Config& c, const std::string& file) {
     fail("readers.trust_anchor_files",
          "must list the CA certificates of the user-authentication certificates when readers.enabled is true");
   }
+  std::set<std::string> desk_ids;
+  for (std::size_t i = 0; i < c.checkin.desks.size(); ++i) {
+    if (!desk_ids.insert(c.checkin.desks[i].id).second) {
+      fail("checkin.desks[" + std::to_string(i) + "].id",
+           "duplicate desk id \"" + c.checkin.desks[i].id + "\"");
+    }
+  }
   std::set<std::string> names, hashes;
   for (std::size_t i = 0; i < c.auth.tokens.size(); ++i) {
     const ApiToken& t = c.auth.tokens[i];
@@ -199,6 +206,13 @@ void Validate(const Config& c, const std::string& file) {
 }
 
 }  // namespace
+
+std::vector<Config::CheckIn::Desk> Config::CheckIn::DefaultDesks() {
+  Desk reception;
+  reception.id = "reception";
+  reception.devices.emplace_back("face");
+  return {reception};
+}
 
 const char* ToString(Scope scope) {
   switch (scope) {
@@ -304,6 +318,31 @@ Config ParseConfig(const std::string& text, const std::string& file_name) {
     o.StringList("trust_anchor_files", c.readers.trust_anchor_files);
     o.String("card_key_secret_file", c.readers.card_key_secret_file);
     o.Int("max_certificate_bytes", c.readers.max_certificate_bytes, 1024, 65536);
+  });
+  r.Object("checkin", [&](Reader& o) {
+    if (const json* desks = o.Array("desks")) {
+      c.checkin.desks.clear();
+      for (std::size_t i = 0; i < desks->size(); ++i) {
+        Reader d((*desks)[i], "checkin.desks[" + std::to_string(i) + "]", file_name);
+        Config::CheckIn::Desk desk;
+        d.String("id", desk.id);
+        d.StringList("devices", desk.devices);
+        if (desk.id.empty()) d.Fail(d.Key("id"), "is required");
+        for (std::size_t k = 0; k < desk.devices.size(); ++k) {
+          const std::string& dev = desk.devices[k];
+          if (dev != "face" && (dev.rfind("reader:", 0) != 0 || dev.size() == 7)) {
+            d.Fail(d.Key("devices") + "[" + std::to_string(k) + "]",
+                   "must be \"face\" or \"reader:<PC/SC reader name>\", not \"" + dev + "\"");
+          }
+        }
+        d.Finish();
+        c.checkin.desks.push_back(std::move(desk));
+      }
+    }
+    o.Int("result_window_s", c.checkin.result_window_s, 10, 86400);
+    o.Int("late_window_s", c.checkin.late_window_s, 60, 7 * 86400);
+    o.Int("query_timeout_s", c.checkin.query_timeout_s, 1, 600);
+    o.Int("sweep_interval_ms", c.checkin.sweep_interval_ms, 50, 600000);
   });
   r.Object("service", [&](Reader& o) {
     o.Int("shutdown_grace_ms", c.service.shutdown_grace_ms, 0, 600000);

@@ -103,6 +103,23 @@ struct Config {
     int max_certificate_bytes = 4096;
   } readers;
 
+  // Reception desks and the devices that serve them, for binding arriving results to check-ins.
+  struct CheckIn {
+    struct Desk {
+      std::string id;
+      // "face" (the terminal folder's face feed; face files do not say which reader they came
+      // from, so every desk behind one terminal lists it) and "reader:<PC/SC reader name>".
+      std::vector<std::string> devices;
+    };
+    // One desk, "reception", served by the face feed.
+    static std::vector<Desk> DefaultDesks();
+    std::vector<Desk> desks = DefaultDesks();
+    int result_window_s = 600;     // a result binds to a check-in started at most this long before
+    int late_window_s = 7200;      // ended / timed-out check-ins take late results this long
+    int query_timeout_s = 30;      // a document query's wait before the fallback path
+    int sweep_interval_ms = 1000;  // time-outs and recovery of uncorrelated results
+  } checkin;
+
   struct Service {
     int shutdown_grace_ms = 10000;  // in-flight calls may finish within this on SIGTERM
     int worker_threads = 4;         // application executor

@@ -213,8 +213,23 @@ core::Status EligibilityUseCases::OnResult(const core::UpstreamFile& file) {
   ResultView view;
   view.stored = std::move(stored);
   view.parsed = std::move(parsed).value();
+  if (!outcome->same_file) Notify(view);
   Resolve(file.request_id, std::move(view));
   return core::OkStatus();
+}
+
+void EligibilityUseCases::SetResultListener(ResultListener listener) {
+  std::lock_guard lock(mu_);
+  listener_ = std::move(listener);
+}
+
+void EligibilityUseCases::Notify(const ResultView& view) {
+  ResultListener listener;
+  {
+    std::lock_guard lock(mu_);
+    listener = listener_;
+  }
+  if (listener) listener(view);
 }
 
 core::Status EligibilityUseCases::OnFace(const core::UpstreamFile& file) {
@@ -257,6 +272,13 @@ core::Status EligibilityUseCases::OnFace(const core::UpstreamFile& file) {
   Publish(std::move(e));
   Logger("eligibility")->info("face check-in stored as result {}{}", outcome->id,
                               outcome->duplicate_of ? " (duplicate)" : "");
+  if (!outcome->duplicate_of) {
+    ResultView view;
+    stored.id = outcome->id;
+    view.stored = std::move(stored);
+    view.parsed = std::move(parsed).value();
+    Notify(view);
+  }
   return core::OkStatus();
 }
 

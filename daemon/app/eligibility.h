@@ -60,6 +60,12 @@ class EligibilityUseCases {
   core::Result<ResultView> Get(std::int64_t id);
   core::Result<std::vector<ResultView>> List(const core::ResultQuery& query);
 
+  // Called (on the upstream's thread, after the result is stored and its event published) for
+  // every new result: query results and face results that are not duplicate deliveries. It must
+  // not block for long; post work elsewhere.
+  using ResultListener = std::function<void(const ResultView&)>;
+  void SetResultListener(ResultListener listener);
+
   // Fails every waiting query with UNAVAILABLE (shutdown). Later results are still stored.
   void Shutdown();
 
@@ -78,6 +84,7 @@ class EligibilityUseCases {
   void Resolve(const std::string& request_key, core::Result<ResultView> outcome);
   ResultView View(core::StoredResult stored) const;
   void Publish(core::Event event);
+  void Notify(const ResultView& view);
 
   core::Upstream& upstream_;
   core::UpstreamJournal& journal_;
@@ -92,6 +99,7 @@ class EligibilityUseCases {
   std::mutex mu_;
   std::map<std::string, std::vector<Waiter>> waiters_;
   bool shut_down_ = false;
+  ResultListener listener_;  // guarded by mu_
 };
 
 // The searchable keys of a parsed result (first qualification, else the search echo).

@@ -133,6 +133,33 @@ TEST_CASE("the example config in deploy/ parses and matches the defaults") {
   CHECK(example.upstream.poll_interval_ms == defaults.upstream.poll_interval_ms);
   CHECK(example.readers.enabled == defaults.readers.enabled);
   CHECK(example.readers.max_certificate_bytes == defaults.readers.max_certificate_bytes);
+  REQUIRE(example.checkin.desks.size() == defaults.checkin.desks.size());
+  CHECK(example.checkin.desks[0].id == defaults.checkin.desks[0].id);
+  CHECK(example.checkin.desks[0].devices == defaults.checkin.desks[0].devices);
+  CHECK(example.checkin.result_window_s == defaults.checkin.result_window_s);
+  CHECK(example.checkin.late_window_s == defaults.checkin.late_window_s);
+  CHECK(example.checkin.query_timeout_s == defaults.checkin.query_timeout_s);
+  CHECK(example.checkin.sweep_interval_ms == defaults.checkin.sweep_interval_ms);
+}
+
+TEST_CASE("checkin.desks: bad devices and duplicate ids are named") {
+  auto error_key = [](const std::string& text) {
+    try {
+      onshid::app::ParseConfig(text, "t.jsonc");
+    } catch (const ConfigError& e) {
+      return e.key();
+    }
+    return std::string("(no error)");
+  };
+  CHECK(error_key(R"({"checkin": {"desks": [{"id": "a", "devices": ["usb"]}]}})") ==
+        "checkin.desks[0].devices[0]");
+  CHECK(error_key(R"({"checkin": {"desks": [{"id": "a", "devices": ["reader:"]}]}})") ==
+        "checkin.desks[0].devices[0]");
+  CHECK(error_key(R"({"checkin": {"desks": [{"devices": ["face"]}]}})") == "checkin.desks[0].id");
+  CHECK(error_key(R"({"checkin": {"desks": [{"id": "a", "devices": []}, {"id": "a", "devices": []}]}})") ==
+        "checkin.desks[1].id");
+  CHECK(error_key(R"({"checkin": {"desks": [{"id": "a", "devices": ["face", "reader:ACS 00"]}]}})") ==
+        "(no error)");
 }
 
 TEST_CASE("an unreadable file is an error naming the file") {
