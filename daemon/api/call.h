@@ -17,6 +17,7 @@
 
 #include "api/auth.h"
 #include "api/metrics.h"
+#include "app/checkin.h"
 #include "app/config.h"
 #include "app/eligibility.h"
 #include "app/executor.h"
@@ -43,6 +44,9 @@ struct ApiDeps {
   app::EligibilityUseCases* eligibility = nullptr;
   // Null when generic card readers are disabled (readers.enabled = false).
   core::card::CardReaders* readers = nullptr;
+  // Check-ins and consent (CheckInService, ConsentService). Null when the daemon is wired without
+  // them: those services then fail with FAILED_PRECONDITION CHECKINS_UNAVAILABLE.
+  app::CheckInUseCases* checkins = nullptr;
   core::StatusBoard* board = nullptr;
   app::Executor* executor = nullptr;
   core::IdSource* ids = nullptr;

@@ -8,6 +8,8 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <nlohmann/json.hpp>
 
+#include "api/checkin_service.h"
+#include "api/consent_service.h"
 #include "api/eligibility_service.h"
 #include "api/event_service.h"
 #include "api/reader_service.h"
@@ -51,7 +53,8 @@ std::vector<const google::protobuf::ServiceDescriptor*> PublicServices() {
   std::vector<const google::protobuf::ServiceDescriptor*> out;
   for (const char* name :
        {onshi::v1::SystemService::service_full_name(), onshi::v1::EligibilityService::service_full_name(),
-        onshi::v1::EventService::service_full_name(), onshi::v1::ReaderService::service_full_name()}) {
+        onshi::v1::EventService::service_full_name(), onshi::v1::ReaderService::service_full_name(),
+        onshi::v1::CheckInService::service_full_name(), onshi::v1::ConsentService::service_full_name()}) {
     const auto* service = pool->FindServiceByName(name);
     if (!service) throw std::logic_error(std::string("service not linked: ") + name);
     out.push_back(service);
@@ -75,6 +78,8 @@ core::Status ApiServer::Start() {
   eligibility_service_ = std::make_unique<EligibilityServiceImpl>(deps_);
   event_service_ = std::make_unique<EventServiceImpl>(deps_);
   reader_service_ = std::make_unique<ReaderServiceImpl>(deps_);
+  checkin_service_ = std::make_unique<CheckInServiceImpl>(deps_);
+  consent_service_ = std::make_unique<ConsentServiceImpl>(deps_);
 
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   std::optional<TlsFiles> http_tls;
@@ -103,6 +108,8 @@ core::Status ApiServer::Start() {
   builder.RegisterService(eligibility_service_.get());
   builder.RegisterService(event_service_.get());
   builder.RegisterService(reader_service_.get());
+  builder.RegisterService(checkin_service_.get());
+  builder.RegisterService(consent_service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || grpc_port_ == 0) {
     grpc_server_.reset();
@@ -162,6 +169,11 @@ void ApiServer::RefreshHealth() {
   health->SetServingStatus(onshi::v1::EligibilityService::service_full_name(),
                            db_ok && deps_.eligibility != nullptr);
   health->SetServingStatus(onshi::v1::ReaderService::service_full_name(), deps_.readers != nullptr);
+  // Check-ins and consent are served from the database.
+  health->SetServingStatus(onshi::v1::CheckInService::service_full_name(),
+                           db_ok && deps_.checkins != nullptr);
+  health->SetServingStatus(onshi::v1::ConsentService::service_full_name(),
+                           db_ok && deps_.checkins != nullptr);
 }
 
 HttpResponse ApiServer::HandleHealth(const HttpRequest& request) const {

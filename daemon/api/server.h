@@ -16,6 +16,8 @@ class SystemServiceImpl;
 class EligibilityServiceImpl;
 class EventServiceImpl;
 class ReaderServiceImpl;
+class CheckInServiceImpl;
+class ConsentServiceImpl;
 class RestGateway;
 
 class ApiServer {
@@ -46,6 +48,8 @@ class ApiServer {
   std::unique_ptr<EligibilityServiceImpl> eligibility_service_;
   std::unique_ptr<EventServiceImpl> event_service_;
   std::unique_ptr<ReaderServiceImpl> reader_service_;
+  std::unique_ptr<CheckInServiceImpl> checkin_service_;
+  std::unique_ptr<ConsentServiceImpl> consent_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
   std::unique_ptr<RestGateway> gateway_;

@@ -1,4 +1,5 @@
 // onshictl: command-line client for onshid over gRPC.
+#include <cctype>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "onshi/v1/checkin.grpc.pb.h"
 #include "onshi/v1/eligibility.grpc.pb.h"
 #include "onshi/v1/events.grpc.pb.h"
 #include "onshi/v1/readers.grpc.pb.h"
@@ -40,6 +42,11 @@ struct Options {
   bool follow = false;    // events: keep streaming after the replay
   // readers watch
   bool initial = false;
+  // checkin / consent (enum values as text, parsed per command)
+  std::string desk, channel, visit, patient_id, reader, kana, reference, day, state, reason, staff,
+      checkin, kind, at, holds_my_number, holds_certificate;
+  std::vector<std::string> documents;
+  int real_days = 0;
   std::vector<std::string> args;
 };
 
@@ -62,6 +69,26 @@ void Usage(std::ostream& out) {
          "  card pin-status READER\n"
          "                      remaining tries of the card's PIN (no PIN is sent)\n"
          "                      READER: a name from `onshictl readers` (quote it: it has spaces)\n"
+         "  checkin start --desk D --channel face|document|reader|manual [--document DOC ...]\n"
+         "        [--visit first|return] [--patient-id P] [--real-days N]\n"
+         "        [--insurer N --symbol S --number N --branch NN] [--birth-date YYYY-MM-DD]\n"
+         "        [--limit-consent] [--holds-my-number yes|no] [--holds-certificate yes|no]\n"
+         "        [--reader NAME] [--kana KANA] [--reference REF]\n"
+         "                      start a check-in (受付); DOC e.g. MY_NUMBER_CARD,\n"
+         "                      QUALIFICATION_CERTIFICATE_CARD, EXPIRED_HEALTH_INSURANCE_CARD\n"
+         "  checkin get ID      one check-in\n"
+         "  checkin list [--day YYYY-MM-DD] [--desk D] [--state S] [--patient-id P]\n"
+         "                      a day's check-ins (default today), or a patient's (newest first)\n"
+         "  checkin assign ID RESULT_ID\n"
+         "                      give an unmatched/ambiguous result to check-in ID\n"
+         "  checkin cancel ID [--reason CODE]\n"
+         "  checkin link ID PATIENT_ID\n"
+         "                      link the check-in to the vendor's patient id (\"\" unlinks)\n"
+         "  consent get ID      consent flags and oral consents of check-in ID\n"
+         "  consent check (--checkin ID | --patient-id P) --kind KIND [--at RFC3339]\n"
+         "                      may KIND (e.g. MEDICATION) be shown? exit 0 allowed, 3 denied\n"
+         "  consent oral ID --staff S\n"
+         "                      record the patient's 口頭同意 (causative drugs only)\n"
          "options:\n"
          "  --addr HOST:PORT    daemon's gRPC address (default 127.0.0.1:50051; env ONSHID_ADDR)\n"
          "  --token TOKEN       bearer token (env ONSHID_TOKEN)\n"
@@ -442,6 +469,260 @@ int CardCommand(const Options& o) {
   return 0;
 }
 
+// One unary call: deadline and token, errors reported (exit 1), the response printed as JSON
+// (--json) or by `print` (exit 0), and kept in `*out` when given.
+template <typename Stub, typename Req, typename Resp>
+int Unary(const Options& o, Stub& stub,
+          grpc::Status (Stub::*rpc)(grpc::ClientContext*, const Req&, Resp*), const Req& req,
+          void (*print)(const Resp&), Resp* out = nullptr) {
+  grpc::ClientContext ctx;
+  Prepare(ctx, o);
+  Resp resp;
+  auto s = (stub.*rpc)(&ctx, req, &resp);
+  if (!s.ok()) return ReportError(s, ctx, o);
+  if (o.json) {
+    PrintJson(resp);
+  } else {
+    print(resp);
+  }
+  if (out) *out = std::move(resp);
+  return 0;
+}
+
+// An enum flag's value: the proto value name in any case, '-' for '_' ("my-number-card"), or one
+// of `aliases` (short names). Exits with a usage error listing the names otherwise.
+int EnumFlag(const google::protobuf::EnumDescriptor* d, const std::string& flag,
+             const std::string& text,
+             const std::vector<std::pair<std::string, std::string>>& aliases = {}) {
+  std::string name;
+  for (const auto& [alias, target] : aliases) {
+    if (text == alias) name = target;
+  }
+  if (name.empty()) {
+    for (char c : text) {
+      name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+  }
+  const auto* value = d->FindValueByName(name);
+  if (value && value->number() != 0) return value->number();
+  std::cerr << "onshictl: " << flag << " " << text << " is not one of:";
+  for (const auto& [alias, target] : aliases) std::cerr << " " << alias;
+  for (int i = 1; i < d->value_count(); ++i) std::cerr << " " << d->value(i)->name();
+  std::cerr << "\n";
+  std::exit(2);
+}
+
+bool YesNo(const std::string& flag, const std::string& text) {
+  if (text == "yes") return true;
+  if (text == "no") return false;
+  std::cerr << "onshictl: " << flag << " needs yes or no\n";
+  std::exit(2);
+}
+
+std::string Ts(const google::protobuf::Timestamp& t) {
+  return google::protobuf::util::TimeUtil::ToString(t);
+}
+
+void PrintCheckIn(const onshi::v1::CheckIn& c) {
+  namespace v1 = onshi::v1;
+  std::cout << "checkin " << c.check_in_id() << "  " << v1::CheckInState_Name(c.state())
+            << "  desk " << c.desk_id() << "  " << v1::Channel_Name(c.channel()) << "  " << c.day()
+            << "\n";
+  std::cout << "  documents:";
+  for (int d : c.documents()) std::cout << " " << v1::Document_Name(static_cast<v1::Document>(d));
+  std::cout << "\n  path " << c.verification_path() << ", scope " << c.information_scope() << ", "
+            << v1::VisitKind_Name(c.visit().kind()) << " (実日数 "
+            << c.visit().real_days_this_month() << ")\n";
+  if (!c.reason().empty()) std::cout << "  " << c.reason() << ": " << c.message_ja() << "\n";
+  if (!c.fallback_cause().empty()) std::cout << "  fallback: " << c.fallback_cause() << "\n";
+  if (!c.certificate_status().empty()) {
+    std::cout << "  certificate: " << c.certificate_status() << "\n";
+  }
+  for (const auto& n : c.notices()) {
+    std::cout << "  notice " << n.code() << ": " << n.message_ja() << "\n";
+  }
+  for (const auto& note : c.staff_notes_ja()) std::cout << "  note: " << note << "\n";
+  if (c.result_id()) std::cout << "  result " << c.result_id() << "\n";
+  for (const auto& r : c.results()) {
+    std::cout << "    " << r.link() << " result " << r.result_id() << " at " << Ts(r.at()) << "\n";
+  }
+  if (!c.correlation().outcome().empty()) {
+    std::cout << "  correlation " << c.correlation().outcome();
+    for (const auto& r : c.correlation().reasons()) std::cout << " " << r;
+    std::cout << "\n";
+    for (const auto& cand : c.correlation().candidates()) {
+      std::cout << "    candidate " << cand.check_in_id() << (cand.fits() ? " (fits)" : "");
+      for (const auto& r : cand.reasons()) std::cout << " " << r;
+      std::cout << "\n";
+    }
+  }
+  if (c.timed_out()) std::cout << "  timed out waiting for a result\n";
+  if (!c.patient_id().empty()) std::cout << "  patient " << c.patient_id() << "\n";
+  if (!c.baseline_check_in_id().empty()) {
+    std::cout << "  changes since check-in " << c.baseline_check_in_id() << ":";
+    if (c.changes().empty()) std::cout << " none";
+    std::cout << "\n";
+    for (const auto& ch : c.changes()) {
+      std::cout << "    " << ch.field() << ": " << ch.old_value() << " → " << ch.new_value()
+                << "\n";
+    }
+  }
+}
+
+void PrintCheckIns(const onshi::v1::ListCheckInsResponse& r) {
+  if (r.check_ins().empty()) std::cout << "(no check-ins)\n";
+  for (const auto& c : r.check_ins()) {
+    std::cout << c.check_in_id() << "\t" << Ts(c.created_at()) << "\t" << c.desk_id() << "\t"
+              << onshi::v1::CheckInState_Name(c.state()) << "\t"
+              << onshi::v1::Channel_Name(c.channel()) << "\t"
+              << (c.patient_id().empty() ? "-" : c.patient_id()) << "\t" << c.reason() << "\n";
+  }
+}
+
+void PrintConsent(const onshi::v1::ConsentStatus& s) {
+  std::cout << "checkin " << s.check_in_id() << "  result " << s.result_id() << "  scope "
+            << s.information_scope() << "\n";
+  for (const auto& c : s.consents()) {
+    std::cout << "  " << onshi::v1::InformationKind_Name(c.kind()) << ": " << c.flag();
+    if (c.has_consent_time()) std::cout << " at " << Ts(c.consent_time());
+    if (c.has_available_until()) std::cout << " until " << Ts(c.available_until());
+    std::cout << "\n";
+  }
+  for (const auto& oral : s.oral_consents()) {
+    std::cout << "  oral consent by " << oral.staff_id() << " at " << Ts(oral.at()) << "\n";
+  }
+}
+
+void PrintDecision(const onshi::v1::AccessDecision& d) {
+  std::cout << (d.allowed() ? "ALLOWED " : "DENIED ") << d.reason() << " (checkin "
+            << d.check_in_id() << ")";
+  if (d.has_available_until()) std::cout << " until " << Ts(d.available_until());
+  std::cout << "\n  " << d.message_ja() << "\n";
+}
+
+int CheckInCommand(const Options& o) {
+  namespace v1 = onshi::v1;
+  const auto& a = o.args;
+  const std::string sub = a.size() > 1 ? a[1] : "";
+  auto stub = v1::CheckInService::NewStub(MakeChannel(o));
+  if (sub == "start" && a.size() == 2) {
+    v1::StartCheckInRequest req;
+    req.set_desk_id(o.desk);
+    if (!o.channel.empty()) {
+      req.set_channel(
+          static_cast<v1::Channel>(EnumFlag(v1::Channel_descriptor(), "--channel", o.channel,
+                                            {{"face", "FACE_READER"},
+                                             {"document", "DOCUMENT_QUERY"},
+                                             {"reader", "GENERIC_READER"},
+                                             {"manual", "MANUAL"}})));
+    }
+    for (const auto& d : o.documents) {
+      req.add_documents(
+          static_cast<v1::Document>(EnumFlag(v1::Document_descriptor(), "--document", d)));
+    }
+    if (!o.visit.empty()) {
+      req.mutable_visit()->set_kind(static_cast<v1::VisitKind>(
+          EnumFlag(v1::VisitKind_descriptor(), "--visit", o.visit,
+                   {{"first", "FIRST_VISIT"}, {"return", "RETURN_VISIT"}})));
+    }
+    req.mutable_visit()->set_real_days_this_month(o.real_days);
+    req.mutable_visit()->set_patient_id(o.patient_id);
+    if (!o.holds_my_number.empty()) {
+      req.mutable_holdings()->set_my_number_insurance(
+          YesNo("--holds-my-number", o.holds_my_number));
+    }
+    if (!o.holds_certificate.empty()) {
+      req.mutable_holdings()->set_qualification_certificate(
+          YesNo("--holds-certificate", o.holds_certificate));
+    }
+    auto* ids = req.mutable_identifiers();
+    ids->set_insurer_number(o.insurer);
+    ids->set_insured_card_symbol(o.symbol);
+    ids->set_insured_identification_number(o.number);
+    ids->set_insured_branch_number(o.branch);
+    req.set_birth_date(o.birth);
+    req.set_limit_certificate_consent(o.limit_consent);
+    req.set_reader(o.reader);
+    req.set_name_kana(o.kana);
+    req.set_reference_number(o.reference);
+    return Unary(o, *stub, &v1::CheckInService::Stub::StartCheckIn, req, PrintCheckIn);
+  }
+  if (sub == "get" && a.size() == 3) {
+    v1::GetCheckInRequest req;
+    req.set_check_in_id(a[2]);
+    return Unary(o, *stub, &v1::CheckInService::Stub::GetCheckIn, req, PrintCheckIn);
+  }
+  if (sub == "list" && a.size() == 2) {
+    v1::ListCheckInsRequest req;
+    req.set_day(o.day);
+    req.set_desk_id(o.desk);
+    if (!o.state.empty()) {
+      req.set_state(static_cast<v1::CheckInState>(
+          EnumFlag(v1::CheckInState_descriptor(), "--state", o.state)));
+    }
+    req.set_patient_id(o.patient_id);
+    return Unary(o, *stub, &v1::CheckInService::Stub::ListCheckIns, req, PrintCheckIns);
+  }
+  if (sub == "assign" && a.size() == 4) {
+    v1::AssignResultRequest req;
+    req.set_check_in_id(a[2]);
+    req.set_result_id(std::atoll(a[3].c_str()));
+    return Unary(o, *stub, &v1::CheckInService::Stub::AssignResult, req, PrintCheckIn);
+  }
+  if (sub == "cancel" && a.size() == 3) {
+    v1::CancelCheckInRequest req;
+    req.set_check_in_id(a[2]);
+    req.set_reason(o.reason);
+    return Unary(o, *stub, &v1::CheckInService::Stub::CancelCheckIn, req, PrintCheckIn);
+  }
+  if (sub == "link" && a.size() == 4) {
+    v1::LinkPatientRequest req;
+    req.set_check_in_id(a[2]);
+    req.set_patient_id(a[3]);
+    return Unary(o, *stub, &v1::CheckInService::Stub::LinkPatient, req, PrintCheckIn);
+  }
+  std::cerr << "onshictl: usage: checkin start|get ID|list|assign ID RESULT_ID|cancel ID|"
+               "link ID PATIENT_ID (see --help)\n";
+  return 2;
+}
+
+int ConsentCommand(const Options& o) {
+  namespace v1 = onshi::v1;
+  const auto& a = o.args;
+  const std::string sub = a.size() > 1 ? a[1] : "";
+  auto stub = v1::ConsentService::NewStub(MakeChannel(o));
+  if (sub == "get" && a.size() == 3) {
+    v1::GetConsentRequest req;
+    req.set_check_in_id(a[2]);
+    return Unary(o, *stub, &v1::ConsentService::Stub::GetConsent, req, PrintConsent);
+  }
+  if (sub == "check" && a.size() == 2) {
+    v1::CheckAccessRequest req;
+    req.set_check_in_id(o.checkin);
+    req.set_patient_id(o.patient_id);
+    if (!o.kind.empty()) {
+      req.set_kind(static_cast<v1::InformationKind>(
+          EnumFlag(v1::InformationKind_descriptor(), "--kind", o.kind)));
+    }
+    if (!o.at.empty() && !google::protobuf::util::TimeUtil::FromString(o.at, req.mutable_at())) {
+      std::cerr << "onshictl: --at needs an RFC 3339 time, e.g. 2025-04-01T09:30:00+09:00\n";
+      return 2;
+    }
+    v1::AccessDecision decision;
+    int rc = Unary(o, *stub, &v1::ConsentService::Stub::CheckAccess, req, PrintDecision, &decision);
+    return rc != 0 ? rc : decision.allowed() ? 0 : 3;
+  }
+  if (sub == "oral" && a.size() == 3) {
+    v1::RecordOralConsentRequest req;
+    req.set_check_in_id(a[2]);
+    req.set_staff_id(o.staff);
+    return Unary(o, *stub, &v1::ConsentService::Stub::RecordOralConsent, req, PrintConsent);
+  }
+  std::cerr << "onshictl: usage: consent get ID | consent check (--checkin ID | --patient-id P) "
+               "--kind KIND [--at RFC3339] | consent oral ID --staff S\n";
+  return 2;
+}
+
 int PrintTokenHash(const Options& o) {
   std::string token;
   if (o.args.size() > 1) {
@@ -484,11 +765,33 @@ int main(int argc, char** argv) {
     else if (a == "--symbol") value(o.symbol);
     else if (a == "--number") value(o.number);
     else if (a == "--branch") value(o.branch);
-    else if (a == "--birth") value(o.birth);
+    else if (a == "--birth" || a == "--birth-date") value(o.birth);
     else if (a == "--date") value(o.date);
     else if (a == "--limit-consent") o.limit_consent = true;
     else if (a == "--follow") o.follow = true;
     else if (a == "--initial") o.initial = true;
+    else if (a == "--desk") value(o.desk);
+    else if (a == "--channel") value(o.channel);
+    else if (a == "--document") value(o.documents.emplace_back());
+    else if (a == "--visit") value(o.visit);
+    else if (a == "--patient-id") value(o.patient_id);
+    else if (a == "--holds-my-number") value(o.holds_my_number);
+    else if (a == "--holds-certificate") value(o.holds_certificate);
+    else if (a == "--reader") value(o.reader);
+    else if (a == "--kana") value(o.kana);
+    else if (a == "--reference") value(o.reference);
+    else if (a == "--day") value(o.day);
+    else if (a == "--state") value(o.state);
+    else if (a == "--reason") value(o.reason);
+    else if (a == "--staff") value(o.staff);
+    else if (a == "--checkin") value(o.checkin);
+    else if (a == "--kind") value(o.kind);
+    else if (a == "--at") value(o.at);
+    else if (a == "--real-days") {
+      std::string v;
+      value(v);
+      o.real_days = std::atoi(v.c_str());
+    }
     else if (a == "--after") {
       std::string v;
       value(v);
@@ -534,6 +837,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (cmd == "card") return CardCommand(o);
+  if (cmd == "checkin") return CheckInCommand(o);
+  if (cmd == "consent") return ConsentCommand(o);
   std::cerr << "onshictl: unknown command " << cmd << "\n";
   Usage(std::cerr);
   return 2;
