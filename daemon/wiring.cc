@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/dependency.h"
 #include "onshid/version.h"
+#include "app/checkin.h"
 #include "app/eligibility.h"
 #include "oqs_folder/oqs_folder_upstream.h"
 #include "oqs_folder/pugixml_codec.h"
@@ -151,12 +152,16 @@ core::Status Daemon::Start() {
     eligibility_ = std::make_unique<app::EligibilityUseCases>(
         *upstream_, *store_, *store_, *store_, *codec_, *clock_, *ids_, *executor_,
         app::EligibilityOptions{config_.upstream.medical_institution_code});
+  }
+
+  if (auto s = StartReaders(); !s) return s.error();
+  StartCheckIns();
+  if (upstream_) {
+    // Started after the check-in use cases exist, so that no face result misses correlation.
     if (auto s = upstream_->Start(eligibility_->Handlers()); !s) return s.error();
     log->info("watching the terminal folder (upstream.folder)");
     RefreshUpstreamStatus();
   }
-
-  if (auto s = StartReaders(); !s) return s.error();
 
   api::ApiDeps deps;
   deps.config = &config_;
@@ -167,6 +172,7 @@ core::Status Daemon::Start() {
   deps.results = store_.get();
   deps.eligibility = eligibility_.get();
   deps.readers = readers_.get();
+  deps.checkins = checkins_.get();
   deps.board = board_.get();
   deps.executor = executor_.get();
   deps.ids = ids_.get();
@@ -178,6 +184,7 @@ core::Status Daemon::Start() {
   if (auto s = api_->Start(); !s) return s.error();
 
   monitor_ = std::thread([this] { MonitorDependencies(); });
+  sweeper_ = std::thread([this] { SweepLoop(); });
   if (config_.auth.tokens.empty()) {
     log->warn("auth.tokens is empty: every API call will be refused as UNAUTHENTICATED");
   }
@@ -243,6 +250,38 @@ core::Status Daemon::StartReaders() {
   readers_->Start();
   if (readers_->ServiceAvailable()) board_->Set(kReaders, core::DependencyState::kOk, "", "", "", false);
   return core::OkStatus();
+}
+
+void Daemon::StartCheckIns() {
+  app::CheckInOptions o;
+  for (const auto& desk : config_.checkin.desks) {
+    o.known_desks.insert(desk.id);
+    for (const auto& device : desk.devices) o.desks.emplace(device, desk.id);
+  }
+  o.face_device = "face";
+  o.window.after_start = std::chrono::seconds(config_.checkin.result_window_s);
+  o.late_window = std::chrono::seconds(config_.checkin.late_window_s);
+  o.query_timeout = std::chrono::seconds(config_.checkin.query_timeout_s);
+  checkins_ = std::make_unique<app::CheckInUseCases>(*store_, eligibility_.get(), readers_.get(),
+                                                     *clock_, *ids_, *executor_, o);
+  if (eligibility_) {
+    eligibility_->SetResultListener([this](const app::ResultView& view) {
+      // Off the upstream's thread; a result that is stored but not yet correlated when the
+      // daemon stops is picked up by the sweep after the restart.
+      executor_->Post([this, view] { checkins_->OnResult(view); });
+    });
+  }
+}
+
+void Daemon::SweepLoop() {
+  std::unique_lock lock(monitor_mu_);
+  while (!stopping_) {
+    lock.unlock();
+    checkins_->Sweep();
+    lock.lock();
+    monitor_cv_.wait_for(lock, std::chrono::milliseconds(config_.checkin.sweep_interval_ms),
+                         [this] { return stopping_; });
+  }
 }
 
 void Daemon::RefreshUpstreamStatus() {
@@ -344,8 +383,12 @@ void Daemon::Stop() {
   }
   monitor_cv_.notify_all();
   if (monitor_.joinable()) monitor_.join();
+  if (sweeper_.joinable()) sweeper_.join();
   if (api_) api_->Shutdown(std::chrono::milliseconds(config_.service.shutdown_grace_ms));
-  if (eligibility_) eligibility_->Shutdown();
+  if (eligibility_) {
+    eligibility_->SetResultListener(nullptr);
+    eligibility_->Shutdown();
+  }
   if (readers_) {
     readers_->Unwatch(readers_watch_);
     readers_->Stop();
@@ -353,6 +396,7 @@ void Daemon::Stop() {
   if (upstream_) upstream_->Stop();
   if (executor_) executor_->Join();
   api_.reset();
+  checkins_.reset();
   eligibility_.reset();
   readers_.reset();
   upstream_.reset();

@@ -33,6 +33,7 @@ class Authenticator;
 class Metrics;
 }  // namespace api
 namespace app {
+class CheckInUseCases;
 class EligibilityUseCases;
 class Executor;
 class RandomIds;
@@ -68,6 +69,8 @@ class Daemon {
   void RefreshUpstreamBoard();
   // Starts the PC/SC adapter when readers.enabled; its service state feeds the status board.
   core::Status StartReaders();
+  void StartCheckIns();
+  void SweepLoop();
 
   app::Config config_;
   std::unique_ptr<core::SystemClock> clock_;
@@ -82,6 +85,7 @@ class Daemon {
   std::unique_ptr<oqs_folder::OqsFolderUpstream> upstream_;
   std::unique_ptr<app::EligibilityUseCases> eligibility_;
   std::unique_ptr<pcsc::PcscCardReaders> readers_;
+  std::unique_ptr<app::CheckInUseCases> checkins_;
   int readers_watch_ = 0;
   std::string last_upstream_state_;  // guarded by being called from start-up, then the monitor only
   std::unique_ptr<api::ApiServer> api_;
@@ -91,6 +95,7 @@ class Daemon {
   bool stopping_ = false;
   std::atomic<bool> pg_restarting_{false};
   std::thread monitor_;
+  std::thread sweeper_;  // check-in time-outs and recovery, every checkin.sweep_interval_ms
 };
 
 // Runs the daemon the way main() does: blocks SIGTERM/SIGINT/SIGHUP (the caller must have blocked

@@ -98,10 +98,14 @@ Once it logs "ready", call it from another terminal:
   curl http://127.0.0.1:$health_port/readyz
   curl http://127.0.0.1:$health_port/metrics
 
-A face check-in at the (simulated) face reader, seen on the event stream:
+A patient checks in at the desk "reception" and is sent to the (simulated) face reader; the face
+result binds to that waiting check-in (watch the event stream):
 
   $repo/$build_dir/tools/onshictl/onshictl --addr 127.0.0.1:$grpc_port events --follow &
+  $repo/$build_dir/tools/onshictl/onshictl --addr 127.0.0.1:$grpc_port checkin start \
+      --desk reception --channel face --kana 'ｼﾝﾘｮｳ ﾀﾛｳ' --birth-date 1980-04-15
   $repo/$sim face --control-socket $sim_socket --person shaho-honnin --consent all
+  $repo/$build_dir/tools/onshictl/onshictl --addr 127.0.0.1:$grpc_port checkin list   # → VERIFIED, BOUND
   $repo/$build_dir/tools/onshictl/onshictl --addr 127.0.0.1:$grpc_port result 1
 
 The virtual マイナカード in the private reader (PIN 1234 unless changed; its log: $pcsc_dir/card.log):

@@ -1,0 +1,485 @@
+// Issue 5 end to end: a reception morning through gRPC and REST, with the daemon, the terminal
+// simulator (a separate process writing real face/ and res/ files) and real PostgreSQL; then a
+// restart of the daemon in the middle of a check-in with nothing lost.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <filesystem>
+
+#include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
+
+#include "onshi/v1/checkin.grpc.pb.h"
+#include "onshi/v1/events.grpc.pb.h"
+#include "onshi/v1/system.grpc.pb.h"
+#include "support/api_client.h"
+#include "support/child_process.h"
+#include "support/daemon_process.h"
+#include "support/http_client.h"
+
+#ifndef OQS_TERMINAL_SIM_BINARY
+#error "OQS_TERMINAL_SIM_BINARY must be defined (tools/oqs-terminal-sim registers it)"
+#endif
+
+using namespace onshid::testing;
+using onshi::v1::CheckIn;
+
+namespace {
+
+constexpr const char* kInstitution = "1312345678";
+const std::string kDeskToken = "desk-token-for-checkins";
+
+struct Terminal {
+  explicit Terminal(const std::string& dir) : folder(dir + "/oqs"), socket(dir + "/sim.sock") {
+    std::filesystem::create_directories(folder);
+    process = std::make_unique<ChildProcess>(
+        std::vector<std::string>{OQS_TERMINAL_SIM_BINARY, "serve", "--folder", folder,
+                                 "--control-socket", socket, "--latency-ms", "0",
+                                 "--institution-code", kInstitution, "--registry",
+                                 std::string(ONSHID_SOURCE_DIR) +
+                                     "/tools/oqs-terminal-sim/registry.json"},
+        dir + "/sim.log");
+    ready = WaitForUnixSocket(socket, std::chrono::seconds(20));
+  }
+  int Face(const std::string& person, const std::string& consent = "all") const {
+    return RunCommand(std::string(OQS_TERMINAL_SIM_BINARY) + " face --person " + person +
+                      " --consent " + consent + " --control-socket " + socket)
+        .exit_code;
+  }
+  std::string folder;
+  std::string socket;
+  std::unique_ptr<ChildProcess> process;
+  bool ready = false;
+};
+
+std::string Config(const std::string& state, const Ports& ports, const std::string& folder) {
+  const std::string tokens = std::string(R"([{"name": "desk", "sha256": ")") +
+                             Sha256Hex(kDeskToken) +
+                             R"(", "scopes": ["read", "reception"]}, {"name": "ops", "sha256": ")" +
+                             Sha256Hex(kAdminToken) + R"(", "scopes": ["read", "admin"]}])";
+  const std::string extra =
+      R"("upstream": {"folder": ")" + folder + R"(", "medical_institution_code": ")" +
+      kInstitution + R"(", "poll_interval_ms": 200},
+    "checkin": {"desks": [{"id": "desk-A", "devices": ["face"]},
+                          {"id": "desk-B", "devices": ["face"]},
+                          {"id": "desk-C", "devices": []}],
+                "sweep_interval_ms": 200},)";
+  return ConfigJson({state, ports, "", tokens, "", extra});
+}
+
+// A client of one daemon: typed calls plus an event stream read in order.
+struct Reception {
+  explicit Reception(int grpc_port)
+      : channel(grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port),
+                                    grpc::InsecureChannelCredentials())),
+        checkins(onshi::v1::CheckInService::NewStub(channel)),
+        consent(onshi::v1::ConsentService::NewStub(channel)),
+        events(onshi::v1::EventService::NewStub(channel)) {
+    events_ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
+    events_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+    onshi::v1::SubscribeRequest sub;
+    sub.add_types("checkin.started");
+    sub.add_types("checkin.verified");
+    sub.add_types("checkin.needs_fallback");
+    sub.add_types("checkin.cancelled");
+    sub.add_types("checkin.result_bound");
+    sub.add_types("checkin.unmatched");
+    sub.add_types("checkin.ambiguous");
+    sub.add_types("checkin.result_assigned");
+    sub.add_types("checkin.patient_linked");
+    sub.add_types("checkin.result_linked");
+    stream = events->Subscribe(&events_ctx, sub);
+  }
+  ~Reception() {
+    events_ctx.TryCancel();
+    stream->Finish();
+  }
+
+  grpc::Status Start(const onshi::v1::StartCheckInRequest& req, CheckIn* out,
+                     const std::string& request_id = "") {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, request_id);
+    return checkins->StartCheckIn(&ctx, req, out);
+  }
+  CheckIn Get(const std::string& id) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken);
+    onshi::v1::GetCheckInRequest req;
+    req.set_check_in_id(id);
+    CheckIn out;
+    auto s = checkins->GetCheckIn(&ctx, req, &out);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    return out;
+  }
+  // The next event of `type` for `check_in_id` ("" = any check-in).
+  onshi::v1::Event Await(const std::string& type, const std::string& check_in_id = "") {
+    onshi::v1::Event e;
+    while (stream->Read(&e)) {
+      if (e.type() != type) continue;
+      if (!check_in_id.empty() && e.attributes().at("check_in_id") != check_in_id) continue;
+      return e;
+    }
+    FAIL("the event stream ended before " + type + " for " + check_in_id);
+    return e;
+  }
+
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<onshi::v1::CheckInService::Stub> checkins;
+  std::unique_ptr<onshi::v1::ConsentService::Stub> consent;
+  std::unique_ptr<onshi::v1::EventService::Stub> events;
+  grpc::ClientContext events_ctx;
+  std::unique_ptr<grpc::ClientReader<onshi::v1::Event>> stream;
+};
+
+onshi::v1::StartCheckInRequest FaceCheckIn(const std::string& desk, const std::string& kana = "",
+                                           const std::string& birth = "") {
+  onshi::v1::StartCheckInRequest r;
+  r.set_desk_id(desk);
+  r.set_channel(onshi::v1::FACE_READER);
+  r.add_documents(onshi::v1::MY_NUMBER_CARD);
+  r.mutable_visit()->set_kind(onshi::v1::FIRST_VISIT);
+  if (!kana.empty()) {
+    r.set_name_kana(kana);
+    r.set_birth_date(birth);
+  }
+  return r;
+}
+
+std::map<std::string, std::string> DeskHeaders() {
+  return {{"authorization", "Bearer " + kDeskToken}, {"content-type", "application/json"}};
+}
+
+}  // namespace
+
+TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 query, refusals, an "
+          "ambiguous result assigned by staff, patient links and consent",
+          "[checkin]") {
+  TempDir dir;
+  Terminal terminal(dir.path());
+  REQUIRE(terminal.ready);
+  Ports ports;
+  DaemonProcess daemon(dir.path(), Config(dir.path() + "/state", ports, terminal.folder));
+  REQUIRE(daemon.Start());
+  INFO(daemon.log());
+  Reception desk(ports.grpc);
+
+  // 1. A patient at desk A is sent to the face reader: the face result binds to that check-in.
+  CheckIn a;
+  REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &a, "morning-a").ok());
+  CHECK(a.state() == onshi::v1::WAITING);
+  CHECK(a.day().size() == 10);
+  desk.Await("checkin.started", a.check_in_id());
+  REQUIRE(terminal.Face("shaho-honnin") == 0);
+  auto bound = desk.Await("checkin.result_bound", a.check_in_id());
+  CHECK(bound.result_id() > 0);
+  desk.Await("checkin.verified", a.check_in_id());
+  a = desk.Get(a.check_in_id());
+  CHECK(a.state() == onshi::v1::VERIFIED);
+  CHECK(a.correlation().outcome() == "BOUND");
+  CHECK(a.result_id() == bound.result_id());
+  REQUIRE(a.results_size() == 1);
+  CHECK(a.results(0).link() == "BOUND");
+
+  // The same request id again: the same check-in, nothing new.
+  CheckIn again;
+  REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &again, "morning-a").ok());
+  CHECK(again.check_in_id() == a.check_in_id());
+  CHECK(again.state() == onshi::v1::VERIFIED);
+
+  // 2. A 資格確認書 at desk B: queried online at once.
+  onshi::v1::StartCheckInRequest doc;
+  doc.set_desk_id("desk-B");
+  doc.set_channel(onshi::v1::DOCUMENT_QUERY);
+  doc.add_documents(onshi::v1::QUALIFICATION_CERTIFICATE_CARD);
+  doc.mutable_visit()->set_kind(onshi::v1::FIRST_VISIT);
+  doc.mutable_identifiers()->set_insurer_number("271395");
+  doc.mutable_identifiers()->set_insured_card_symbol("架空市");
+  doc.mutable_identifiers()->set_insured_identification_number("102345");
+  doc.mutable_identifiers()->set_insured_branch_number("00");
+  doc.set_birth_date("1975-03-03");
+  CheckIn b;
+  REQUIRE(desk.Start(doc, &b).ok());
+  CHECK(b.verification_path() == "CERTIFICATE_QUERY");
+  desk.Await("checkin.verified", b.check_in_id());
+  b = desk.Get(b.check_in_id());
+  CHECK(b.state() == onshi::v1::VERIFIED);
+  REQUIRE(b.results_size() == 1);
+  CHECK(b.results(0).link() == "QUERY");
+
+  // 3. Refusals, with the rule named: お知らせ without the card (REST), missing identifiers (gRPC).
+  {
+    auto refused = HttpCall(ports.rest, "POST", "/v1/checkins", DeskHeaders(),
+                            R"({"deskId": "desk-B", "channel": "DOCUMENT_QUERY",
+                                "documents": ["QUALIFICATION_NOTICE"],
+                                "visit": {"kind": "FIRST_VISIT"}})");
+    INFO(refused.body);
+    CHECK(refused.status == 400);
+    CHECK_THAT(refused.body, Catch::Contains("QUALIFICATION_NOTICE_WITHOUT_CARD"));
+    CHECK_THAT(refused.body, Catch::Contains("ja-JP"));
+
+    onshi::v1::StartCheckInRequest no_ids = doc;
+    no_ids.clear_identifiers();
+    no_ids.clear_birth_date();
+    CheckIn unused;
+    auto s = desk.Start(no_ids, &unused);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(ReasonOf(s) == "INVALID_CHECKIN");
+
+    auto unknown_desk = FaceCheckIn("desk-Z");
+    s = desk.Start(unknown_desk, &unused);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(s.error_message(), Catch::Contains("desk"));
+  }
+
+  // 4. A face result with nobody waiting: UNMATCHED, never a silent guess.
+  REQUIRE(terminal.Face("kouki") == 0);
+  auto unmatched = desk.Await("checkin.unmatched");
+  CheckIn walk_in = desk.Get(unmatched.attributes().at("check_in_id"));
+  CHECK(walk_in.correlation().outcome() == "UNMATCHED");
+  CHECK(walk_in.state() == onshi::v1::WAITING);  // for staff: nothing verified yet
+  {
+    // Staff accept it as a walk-in: the result now decides its own check-in.
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, "accept-1");
+    onshi::v1::AssignResultRequest req;
+    req.set_check_in_id(walk_in.check_in_id());
+    req.set_result_id(walk_in.result_id());
+    CheckIn accepted;
+    REQUIRE(desk.checkins->AssignResult(&ctx, req, &accepted).ok());
+    CHECK(accepted.state() == onshi::v1::VERIFIED);
+    CHECK(accepted.correlation().outcome() == "ASSIGNED");
+  }
+
+  // 5. Two patients wait at desks A and B behind the same terminal, no keys known: the result is
+  //    AMBIGUOUS and gets its own check-in; staff assign it to desk B's check-in.
+  CheckIn wa, wb;
+  REQUIRE(desk.Start(FaceCheckIn("desk-A"), &wa).ok());
+  REQUIRE(desk.Start(FaceCheckIn("desk-B"), &wb).ok());
+  REQUIRE(terminal.Face("gaiji-maru", "none") == 0);
+  auto amb = desk.Await("checkin.ambiguous");
+  const std::string own_id = amb.attributes().at("check_in_id");
+  CHECK(own_id != wa.check_in_id());
+  CHECK(own_id != wb.check_in_id());
+  CheckIn own = desk.Get(own_id);
+  CHECK(own.correlation().outcome() == "AMBIGUOUS");
+  std::set<std::string> candidates;
+  for (const auto& c : own.correlation().candidates()) {
+    if (c.fits()) candidates.insert(c.check_in_id());
+  }
+  CHECK(candidates == std::set<std::string>{wa.check_in_id(), wb.check_in_id()});
+  CHECK(desk.Get(wa.check_in_id()).state() == onshi::v1::WAITING);
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, "assign-1");
+    onshi::v1::AssignResultRequest req;
+    req.set_check_in_id(wb.check_in_id());
+    req.set_result_id(own.result_id());
+    CheckIn assigned;
+    auto s = desk.checkins->AssignResult(&ctx, req, &assigned);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    CHECK(assigned.state() == onshi::v1::VERIFIED);
+    CHECK(assigned.correlation().outcome() == "ASSIGNED");
+    CHECK(assigned.result_id() == own.result_id());
+  }
+  CheckIn closed = desk.Get(own_id);
+  CHECK(closed.state() == onshi::v1::CANCELLED);
+  CHECK(closed.reason() == "RESULT_ASSIGNED");
+  // Desk A's patient left: cancelled over REST.
+  {
+    auto r = HttpCall(ports.rest, "POST", "/v1/checkins/" + wa.check_in_id() + ":cancel",
+                      DeskHeaders(), R"({"reason": "PATIENT_LEFT"})");
+    INFO(r.body);
+    CHECK(r.status == 200);
+    CHECK(nlohmann::json::parse(r.body)["state"] == "CANCELLED");
+  }
+
+  // The patient who left tapped the face reader after all: the late result is kept and linked to
+  // the cancelled check-in, without deciding it.
+  REQUIRE(terminal.Face("lost") == 0);
+  auto late = desk.Await("checkin.result_linked", wa.check_in_id());
+  CheckIn left = desk.Get(wa.check_in_id());
+  CHECK(left.state() == onshi::v1::CANCELLED);
+  REQUIRE(left.results_size() == 1);
+  CHECK(left.results(0).link() == "LINKED");
+  CHECK(left.results(0).result_id() == late.result_id());
+
+  // 6. Patient links and changes since the last verified visit: the spouse's card was used for
+  //    the same patient id — every differing field is listed for staff.
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, "link-1");
+    onshi::v1::LinkPatientRequest req;
+    req.set_check_in_id(a.check_in_id());
+    req.set_patient_id("P-100");
+    CheckIn linked;
+    REQUIRE(desk.checkins->LinkPatient(&ctx, req, &linked).ok());
+    CHECK(linked.patient_id() == "P-100");
+    CHECK(linked.changes_size() == 0);  // the first visit: no baseline
+    REQUIRE(linked.patient_links_size() == 1);
+    CHECK(linked.patient_links(0).linked_by() == "desk");
+  }
+  CheckIn second;
+  REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾊﾅｺ", "1982-09-20"), &second).ok());
+  REQUIRE(terminal.Face("shaho-kazoku") == 0);
+  desk.Await("checkin.verified", second.check_in_id());
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, "link-2");
+    onshi::v1::LinkPatientRequest req;
+    req.set_check_in_id(second.check_in_id());
+    req.set_patient_id("P-100");
+    CheckIn linked;
+    REQUIRE(desk.checkins->LinkPatient(&ctx, req, &linked).ok());
+    CHECK(linked.baseline_check_in_id() == a.check_in_id());
+    std::map<std::string, std::pair<std::string, std::string>> changes;
+    for (const auto& c : linked.changes()) changes[c.field()] = {c.old_value(), c.new_value()};
+    CHECK(changes["insured_branch_number"] == std::make_pair(std::string("00"), std::string("01")));
+    CHECK(changes.count("personal_family_classification") == 1);
+    CHECK(changes.count("name_kana") == 1);
+    CHECK(changes.count("insurer_number") == 0);
+  }
+  // Look-up by patient id: newest first, any day.
+  {
+    auto r = HttpCall(ports.rest, "GET", "/v1/checkins?patientId=P-100", DeskHeaders());
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto list = nlohmann::json::parse(r.body)["checkIns"];
+    REQUIRE(list.size() == 2);
+    CHECK(list[0]["checkInId"] == second.check_in_id());
+    CHECK(list[1]["checkInId"] == a.check_in_id());
+  }
+
+  // 7. The 受付一覧: today's check-ins in arrival order, filterable by desk and state.
+  {
+    auto r = HttpCall(ports.rest, "GET", "/v1/checkins", DeskHeaders());
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto list = nlohmann::json::parse(r.body)["checkIns"];
+    std::vector<std::string> ids;
+    for (const auto& c : list) ids.push_back(c["checkInId"]);
+    const std::vector<std::string> expected = {a.check_in_id(),  b.check_in_id(),
+                                               walk_in.check_in_id(), wa.check_in_id(),
+                                               wb.check_in_id(), own_id,
+                                               second.check_in_id()};
+    CHECK(ids == expected);
+    auto by_desk = HttpCall(ports.rest, "GET", "/v1/checkins?deskId=desk-B&state=VERIFIED",
+                            DeskHeaders());
+    auto desk_b = nlohmann::json::parse(by_desk.body)["checkIns"];
+    REQUIRE(desk_b.size() == 2);
+    CHECK(desk_b[0]["checkInId"] == b.check_in_id());
+    CHECK(desk_b[1]["checkInId"] == wb.check_in_id());
+  }
+
+  // 8. Consent: the face reader recorded consent for A; none for the assigned result. Every
+  //    decision is in the audit log with its reason.
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken);
+    onshi::v1::GetConsentRequest req;
+    req.set_check_in_id(a.check_in_id());
+    onshi::v1::ConsentStatus st;
+    REQUIRE(desk.consent->GetConsent(&ctx, req, &st).ok());
+    bool medication_given = false;
+    for (const auto& c : st.consents()) {
+      if (c.kind() == onshi::v1::MEDICATION) medication_given = c.flag() == "GIVEN";
+    }
+    CHECK(medication_given);
+  }
+  auto check_access = [&](const std::string& check_in, onshi::v1::InformationKind kind,
+                          const std::string& request_id) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, request_id);
+    onshi::v1::CheckAccessRequest req;
+    req.set_check_in_id(check_in);
+    req.set_kind(kind);
+    onshi::v1::AccessDecision d;
+    auto s = desk.consent->CheckAccess(&ctx, req, &d);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    return d;
+  };
+  auto allowed = check_access(a.check_in_id(), onshi::v1::MEDICATION, "access-1");
+  CHECK(allowed.allowed());
+  CHECK(allowed.reason() == "CONSENT_GIVEN");
+  auto denied = check_access(wb.check_in_id(), onshi::v1::MEDICATION, "access-2");
+  CHECK_FALSE(denied.allowed());
+  CHECK(denied.reason() == "NO_CONSENT");
+  CHECK(check_access(wb.check_in_id(), onshi::v1::INSURANCE, "access-3").allowed());
+  // Oral consent opens the causative drugs only.
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, "oral-1");
+    onshi::v1::RecordOralConsentRequest req;
+    req.set_check_in_id(wb.check_in_id());
+    req.set_staff_id("dr-sato");
+    onshi::v1::ConsentStatus st;
+    REQUIRE(desk.consent->RecordOralConsent(&ctx, req, &st).ok());
+    CHECK(st.oral_consents_size() == 1);
+  }
+  CHECK(check_access(wb.check_in_id(), onshi::v1::CAUSATIVE_DRUGS, "access-4").reason() ==
+        "ORAL_CONSENT");
+  CHECK_FALSE(check_access(wb.check_in_id(), onshi::v1::MEDICATION, "access-5").allowed());
+  {
+    auto system = SystemStub(ports.grpc);
+    grpc::ClientContext ctx;
+    Prepare(ctx, kAdminToken);
+    onshi::v1::SearchAuditLogRequest req;
+    req.set_request_id("access-2");
+    onshi::v1::SearchAuditLogResponse resp;
+    REQUIRE(system->SearchAuditLog(&ctx, req, &resp).ok());
+    REQUIRE(resp.entries_size() == 1);
+    CHECK(resp.entries(0).method() == "/onshi.v1.ConsentService/CheckAccess");
+    CHECK_THAT(resp.entries(0).subject(), Catch::Contains("MEDICATION"));
+    CHECK_THAT(resp.entries(0).subject(), Catch::Contains("NO_CONSENT"));
+  }
+  // Names never reach the log.
+  CHECK_THAT(daemon.log(), !Catch::Contains("ｼﾝﾘｮｳ"));
+  CHECK_THAT(daemon.log(), !Catch::Contains("P-100"));
+}
+
+TEST_CASE("a restart in the middle of a check-in loses nothing", "[checkin]") {
+  TempDir dir;
+  Terminal terminal(dir.path());
+  REQUIRE(terminal.ready);
+  Ports ports;
+  const std::string config = Config(dir.path() + "/state", ports, terminal.folder);
+  std::string waiting_id, verified_id;
+  {
+    DaemonProcess daemon(dir.path(), config);
+    REQUIRE(daemon.Start());
+    Reception desk(ports.grpc);
+    CheckIn done;
+    REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｺｸﾎ ｼﾞﾛｳ", "1975-03-03"), &done).ok());
+    REQUIRE(terminal.Face("kokuho") == 0);
+    desk.Await("checkin.verified", done.check_in_id());
+    verified_id = done.check_in_id();
+    CheckIn waiting;
+    REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &waiting, "restart-1").ok());
+    waiting_id = waiting.check_in_id();
+    daemon.Signal(SIGTERM);
+    REQUIRE(daemon.WaitExit(std::chrono::seconds(30)) == std::optional<int>(0));
+  }
+  // The patient taps the face reader while the daemon is down.
+  REQUIRE(terminal.Face("shaho-honnin") == 0);
+  DaemonProcess daemon(dir.path(), config);
+  REQUIRE(daemon.Start());
+  INFO(daemon.log());
+  Reception desk(ports.grpc);
+  // The result is ingested at start-up and binds to the check-in that waited across the restart.
+  onshi::v1::Event e;
+  CheckIn waited = desk.Get(waiting_id);
+  if (waited.state() == onshi::v1::WAITING) {
+    e = desk.Await("checkin.verified", waiting_id);
+    waited = desk.Get(waiting_id);
+  }
+  CHECK(waited.state() == onshi::v1::VERIFIED);
+  CHECK(waited.correlation().outcome() == "BOUND");
+  CHECK(desk.Get(verified_id).state() == onshi::v1::VERIFIED);
+  // A retry of the request made before the restart still finds its check-in.
+  CheckIn retried;
+  REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &retried, "restart-1").ok());
+  CHECK(retried.check_in_id() == waiting_id);
+}
