@@ -48,12 +48,6 @@ std::string IsoDay(const core::oqs::OqsDate& d) {
   return c.substr(0, 4) + "-" + c.substr(4, 2) + "-" + c.substr(6, 2);
 }
 
-std::optional<std::chrono::year_month_day> ParseIso(const std::string& iso) {
-  if (iso.size() != 10 || iso[4] != '-' || iso[7] != '-') return std::nullopt;
-  auto d = core::oqs::OqsDate::Parse(iso.substr(0, 4) + iso.substr(5, 2) + iso.substr(8, 2));
-  if (!d) return std::nullopt;
-  return d->ymd();
-}
 
 bool IsFinal(ck::CheckInState s) {
   return s == ck::CheckInState::kVerified || s == ck::CheckInState::kCancelled;
@@ -184,7 +178,7 @@ void CheckInUseCases::Start(StartCheckInInput input, Done done) {
   if (input.name_kana && !input.birth_date) {
     bad.emplace_back("birth_date", "required with name_kana");
   }
-  if (input.birth_date && !ParseIso(*input.birth_date)) {
+  if (input.birth_date && !ParseIsoDate(*input.birth_date)) {
     bad.emplace_back("birth_date", "must be a date YYYY-MM-DD");
   }
   if (!bad.empty()) {
@@ -225,7 +219,7 @@ void CheckInUseCases::Start(StartCheckInInput input, Done done) {
   record.reader = input.reader;
   record.keys.reference_number = input.reference_number;
   record.keys.name_kana = input.name_kana;
-  if (input.birth_date) record.keys.birth_date = ParseIso(*input.birth_date);
+  if (input.birth_date) record.keys.birth_date = ParseIsoDate(*input.birth_date);
   record.created_at = now;
 
   if (decision->requires_identifier_query) {
@@ -713,7 +707,7 @@ core::Result<std::vector<CheckInView>> CheckInUseCases::List(const CheckInFilter
     q.reference_number = p.reference_number;
     q.card_key = p.card_key;
     if (p.name_kana) {
-      if (!p.birth_date || !ParseIso(*p.birth_date)) {
+      if (!p.birth_date || !ParseIsoDate(*p.birth_date)) {
         return Invalid("a カナ name look-up needs the birth date", "生年月日を指定してください。",
                        {{"birth_date", "required with name_kana, YYYY-MM-DD"}});
       }
@@ -722,7 +716,7 @@ core::Result<std::vector<CheckInView>> CheckInUseCases::List(const CheckInFilter
     }
     q.newest_first = true;
   } else {
-    if (f.day && !ParseIso(*f.day)) {
+    if (f.day && !ParseIsoDate(*f.day)) {
       return Invalid("day must be a date YYYY-MM-DD", "日付の指定が正しくありません。",
                      {{"day", "YYYY-MM-DD"}});
     }

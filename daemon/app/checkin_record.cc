@@ -43,14 +43,6 @@ std::optional<std::string> TextOrNone(const json& j, const char* key) {
   return j.at(key).get<std::string>();
 }
 
-std::optional<std::chrono::year_month_day> ParseIsoDate(std::string_view iso) {
-  if (iso.size() != 10 || iso[4] != '-' || iso[7] != '-') return std::nullopt;
-  std::string compact;
-  compact.append(iso.substr(0, 4)).append(iso.substr(5, 2)).append(iso.substr(8, 2));
-  auto d = core::oqs::OqsDate::Parse(compact);
-  if (!d) return std::nullopt;
-  return d->ymd();
-}
 
 core::DomainError Unreadable(const std::string& id, const std::string& what) {
   core::DomainError e;
@@ -62,6 +54,15 @@ core::DomainError Unreadable(const std::string& id, const std::string& what) {
 }
 
 }  // namespace
+
+std::optional<std::chrono::year_month_day> ParseIsoDate(std::string_view iso) {
+  if (iso.size() != 10 || iso[4] != '-' || iso[7] != '-') return std::nullopt;
+  std::string compact;
+  compact.append(iso.substr(0, 4)).append(iso.substr(5, 2)).append(iso.substr(8, 2));
+  auto d = core::oqs::OqsDate::Parse(compact);
+  if (!d) return std::nullopt;
+  return d->ymd();
+}
 
 std::optional<ck::Channel> ParseChannel(std::string_view t) {
   return ParseByName<ck::Channel>(t, kChannels, [](ck::Channel v) { return ck::ToString(v); });

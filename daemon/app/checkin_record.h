@@ -82,6 +82,9 @@ core::Result<CheckInRecord> DecodeRecord(const core::checkin::CheckInRow& row);
 std::string KanaKey(const std::optional<std::string>& name_kana);
 std::string BirthDateKey(const std::optional<std::chrono::year_month_day>& birth_date);
 
+// YYYY-MM-DD → a calendar date; nullopt when malformed or not a real date.
+std::optional<std::chrono::year_month_day> ParseIsoDate(std::string_view iso);
+
 // Stable-name parsers for the core enums (nullopt for an unknown name).
 std::optional<core::checkin::Channel> ParseChannel(std::string_view text);
 std::optional<core::checkin::Document> ParseDocument(std::string_view text);
