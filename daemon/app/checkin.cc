@@ -43,9 +43,9 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string IsoDay(const core::oqs::OqsDate& d) {
-  const std::string c = d.ToString();
-  return c.substr(0, 4) + "-" + c.substr(4, 2) + "-" + c.substr(6, 2);
+// The Japan calendar day of an instant, YYYY-MM-DD.
+std::string JapanDay(core::SystemTime t) {
+  return IsoDate(core::oqs::OqsDate::JapanDateOf(t).ymd());
 }
 
 
@@ -87,7 +87,7 @@ CheckInUseCases::CheckInUseCases(ck::CheckInStore& store, EligibilityUseCases* e
 CheckInUseCases::~CheckInUseCases() = default;
 
 std::string CheckInUseCases::Today() const {
-  return IsoDay(core::oqs::OqsDate::JapanDateOf(clock_.Now()));
+  return JapanDay(clock_.Now());
 }
 
 core::Event CheckInUseCases::MakeEvent(const CheckInRecord& r, std::string type,
@@ -207,7 +207,7 @@ void CheckInUseCases::Start(StartCheckInInput input, Done done) {
   CheckInRecord record;
   record.id = "ci_" + ids_.NewId();
   record.client_key = input.client_key;
-  record.day = IsoDay(core::oqs::OqsDate::JapanDateOf(now));
+  record.day = JapanDay(now);
   record.desk_id = input.desk_id;
   record.channel = input.channel;
   record.documents = input.documents;
@@ -519,7 +519,7 @@ core::Status CheckInUseCases::CorrelateFace(const ResultView& result) {
   // UNMATCHED / AMBIGUOUS: the result gets its own check-in for staff to assign.
   CheckInRecord r;
   r.id = "ci_" + ids_.NewId();
-  r.day = IsoDay(core::oqs::OqsDate::JapanDateOf(arrived));
+  r.day = JapanDay(arrived);
   const auto desks = options_.desks.equal_range(options_.face_device);
   r.desk_id = desks.first != desks.second ? desks.first->second : "";
   r.channel = ck::Channel::kFaceReader;

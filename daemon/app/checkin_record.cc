@@ -102,9 +102,13 @@ std::string KanaKey(const std::optional<std::string>& name_kana) {
 
 std::string BirthDateKey(const std::optional<std::chrono::year_month_day>& d) {
   if (!d || !d->ok()) return "";
+  return IsoDate(*d);
+}
+
+std::string IsoDate(const std::chrono::year_month_day& d) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d->year()),
-                static_cast<unsigned>(d->month()), static_cast<unsigned>(d->day()));
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()),
+                static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));
   return buf;
 }
 

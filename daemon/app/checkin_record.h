@@ -82,6 +82,9 @@ core::Result<CheckInRecord> DecodeRecord(const core::checkin::CheckInRow& row);
 std::string KanaKey(const std::optional<std::string>& name_kana);
 std::string BirthDateKey(const std::optional<std::chrono::year_month_day>& birth_date);
 
+// A calendar date as YYYY-MM-DD (the form of days and birth dates in rows and the API).
+std::string IsoDate(const std::chrono::year_month_day& d);
+
 // YYYY-MM-DD → a calendar date; nullopt when malformed or not a real date.
 std::optional<std::chrono::year_month_day> ParseIsoDate(std::string_view iso);
 
