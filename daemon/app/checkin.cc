@@ -489,6 +489,14 @@ core::Status CheckInUseCases::CorrelateFace(const ResultView& result) {
 
   std::vector<std::string> reasons;
   for (const auto& rs : c.reasons) reasons.push_back(rs.code);
+  // The check-ins considered besides the chosen one, with why they fit or not (for staff and
+  // auditors: a binding is never a silent guess).
+  std::vector<CheckInRecord::Candidate> candidates;
+  for (const auto& cand : c.candidates) {
+    CheckInRecord::Candidate k{cand.check_in_id, cand.fits, {}};
+    for (const auto& rs : cand.reasons) k.reasons.push_back(rs.code);
+    candidates.push_back(std::move(k));
+  }
   ck::Attachments with;
 
   if (c.outcome == ck::CorrelationOutcome::kBound && c.check_in_id) {
@@ -496,6 +504,7 @@ core::Status CheckInUseCases::CorrelateFace(const ResultView& result) {
     TakeResult(r, result);
     r.correlation = "BOUND";
     r.correlation_reasons = reasons;
+    r.candidates = candidates;
     if (ApplyOutcome(r, ck::DecideResult(*result.parsed, r.certificate), with.events)) {
       with.result_link = ck::ResultLink{result.stored.id, r.id, "BOUND", clock_.Now(), {}};
       with.events.insert(with.events.begin(),
@@ -529,11 +538,7 @@ core::Status CheckInUseCases::CorrelateFace(const ResultView& result) {
   r.from_result = true;
   r.correlation = c.outcome == ck::CorrelationOutcome::kAmbiguous ? "AMBIGUOUS" : "UNMATCHED";
   r.correlation_reasons = reasons;
-  for (const auto& cand : c.candidates) {
-    CheckInRecord::Candidate k{cand.check_in_id, cand.fits, {}};
-    for (const auto& rs : cand.reasons) k.reasons.push_back(rs.code);
-    r.candidates.push_back(std::move(k));
-  }
+  r.candidates = std::move(candidates);
   TakeResult(r, result);
   // It stays WAITING — for staff, not for a result: nothing is verified until they say whose
   // result it is (AssignResult to another check-in, or to this one to accept a walk-in).
