@@ -150,7 +150,7 @@ core::Status Daemon::Start() {
     o.settle_delay = std::chrono::milliseconds(config_.upstream.settle_ms);
     upstream_ = std::make_unique<oqs_folder::OqsFolderUpstream>(o, *clock_, *store_);
     eligibility_ = std::make_unique<app::EligibilityUseCases>(
-        *upstream_, *store_, *store_, *store_, *codec_, *clock_, *ids_, *executor_,
+        *upstream_, *store_, *store_, *store_, *store_, *codec_, *clock_, *ids_, *executor_,
         app::EligibilityOptions{config_.upstream.medical_institution_code});
   }
 

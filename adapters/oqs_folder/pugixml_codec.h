@@ -17,6 +17,11 @@ class PugixmlCodec final : public core::OqsCodec {
   core::Result<std::string> BuildQualificationRequest(
       const core::oqs::EligibilityQuery& query,
       const core::QualificationRequestHeader& header) const override;
+  core::Result<std::string> BuildReferenceNumberRequest(
+      const core::oqs::ReferenceNumberRegistration& registration,
+      const core::QualificationRequestHeader& header) const override;
+  core::Result<core::oqs::ReferenceNumberResult> ParseReferenceNumberResult(
+      std::string_view xml_utf8) const override;
 
  private:
   Encoding request_encoding_;

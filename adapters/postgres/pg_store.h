@@ -44,7 +44,8 @@ class PgStore final : public core::Store,
                       public core::UpstreamJournal,
                       public core::ResultStore,
                       public core::EventStore,
-                      public core::checkin::CheckInStore {
+                      public core::checkin::CheckInStore,
+                      public core::ReferenceNumberStore {
  public:
   explicit PgStore(PgStoreOptions options);
   ~PgStore() override;
@@ -109,6 +110,17 @@ class PgStore final : public core::Store,
   core::Result<std::vector<std::int64_t>> UnlinkedFaceResults(core::SystemTime since) override;
   core::Result<std::vector<core::checkin::PatientLink>> PatientLinks(
       const std::string& check_in_id) override;
+
+  // core::ReferenceNumberStore (pg_reference_numbers.cc).
+  core::Result<core::ReferenceNumberRecord> CreateRegistration(
+      const core::ReferenceNumberRecord& record) override;
+  core::Result<std::optional<core::ReferenceNumberRecord>> RegistrationForRequest(
+      const std::string& request_id) override;
+  core::Result<std::optional<core::ReferenceNumberRecord>> GetRegistration(std::int64_t id) override;
+  core::Result<std::vector<core::ReferenceNumberRecord>> ListRegistrations(
+      const std::string& reference_number, int limit) override;
+  core::Result<std::pair<core::ReferenceNumberRecord, bool>> CompleteRegistration(
+      const core::ReferenceNumberRecord& outcome) override;
 
   // Pool usage for metrics; all zero while closed. Thread-safe.
   PoolStats PoolUsage() const;

@@ -223,4 +223,27 @@ onshi::v1::EligibilityResult ToProto(const app::ResultView& view) {
   return out;
 }
 
+onshi::v1::ReferenceNumberRegistration ToProto(const core::ReferenceNumberRecord& r) {
+  onshi::v1::ReferenceNumberRegistration out;
+  out.set_registration_id(r.id);
+  out.set_reference_number(r.reference_number);
+  auto* ids = out.mutable_identifiers();
+  ids->set_insurer_number(r.insurer_number);
+  ids->set_insured_card_symbol(r.insured_card_symbol);
+  ids->set_insured_identification_number(r.insured_identification_number);
+  ids->set_insured_branch_number(r.insured_branch_number);
+  using S = onshi::v1::ReferenceNumberState;
+  out.set_state(r.state == "PENDING"      ? S::REFERENCE_NUMBER_STATE_PENDING
+                : r.state == "REGISTERED" ? S::REFERENCE_NUMBER_STATE_REGISTERED
+                : r.state == "FAILED"     ? S::REFERENCE_NUMBER_STATE_FAILED
+                : r.state == "REJECTED"   ? S::REFERENCE_NUMBER_STATE_REJECTED
+                                          : S::REFERENCE_NUMBER_STATE_UNSPECIFIED);
+  out.set_error_code(r.error_code);
+  out.set_error_message(r.error_message);
+  *out.mutable_requested_at() = ToTimestamp(r.requested_at);
+  if (r.completed_at) *out.mutable_completed_at() = ToTimestamp(*r.completed_at);
+  out.set_request_id(r.request_id);
+  return out;
+}
+
 }  // namespace onshid::api

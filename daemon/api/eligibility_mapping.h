@@ -9,4 +9,7 @@ namespace onshid::api {
 // Fills the API form of a stored result. Parsing problems of old stored XML become an issue entry.
 onshi::v1::EligibilityResult ToProto(const app::ResultView& view);
 
+// A 照会番号 registration as the API returns it.
+onshi::v1::ReferenceNumberRegistration ToProto(const core::ReferenceNumberRecord& record);
+
 }  // namespace onshid::api

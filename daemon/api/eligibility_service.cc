@@ -148,4 +148,72 @@ grpc::ServerUnaryReactor* EligibilityServiceImpl::ListResults(
   });
 }
 
+grpc::ServerUnaryReactor* EligibilityServiceImpl::RegisterReferenceNumber(
+    grpc::CallbackServerContext* ctx, const onshi::v1::RegisterReferenceNumberRequest* request,
+    onshi::v1::ReferenceNumberRegistration* response) {
+  return runner_.UnaryAsync(
+      ctx, "RegisterReferenceNumber",
+      [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
+        auto* eligibility = runner_.deps().eligibility;
+        if (!eligibility) return done(NotConfigured());
+        core::oqs::ReferenceNumberInput input;
+        input.reference_number = request->reference_number();
+        input.insurer_number = request->identifiers().insurer_number();
+        input.insured_card_symbol = request->identifiers().insured_card_symbol();
+        input.insured_identification_number =
+            request->identifiers().insured_identification_number();
+        input.insured_branch_number = request->identifiers().insured_branch_number();
+        const std::string key = "refno:" + call->principal.name + "/" + call->request_id;
+        call->audit_subject = "reference_number_request:" + call->request_id;
+        eligibility->RegisterReferenceNumber(
+            key, input, call->deadline,
+            [call, response, done](core::Result<core::ReferenceNumberRecord> outcome) {
+              if (!outcome) return done(outcome.error());
+              call->audit_subject = "reference_number:" + std::to_string(outcome->id);
+              *response = ToProto(outcome.value());
+              done(core::OkStatus());
+            });
+      });
+}
+
+grpc::ServerUnaryReactor* EligibilityServiceImpl::GetReferenceNumberRegistration(
+    grpc::CallbackServerContext* ctx,
+    const onshi::v1::GetReferenceNumberRegistrationRequest* request,
+    onshi::v1::ReferenceNumberRegistration* response) {
+  return runner_.Unary(ctx, "GetReferenceNumberRegistration",
+                       [this, request, response](Call& call) -> core::Status {
+                         auto* eligibility = runner_.deps().eligibility;
+                         if (!eligibility) return NotConfigured();
+                         if (request->registration_id() <= 0) {
+                           return core::InvalidArgument(
+                               "INVALID_REGISTRATION_ID", "registration_id must be positive",
+                               "照会番号登録IDの指定が正しくありません。",
+                               {{"registration_id", "must be a positive id"}});
+                         }
+                         auto found = eligibility->GetRegistration(request->registration_id());
+                         if (!found) return found.error();
+                         call.audit_subject = "reference_number:" + std::to_string(found->id);
+                         *response = ToProto(found.value());
+                         return core::OkStatus();
+                       });
+}
+
+grpc::ServerUnaryReactor* EligibilityServiceImpl::ListReferenceNumberRegistrations(
+    grpc::CallbackServerContext* ctx,
+    const onshi::v1::ListReferenceNumberRegistrationsRequest* request,
+    onshi::v1::ListReferenceNumberRegistrationsResponse* response) {
+  return runner_.Unary(
+      ctx, "ListReferenceNumberRegistrations",
+      [this, request, response](Call& call) -> core::Status {
+        auto* eligibility = runner_.deps().eligibility;
+        if (!eligibility) return NotConfigured();
+        auto found = eligibility->ListRegistrations(
+            request->reference_number(), request->page_size() == 0 ? 50 : request->page_size());
+        if (!found) return found.error();
+        for (const auto& r : found.value()) *response->add_registrations() = ToProto(r);
+        call.audit_subject = "reference_numbers:" + std::to_string(found->size());
+        return core::OkStatus();
+      });
+}
+
 }  // namespace onshid::api

@@ -1,5 +1,5 @@
 #pragma once
-// onshi.v1.EligibilityService: individual queries and stored results.
+// onshi.v1.EligibilityService: individual queries, stored results and 照会番号 registrations.
 
 #include "api/call.h"
 #include "onshi/v1/eligibility.grpc.pb.h"
@@ -19,6 +19,18 @@ class EligibilityServiceImpl final : public onshi::v1::EligibilityService::Callb
   grpc::ServerUnaryReactor* ListResults(grpc::CallbackServerContext* ctx,
                                         const onshi::v1::ListResultsRequest* request,
                                         onshi::v1::ListResultsResponse* response) override;
+
+  grpc::ServerUnaryReactor* RegisterReferenceNumber(
+      grpc::CallbackServerContext* ctx, const onshi::v1::RegisterReferenceNumberRequest* request,
+      onshi::v1::ReferenceNumberRegistration* response) override;
+  grpc::ServerUnaryReactor* GetReferenceNumberRegistration(
+      grpc::CallbackServerContext* ctx,
+      const onshi::v1::GetReferenceNumberRegistrationRequest* request,
+      onshi::v1::ReferenceNumberRegistration* response) override;
+  grpc::ServerUnaryReactor* ListReferenceNumberRegistrations(
+      grpc::CallbackServerContext* ctx,
+      const onshi::v1::ListReferenceNumberRegistrationsRequest* request,
+      onshi::v1::ListReferenceNumberRegistrationsResponse* response) override;
 
  private:
   CallRunner runner_;

@@ -51,6 +51,12 @@ core::DomainError Rejected(const std::string& request_key) {
   return e;
 }
 
+constexpr std::string_view kReferenceNumberType = "OQSsiimm01";
+
+std::chrono::milliseconds Remaining(core::SystemTime deadline, core::SystemTime now) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+}
+
 core::DomainError ShuttingDown() {
   return core::Unavailable("SHUTTING_DOWN", "the daemon is shutting down; the result will be stored",
                            "システムを停止中です。しばらくしてから再度お試しください。");
@@ -94,19 +100,24 @@ core::ResultKeys KeysOf(const core::oqs::EligibilityResult& r) {
 }
 
 EligibilityUseCases::EligibilityUseCases(core::Upstream& upstream, core::UpstreamJournal& journal,
-                                         core::ResultStore& results, core::EventStore& events,
+                                         core::ResultStore& results,
+                                         core::ReferenceNumberStore& reference_numbers,
+                                         core::EventStore& events,
                                          const core::OqsCodec& codec, const core::Clock& clock,
                                          core::IdSource& ids, Executor& executor,
                                          EligibilityOptions options)
     : upstream_(upstream),
       journal_(journal),
       results_(results),
+      reference_numbers_(reference_numbers),
       events_(events),
       codec_(codec),
       clock_(clock),
       ids_(ids),
       executor_(executor),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      queries_(executor),
+      registrations_(executor) {}
 
 EligibilityUseCases::~EligibilityUseCases() { Shutdown(); }
 
@@ -161,6 +172,7 @@ core::DomainError EligibilityUseCases::QuarantineUnparsable(const core::Upstream
 }
 
 core::Status EligibilityUseCases::OnResult(const core::UpstreamFile& file) {
+  if (file.file_name.rfind(kReferenceNumberType, 0) == 0) return OnReferenceNumberResult(file);
   auto log = Logger("eligibility");
   if (file.kind == core::UpstreamFile::Kind::kRejection) {
     if (auto c = journal_.Complete(file.request_id, clock_.Now()); !c) return c.error();
@@ -171,7 +183,7 @@ core::Status EligibilityUseCases::OnResult(const core::UpstreamFile& file) {
     e.detail = "the terminal rejected the request file";
     Publish(std::move(e));
     log->warn("request {} rejected by the terminal", file.request_id);
-    Resolve(file.request_id, Rejected(file.request_id));
+    queries_.Resolve(file.request_id, Rejected(file.request_id));
     return core::OkStatus();
   }
   auto parsed = codec_.ParseQualificationResult(file.xml_utf8);
@@ -179,7 +191,7 @@ core::Status EligibilityUseCases::OnResult(const core::UpstreamFile& file) {
     core::DomainError err = QuarantineUnparsable(file, parsed.error().message);
     if (err.reason == "DATABASE_UNAVAILABLE") return err;
     if (auto c = journal_.Complete(file.request_id, clock_.Now()); !c) return c.error();
-    Resolve(file.request_id, err);
+    queries_.Resolve(file.request_id, err);
     return core::OkStatus();
   }
   core::StoredResult stored;
@@ -214,7 +226,7 @@ core::Status EligibilityUseCases::OnResult(const core::UpstreamFile& file) {
   view.stored = std::move(stored);
   view.parsed = std::move(parsed).value();
   if (!outcome->same_file) Notify(view);
-  Resolve(file.request_id, std::move(view));
+  queries_.Resolve(file.request_id, view);
   return core::OkStatus();
 }
 
@@ -290,21 +302,6 @@ void EligibilityUseCases::OnQuarantine(const std::string& file_name, const std::
   Publish(std::move(e));
 }
 
-void EligibilityUseCases::Resolve(const std::string& request_key, core::Result<ResultView> outcome) {
-  std::vector<Waiter> waiters;
-  {
-    std::lock_guard lock(mu_);
-    auto it = waiters_.find(request_key);
-    if (it == waiters_.end()) return;
-    waiters = std::move(it->second);
-    waiters_.erase(it);
-  }
-  for (auto& w : waiters) {
-    if (w.cancel_timer) w.cancel_timer();
-    w.done(outcome);
-  }
-}
-
 void EligibilityUseCases::Query(const std::string& request_key,
                                 const core::oqs::EligibilityQueryInput& input,
                                 std::optional<core::oqs::OqsDate> confirmation_date,
@@ -320,27 +317,17 @@ void EligibilityUseCases::Query(const std::string& request_key,
   if (!query) return done(query.error());
 
   // Register the waiter first, so that a fast answer is never missed.
-  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.Now());
-  if (remaining.count() < 1) remaining = std::chrono::milliseconds(1);
-  {
-    std::lock_guard lock(mu_);
-    if (shut_down_) return done(ShuttingDown());
-    Waiter w;
-    w.done = std::move(done);
-    w.cancel_timer = executor_.PostAfter(remaining, [this, request_key] {
-      Resolve(request_key, Pending(request_key));
-    });
-    waiters_[request_key].push_back(std::move(w));
-  }
+  queries_.Add(request_key, std::move(done), Remaining(deadline, clock_.Now()), Pending(request_key),
+               ShuttingDown());
 
   // Already in flight (a retry while waiting)? Then only wait.
   auto pending = journal_.Pending();
-  if (!pending) return Resolve(request_key, pending.error());
+  if (!pending) return queries_.Resolve(request_key, pending.error());
   for (const auto& entry : pending.value()) {
     if (entry.request_id == request_key) {
       // The result may have been stored between the first check and the waiter registration.
       auto again = results_.ResultForRequest(request_key);
-      if (again && again.value()) Resolve(request_key, View(std::move(*again.value())));
+      if (again && again.value()) queries_.Resolve(request_key, View(std::move(*again.value())));
       return;
     }
   }
@@ -351,7 +338,7 @@ void EligibilityUseCases::Query(const std::string& request_key,
       // A short random token: echoed by the terminal, verified on the result.
       ids_.NewId().substr(0, 8) + ids_.NewId().substr(0, 8)};
   auto xml = codec_.BuildQualificationRequest(query.value(), header);
-  if (!xml) return Resolve(request_key, xml.error());
+  if (!xml) return queries_.Resolve(request_key, xml.error());
   core::UpstreamRequest request;
   request.request_id = request_key;
   request.message_type = "OQSsiquc01";
@@ -359,7 +346,7 @@ void EligibilityUseCases::Query(const std::string& request_key,
   request.xml_utf8 = std::move(xml).value();
   request.arbitrary_file_identifier = header.arbitrary_file_identifier;
   auto submitted = upstream_.Submit(request);
-  if (!submitted) return Resolve(request_key, submitted.error());
+  if (!submitted) return queries_.Resolve(request_key, submitted.error());
   Logger("eligibility")->info("query {} submitted as {}", request_key, submitted->file_name);
 }
 
@@ -387,19 +374,159 @@ core::Result<std::vector<ResultView>> EligibilityUseCases::List(const core::Resu
   return out;
 }
 
-void EligibilityUseCases::Shutdown() {
-  std::map<std::string, std::vector<Waiter>> waiters;
-  {
-    std::lock_guard lock(mu_);
-    shut_down_ = true;
-    waiters.swap(waiters_);
-  }
-  for (auto& [key, list] : waiters) {
-    for (auto& w : list) {
-      if (w.cancel_timer) w.cancel_timer();
-      w.done(ShuttingDown());
+core::Status EligibilityUseCases::OnReferenceNumberResult(const core::UpstreamFile& file) {
+  auto log = Logger("eligibility");
+  core::ReferenceNumberRecord outcome;
+  outcome.request_id = file.request_id;
+  outcome.file_name = file.file_name;
+  outcome.raw = file.raw;
+  outcome.raw_sha256 = file.sha256;
+  outcome.completed_at = file.received_at;
+  if (file.kind == core::UpstreamFile::Kind::kRejection) {
+    outcome.state = "REJECTED";
+    outcome.error_message = file.rejection_text;
+  } else if (auto parsed = codec_.ParseReferenceNumberResult(file.xml_utf8); !parsed) {
+    core::DomainError err = QuarantineUnparsable(file, parsed.error().message);
+    if (err.reason == "DATABASE_UNAVAILABLE") return err;
+    outcome.state = "FAILED";
+    outcome.error_code = err.reason;
+    outcome.error_message = err.message;
+  } else {
+    auto registered = reference_numbers_.RegistrationForRequest(file.request_id);
+    if (!registered) return registered.error();
+    const std::string expected = registered.value() ? registered.value()->reference_number : "";
+    const auto& r = parsed.value();
+    if (registered.value() && r.IsRegistered(expected)) {
+      outcome.state = "REGISTERED";
+    } else {
+      outcome.state = "FAILED";
+      if (r.header.error_code) {
+        outcome.error_code = *r.header.error_code;
+        outcome.error_message = r.header.error_message.value_or("");
+      } else {
+        outcome.error_code = r.processing_result_code.value_or("");
+        outcome.error_message = r.processing_result_message.value_or("");
+      }
+      if (outcome.error_code.empty()) outcome.error_code = "NOT_REGISTERED";
     }
   }
+  auto completed = reference_numbers_.CompleteRegistration(outcome);
+  if (!completed) {
+    if (completed.error().kind != core::ErrorKind::kNotFound) return completed.error();
+    // A journalled siimm request without its registration row cannot happen through this class;
+    // the journal entry is completed all the same so the file is archived.
+    log->warn("reference number result {} has no registration; archived", file.file_name);
+    return core::OkStatus();
+  }
+  auto& [record, changed] = completed.value();
+  if (changed) {
+    core::Event e;
+    e.type = record.state == "REGISTERED" ? "reference_number.registered"
+             : record.state == "REJECTED" ? "reference_number.rejected"
+                                          : "reference_number.failed";
+    e.request_id = record.request_id;
+    e.file_name = record.file_name;
+    e.attributes = {{"registration_id", std::to_string(record.id)}, {"state", record.state}};
+    if (!record.error_code.empty()) e.attributes.emplace_back("error_code", record.error_code);
+    Publish(std::move(e));
+    log->info("reference number registration {} {}", record.id, record.state);
+  }
+  registrations_.Resolve(file.request_id, record);
+  return core::OkStatus();
+}
+
+void EligibilityUseCases::RegisterReferenceNumber(const std::string& request_key,
+                                                  const core::oqs::ReferenceNumberInput& input,
+                                                  core::SystemTime deadline,
+                                                  RegistrationDone done) {
+  auto registration = core::oqs::ValidateReferenceNumberInput(input);
+  if (!registration) return done(registration.error());
+  const auto& reg = registration.value();
+  core::ReferenceNumberRecord wanted;
+  wanted.request_id = request_key;
+  wanted.reference_number = reg.reference_number;
+  wanted.insurer_number = reg.insurer_number.digits();
+  wanted.insured_card_symbol = reg.insured_card_symbol ? reg.insured_card_symbol->raw() : "";
+  wanted.insured_identification_number = reg.insured_identification_number.raw();
+  wanted.insured_branch_number = reg.insured_branch_number ? reg.insured_branch_number->digits() : "";
+  wanted.requested_at = clock_.Now();
+  auto stored = reference_numbers_.CreateRegistration(wanted);
+  if (!stored) return done(stored.error());
+  const core::ReferenceNumberRecord& have = stored.value();
+  if (have.reference_number != wanted.reference_number ||
+      have.insurer_number != wanted.insurer_number ||
+      have.insured_card_symbol != wanted.insured_card_symbol ||
+      have.insured_identification_number != wanted.insured_identification_number ||
+      have.insured_branch_number != wanted.insured_branch_number) {
+    core::DomainError e;
+    e.kind = core::ErrorKind::kFailedPrecondition;
+    e.reason = "REQUEST_ID_REUSED";
+    e.message = "this request id was used before for a different registration; use a new id";
+    e.message_ja = "同じ要求IDで別の照会番号登録が行われています。システム管理者に連絡してください。";
+    e.field_violations = {{"x-request-id", "already used for a different registration"}};
+    return done(e);
+  }
+  if (have.state != "PENDING") return done(have);  // answered before: a retry
+
+  registrations_.Add(request_key, std::move(done), Remaining(deadline, clock_.Now()),
+                     Pending(request_key), ShuttingDown());
+  auto pending = journal_.Pending();
+  if (!pending) return registrations_.Resolve(request_key, pending.error());
+  for (const auto& entry : pending.value()) {
+    if (entry.request_id != request_key) continue;
+    // In flight: wait. It may have been answered since the first read.
+    auto again = reference_numbers_.RegistrationForRequest(request_key);
+    if (again && again.value() && again.value()->state != "PENDING") {
+      registrations_.Resolve(request_key, *again.value());
+    }
+    return;
+  }
+  // Not journalled yet (new, or a crash between storing the row and journalling): send it.
+  core::QualificationRequestHeader header{options_.medical_institution_code,
+                                          core::oqs::OqsDate::JapanDateOf(clock_.Now()),
+                                          ids_.NewId().substr(0, 8) + ids_.NewId().substr(0, 8)};
+  auto xml = codec_.BuildReferenceNumberRequest(reg, header);
+  if (!xml) return registrations_.Resolve(request_key, xml.error());
+  core::UpstreamRequest request;
+  request.request_id = request_key;
+  request.message_type = std::string(kReferenceNumberType);
+  request.kind = "reference_number";
+  request.xml_utf8 = std::move(xml).value();
+  request.arbitrary_file_identifier = header.arbitrary_file_identifier;
+  auto submitted = upstream_.Submit(request);
+  if (!submitted) return registrations_.Resolve(request_key, submitted.error());
+  Logger("eligibility")->info("reference number registration {} submitted as {}", have.id,
+                              submitted->file_name);
+}
+
+core::Result<core::ReferenceNumberRecord> EligibilityUseCases::GetRegistration(std::int64_t id) {
+  auto found = reference_numbers_.GetRegistration(id);
+  if (!found) return found.error();
+  if (!found.value()) {
+    core::DomainError e;
+    e.kind = core::ErrorKind::kNotFound;
+    e.reason = "REFERENCE_NUMBER_NOT_FOUND";
+    e.message = "no reference number registration with id " + std::to_string(id);
+    e.message_ja = "指定された照会番号登録が見つかりません。";
+    e.field_violations = {{"registration_id", "no such registration"}};
+    return e;
+  }
+  return *std::move(found.value());
+}
+
+core::Result<std::vector<core::ReferenceNumberRecord>> EligibilityUseCases::ListRegistrations(
+    const std::string& reference_number, int limit) {
+  if (reference_number.empty()) {
+    return core::InvalidArgument("INVALID_REFERENCE_NUMBER", "reference_number is required",
+                                 "照会番号を指定してください。",
+                                 {{"reference_number", "required"}});
+  }
+  return reference_numbers_.ListRegistrations(reference_number, limit);
+}
+
+void EligibilityUseCases::Shutdown() {
+  queries_.Shutdown(ShuttingDown());
+  registrations_.Shutdown(ShuttingDown());
 }
 
 }  // namespace onshid::app

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "app/executor.h"
+#include "app/waiters.h"
 #include "core/clock.h"
 #include "core/id_source.h"
 #include "core/oqs/query.h"
@@ -38,7 +39,8 @@ struct ResultView {
 class EligibilityUseCases {
  public:
   EligibilityUseCases(core::Upstream& upstream, core::UpstreamJournal& journal,
-                      core::ResultStore& results, core::EventStore& events,
+                      core::ResultStore& results, core::ReferenceNumberStore& reference_numbers,
+                      core::EventStore& events,
                       const core::OqsCodec& codec, const core::Clock& clock, core::IdSource& ids,
                       Executor& executor, EligibilityOptions options);
   ~EligibilityUseCases();
@@ -57,6 +59,25 @@ class EligibilityUseCases {
              std::optional<core::oqs::OqsDate> confirmation_date, core::SystemTime deadline,
              QueryDone done);
 
+  using RegistrationDone = std::function<void(core::Result<core::ReferenceNumberRecord>)>;
+
+  // 照会番号登録 (OQSsiimm01): registers `input.reference_number` against the patient's insurance
+  // identifiers. Calls `done` once: with the stored registration when the terminal answered (state
+  // REGISTERED, FAILED with the terminal's code, or REJECTED for a refused file), with
+  // INVALID_REFERENCE_NUMBER_REGISTRATION (every bad field named; nothing sent), with an upstream
+  // error, or with DEADLINE_EXCEEDED / UPSTREAM_RESULT_PENDING at `deadline` (the answer is still
+  // stored when it arrives). Idempotent by `request_key`: a key already answered returns the stored
+  // registration, a key in flight is waited for and never sent twice; a key reused with different
+  // values is REQUEST_ID_REUSED (nothing sent).
+  void RegisterReferenceNumber(const std::string& request_key,
+                               const core::oqs::ReferenceNumberInput& input,
+                               core::SystemTime deadline, RegistrationDone done);
+  // REFERENCE_NUMBER_NOT_FOUND when there is no such registration.
+  core::Result<core::ReferenceNumberRecord> GetRegistration(std::int64_t id);
+  // Newest first (limit 1..200).
+  core::Result<std::vector<core::ReferenceNumberRecord>> ListRegistrations(
+      const std::string& reference_number, int limit);
+
   core::Result<ResultView> Get(std::int64_t id);
   core::Result<std::vector<ResultView>> List(const core::ResultQuery& query);
 
@@ -70,18 +91,13 @@ class EligibilityUseCases {
   void Shutdown();
 
  private:
-  struct Waiter {
-    QueryDone done;
-    std::function<void()> cancel_timer;
-  };
-
   core::Status OnResult(const core::UpstreamFile& file);
+  core::Status OnReferenceNumberResult(const core::UpstreamFile& file);
   core::Status OnFace(const core::UpstreamFile& file);
   void OnQuarantine(const std::string& file_name, const std::string& reason);
   // Stores a file whose XML could not be parsed: quarantine table + event. Returns the error the
   // waiter (if any) gets.
   core::DomainError QuarantineUnparsable(const core::UpstreamFile& file, const std::string& reason);
-  void Resolve(const std::string& request_key, core::Result<ResultView> outcome);
   ResultView View(core::StoredResult stored) const;
   void Publish(core::Event event);
   void Notify(const ResultView& view);
@@ -89,6 +105,7 @@ class EligibilityUseCases {
   core::Upstream& upstream_;
   core::UpstreamJournal& journal_;
   core::ResultStore& results_;
+  core::ReferenceNumberStore& reference_numbers_;
   core::EventStore& events_;
   const core::OqsCodec& codec_;
   const core::Clock& clock_;
@@ -96,9 +113,9 @@ class EligibilityUseCases {
   Executor& executor_;
   EligibilityOptions options_;
 
+  Waiters<ResultView> queries_;
+  Waiters<core::ReferenceNumberRecord> registrations_;
   std::mutex mu_;
-  std::map<std::string, std::vector<Waiter>> waiters_;
-  bool shut_down_ = false;
   ResultListener listener_;  // guarded by mu_
 };
 

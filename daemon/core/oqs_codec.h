@@ -26,6 +26,14 @@ class OqsCodec {
   // A complete OQSsiquc01req document (UTF-8, with declaration).
   virtual Result<std::string> BuildQualificationRequest(
       const oqs::EligibilityQuery& query, const QualificationRequestHeader& header) const = 0;
+  // A complete OQSsiimm01req document (照会番号登録); the header's confirmation date is not used.
+  // Errors: INVALID_REFERENCE_NUMBER (kInvalidArgument).
+  virtual Result<std::string> BuildReferenceNumberRequest(
+      const oqs::ReferenceNumberRegistration& registration,
+      const QualificationRequestHeader& header) const = 0;
+  // Errors: MALFORMED_XML.
+  virtual Result<oqs::ReferenceNumberResult> ParseReferenceNumberResult(
+      std::string_view xml_utf8) const = 0;
 };
 
 }  // namespace onshid::core

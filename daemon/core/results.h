@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -69,6 +70,48 @@ class ResultStore {
   // Keeps a file that could not be used, with the reason (never lost).
   virtual Status Quarantine(const std::string& file_name, const std::string& raw,
                             const std::string& reason, SystemTime at) = 0;
+};
+
+// 照会番号登録 (OQSsiimm01): one registration request and, once the terminal answered, its outcome.
+// Identifiers are personal data: stored, returned through audited calls, never logged.
+struct ReferenceNumberRecord {
+  std::int64_t id = 0;       // assigned by the store
+  std::string request_id;    // the journalled request (unique)
+  std::string reference_number;               // 照会番号 (the vendor's patient id)
+  std::string insurer_number;                 // as sent (trimmed)
+  std::string insured_card_symbol;
+  std::string insured_identification_number;
+  std::string insured_branch_number;
+  std::string state;          // "PENDING", "REGISTERED", "FAILED" (answered, not registered),
+                              // "REJECTED" (the terminal refused the file: .err)
+  std::string error_code;     // when not registered: MessageHeader/ErrorCode, else ProcessingResultCode
+  std::string error_message;  // the terminal's text for it (never logged)
+  std::string file_name;      // the result (or .err) file
+  std::string raw;            // its bytes as received (evidence)
+  std::string raw_sha256;
+  SystemTime requested_at{};
+  std::optional<SystemTime> completed_at;
+};
+
+class ReferenceNumberStore {
+ public:
+  virtual ~ReferenceNumberStore() = default;
+  // Stores `record` (state PENDING) unless a registration with its request_id exists; returns the
+  // stored registration (the earlier one on a retry; its fields win).
+  virtual Result<ReferenceNumberRecord> CreateRegistration(const ReferenceNumberRecord& record) = 0;
+  virtual Result<std::optional<ReferenceNumberRecord>> RegistrationForRequest(
+      const std::string& request_id) = 0;
+  virtual Result<std::optional<ReferenceNumberRecord>> GetRegistration(std::int64_t id) = 0;
+  // Registrations of one 照会番号, newest first, at most `limit` (1..200).
+  virtual Result<std::vector<ReferenceNumberRecord>> ListRegistrations(
+      const std::string& reference_number, int limit) = 0;
+  // Records the terminal's answer for `outcome.request_id` (state, error_code, error_message, file
+  // and completed_at are taken from `outcome`) and completes its journal entry, in one transaction.
+  // Returns the stored registration and whether it changed: a registration completed before (the
+  // same file read again after a crash) is left as it was. Errors: REFERENCE_NUMBER_NOT_FOUND
+  // (kNotFound) when no registration has that request id (the journal entry is still completed).
+  virtual Result<std::pair<ReferenceNumberRecord, bool>> CompleteRegistration(
+      const ReferenceNumberRecord& outcome) = 0;
 };
 
 // One entry of the event log. Events carry ids and codes only; personal data is read through

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "onshi/v1/checkin.grpc.pb.h"
+#include "onshi/v1/eligibility.grpc.pb.h"
 #include "onshi/v1/events.grpc.pb.h"
 #include "onshi/v1/system.grpc.pb.h"
 #include "support/api_client.h"
@@ -46,6 +47,11 @@ struct Terminal {
     return RunCommand(std::string(OQS_TERMINAL_SIM_BINARY) + " face --person " + person +
                       " --consent " + consent + " --control-socket " + socket)
         .exit_code;
+  }
+  // Requests the simulator has read from req/.
+  int RequestsSeen() const {
+    auto out = RunCommand(std::string(OQS_TERMINAL_SIM_BINARY) + " status --control-socket " + socket);
+    return nlohmann::json::parse(out.output)["requests_seen"].get<int>();
   }
   std::string folder;
   std::string socket;
@@ -482,4 +488,129 @@ TEST_CASE("a restart in the middle of a check-in loses nothing", "[checkin]") {
   CheckIn retried;
   REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &retried, "restart-1").ok());
   CHECK(retried.check_in_id() == waiting_id);
+}
+
+TEST_CASE("a 照会番号 registered through the daemon travels with the patient's face result",
+          "[checkin]") {
+  TempDir dir;
+  Terminal terminal(dir.path());
+  REQUIRE(terminal.ready);
+  Ports ports;
+  DaemonProcess daemon(dir.path(), Config(dir.path() + "/state", ports, terminal.folder));
+  REQUIRE(daemon.Start());
+  INFO(daemon.log());
+  INFO(terminal.process->log());
+  Reception desk(ports.grpc);
+  auto eligibility = onshi::v1::EligibilityService::NewStub(desk.channel);
+  auto register_as = [&](const std::string& request_id, const std::string& reference,
+                         const std::string& number, onshi::v1::ReferenceNumberRegistration* out) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, request_id);
+    onshi::v1::RegisterReferenceNumberRequest req;
+    req.set_reference_number(reference);
+    req.mutable_identifiers()->set_insurer_number("06139992");
+    req.mutable_identifiers()->set_insured_card_symbol("1234");
+    req.mutable_identifiers()->set_insured_identification_number(number);
+    req.mutable_identifiers()->set_insured_branch_number("00");
+    return eligibility->RegisterReferenceNumber(&ctx, req, out);
+  };
+
+  // Registered by OQS; a retry with the same request id is answered from the store.
+  onshi::v1::ReferenceNumberRegistration registered;
+  auto s = register_as("refno-1", "P-000123", "5678", &registered);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  CHECK(registered.state() == onshi::v1::REFERENCE_NUMBER_STATE_REGISTERED);
+  CHECK(registered.reference_number() == "P-000123");
+  CHECK(registered.identifiers().insurer_number() == "06139992");
+  CHECK(registered.has_completed_at());
+  CHECK(terminal.RequestsSeen() == 1);
+  onshi::v1::ReferenceNumberRegistration retried;
+  REQUIRE(register_as("refno-1", "P-000123", "5678", &retried).ok());
+  CHECK(retried.registration_id() == registered.registration_id());
+  CHECK(terminal.RequestsSeen() == 1);
+  // The same request id for other values is refused, and nothing is sent.
+  onshi::v1::ReferenceNumberRegistration unused;
+  s = register_as("refno-1", "P-000124", "5678", &unused);
+  CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(ReasonOf(s) == "REQUEST_ID_REUSED");
+  CHECK(terminal.RequestsSeen() == 1);
+
+  // A patient OQS does not know: answered, not registered, with the terminal's code.
+  onshi::v1::ReferenceNumberRegistration refused;
+  REQUIRE(register_as("refno-2", "P-000777", "9999", &refused).ok());
+  CHECK(refused.state() == onshi::v1::REFERENCE_NUMBER_STATE_FAILED);
+  CHECK(refused.error_code() == "SIM2002E");
+  CHECK_FALSE(refused.error_message().empty());
+
+  // Read back by id and by 照会番号 (REST).
+  {
+    auto got = HttpCall(ports.rest, "GET",
+                        "/v1/reference-numbers/" + std::to_string(registered.registration_id()),
+                        DeskHeaders());
+    INFO(got.body);
+    REQUIRE(got.status == 200);
+    auto j = nlohmann::json::parse(got.body);
+    CHECK(j["state"] == "REFERENCE_NUMBER_STATE_REGISTERED");
+    CHECK(j["referenceNumber"] == "P-000123");
+    auto listed = HttpCall(ports.rest, "GET", "/v1/reference-numbers?referenceNumber=P-000123",
+                           DeskHeaders());
+    INFO(listed.body);
+    REQUIRE(listed.status == 200);
+    auto l = nlohmann::json::parse(listed.body);
+    REQUIRE(l["registrations"].size() == 1);
+    CHECK(l["registrations"][0]["registrationId"] ==
+          std::to_string(registered.registration_id()));
+  }
+  // onshictl: exit 0 for a registered number, 3 for one OQS did not register.
+  {
+    const std::string ctl = std::string(ONSHICTL_BINARY) + " --addr 127.0.0.1:" +
+                            std::to_string(ports.grpc) + " --token " + kDeskToken;
+    auto got = RunCommand(ctl + " refno get " + std::to_string(registered.registration_id()));
+    CHECK(got.exit_code == 0);
+    CHECK_THAT(got.output, Catch::Contains("REGISTERED"));
+    auto again_ctl = RunCommand(ctl + " refno register --reference P-000888 --insurer 06139992"
+                                      " --symbol 1234 --number 9999 --branch 00");
+    CHECK(again_ctl.exit_code == 3);
+    CHECK_THAT(again_ctl.output, Catch::Contains("SIM2002E"));
+  }
+  // Bad input over REST names every bad field and sends nothing.
+  {
+    auto bad = HttpCall(ports.rest, "POST", "/v1/reference-numbers", DeskHeaders(),
+                        R"({"referenceNumber": "", "identifiers": {"insurerNumber": "0613999",
+                            "insuredIdentificationNumber": "5678"}})");
+    INFO(bad.body);
+    CHECK(bad.status == 400);
+    CHECK_THAT(bad.body, Catch::Contains("INVALID_REFERENCE_NUMBER_REGISTRATION"));
+    CHECK_THAT(bad.body, Catch::Contains("reference_number"));
+    CHECK_THAT(bad.body, Catch::Contains("insurer_number"));
+    CHECK(terminal.RequestsSeen() == 3);
+  }
+
+  // Two patients wait at desk A; the face result carries P-000123 and binds to its check-in.
+  auto with_reference = [](const std::string& reference) {
+    auto r = FaceCheckIn("desk-A");
+    r.set_reference_number(reference);
+    return r;
+  };
+  CheckIn other, mine;
+  REQUIRE(desk.Start(with_reference("P-000999"), &other).ok());
+  REQUIRE(desk.Start(with_reference("P-000123"), &mine).ok());
+  REQUIRE(terminal.Face("shaho-honnin") == 0);
+  desk.Await("checkin.verified", mine.check_in_id());
+  mine = desk.Get(mine.check_in_id());
+  CHECK(mine.correlation().outcome() == "BOUND");
+  // The other waiting check-in was ruled out by its 照会番号, not by a guess.
+  bool other_ruled_out = false;
+  for (const auto& c : mine.correlation().candidates()) {
+    if (c.check_in_id() != other.check_in_id()) continue;
+    for (const auto& reason : c.reasons()) {
+      other_ruled_out |= !c.fits() && reason == "REFERENCE_NUMBER_DISAGREES";
+    }
+  }
+  CHECK(other_ruled_out);
+  CHECK(desk.Get(other.check_in_id()).state() == onshi::v1::WAITING);
+  // The 照会番号 and insurance numbers never reach the log.
+  CHECK_THAT(daemon.log(), !Catch::Contains("P-000123"));
+  CHECK_THAT(daemon.log(), !Catch::Contains("06139992"));
 }

@@ -278,6 +278,94 @@ TEST_CASE("PgStore check-in store contract", "[postgres][check_in_store][contrac
   }
 }
 
+TEST_CASE("PgStore keeps 照会番号 registrations with their journal entries",
+          "[postgres][reference_numbers]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  PgStore store(PgStoreOptions{env.CreateDatabase(), 2, 5000});
+  REQUIRE(store.Open().ok());
+  const auto t0 = std::chrono::system_clock::time_point(std::chrono::seconds(1'790'000'000));
+  core::ReferenceNumberRecord wanted;
+  wanted.request_id = "refno:desk/r1";
+  wanted.reference_number = "P-1";
+  wanted.insurer_number = "06139992";
+  wanted.insured_identification_number = "5678";
+  wanted.requested_at = t0;
+  auto created = store.CreateRegistration(wanted);
+  REQUIRE(created.ok());
+  CHECK(created->id > 0);
+  CHECK(created->state == "PENDING");
+  CHECK_FALSE(created->completed_at);
+
+  // A retry with the same request id returns the first registration, whatever it carries.
+  auto other = wanted;
+  other.reference_number = "P-2";
+  auto again = store.CreateRegistration(other);
+  REQUIRE(again.ok());
+  CHECK(again->id == created->id);
+  CHECK(again->reference_number == "P-1");
+
+  core::JournalEntry entry;
+  entry.request_id = wanted.request_id;
+  entry.message_type = "OQSsiimm01";
+  entry.kind = "reference_number";
+  entry.file_name = "OQSsiimm01req_20261121000001.xml";
+  entry.payload_sha256 = std::string(64, 'a');
+  entry.journalled_at = t0;
+  REQUIRE(store.Record(entry).ok());
+
+  core::ReferenceNumberRecord outcome;
+  outcome.request_id = wanted.request_id;
+  outcome.state = "REGISTERED";
+  outcome.file_name = "OQSsiimm01res_20261121000001.xml";
+  outcome.raw = std::string("<XmlMsg>\0bytes</XmlMsg>", 23);
+  outcome.raw_sha256 = std::string(64, 'b');
+  outcome.completed_at = t0 + std::chrono::seconds(2);
+  auto completed = store.CompleteRegistration(outcome);
+  REQUIRE(completed.ok());
+  CHECK(completed->second);
+  CHECK(completed->first.state == "REGISTERED");
+  CHECK(completed->first.raw == outcome.raw);
+  CHECK(completed->first.completed_at == outcome.completed_at);
+  // The journal entry was completed in the same transaction.
+  auto pending = store.Pending();
+  REQUIRE(pending.ok());
+  CHECK(pending->empty());
+
+  // The same file read again after a crash changes nothing.
+  auto twice = outcome;
+  twice.state = "FAILED";
+  auto repeated = store.CompleteRegistration(twice);
+  REQUIRE(repeated.ok());
+  CHECK_FALSE(repeated->second);
+  CHECK(repeated->first.state == "REGISTERED");
+
+  // Read back by id, by request id and by 照会番号 (newest first).
+  wanted.request_id = "refno:desk/r2";
+  wanted.requested_at = t0 + std::chrono::seconds(10);
+  auto second = store.CreateRegistration(wanted);
+  REQUIRE(second.ok());
+  auto listed = store.ListRegistrations("P-1", 10);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 2);
+  CHECK(listed->at(0).id == second->id);
+  CHECK(listed->at(1).id == created->id);
+  auto by_id = store.GetRegistration(created->id);
+  REQUIRE(by_id.ok());
+  REQUIRE(by_id->has_value());
+  CHECK((*by_id)->file_name == outcome.file_name);
+  auto by_request = store.RegistrationForRequest("refno:desk/r2");
+  REQUIRE(by_request.ok());
+  REQUIRE(by_request->has_value());
+  CHECK((*by_request)->state == "PENDING");
+  CHECK_FALSE(store.ListRegistrations("P-1", 0).ok());
+
+  // An answer for a request without a registration is reported, not invented.
+  outcome.request_id = "refno:desk/none";
+  auto missing = store.CompleteRegistration(outcome);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().reason == "REFERENCE_NUMBER_NOT_FOUND");
+}
+
 TEST_CASE("PgStore reports its pool usage", "[postgres][store]") {
   PgTestEnv& env = SharedPgTestEnv();
   PgStore store(PgStoreOptions{env.CreateDatabase(), 3, 5000});

@@ -279,6 +279,50 @@ TEST_CASE("ValidateQueryInput: future birth date and 後期高齢者 rules", "[o
   CHECK(oqs::ValidateQueryInput(koki, options));
 }
 
+TEST_CASE("ValidateReferenceNumberInput: the 照会番号 and the identifiers", "[oqs][identifiers]") {
+  oqs::ReferenceNumberInput in;
+  in.reference_number = "診察券-0042";
+  in.insurer_number = "06139992";
+  in.insured_card_symbol = "1234";
+  in.insured_identification_number = "5678";
+  auto ok = oqs::ValidateReferenceNumberInput(in);
+  REQUIRE(ok);
+  CHECK(ok->reference_number == "診察券-0042");
+  CHECK(ok->insurer_number.digits() == "06139992");
+  CHECK_FALSE(ok->insured_branch_number);  // unknown 枝番 is omitted
+
+  SECTION("every bad field is named at once") {
+    in.reference_number = std::string(51, '9');  // 51 characters
+    in.insurer_number = "123456";                 // check digit
+    in.insured_identification_number = "";
+    auto bad = oqs::ValidateReferenceNumberInput(in);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().reason == "INVALID_REFERENCE_NUMBER_REGISTRATION");
+    CHECK(bad.error().field_violations.size() == 3);
+    CHECK(HasViolation(bad.error(), "reference_number"));
+    CHECK(HasViolation(bad.error(), "insurer_number"));
+    CHECK(HasViolation(bad.error(), "insured_identification_number"));
+  }
+  SECTION("50 characters (counted as characters, not bytes) is the limit; blanks and tabs are not") {
+    in.reference_number.clear();
+    for (int i = 0; i < 50; ++i) in.reference_number += "番";
+    CHECK(oqs::ValidateReferenceNumberInput(in));
+    for (const char* bad : {"", "   ", "P-1\t2"}) {
+      in.reference_number = bad;
+      auto r = oqs::ValidateReferenceNumberInput(in);
+      REQUIRE_FALSE(r);
+      CHECK(HasViolation(r.error(), "reference_number"));
+    }
+  }
+  SECTION("後期高齢者 rules apply as for queries") {
+    in.insurer_number = "39131230";
+    in.insured_card_symbol = "12";
+    auto r = oqs::ValidateReferenceNumberInput(in);
+    REQUIRE_FALSE(r);
+    CHECK(HasViolation(r.error(), "insured_card_symbol"));
+  }
+}
+
 TEST_CASE("every code table value parses to its enum and back", "[oqs][codes]") {
   using V = oqs::QualificationValidity;
   const std::pair<const char*, V> validity[] = {{"1", V::kValid},

@@ -60,6 +60,11 @@ void Usage(std::ostream& out) {
          "        [--limit-consent] [--date YYYY-MM-DD]\n"
          "                      individual eligibility query through the terminal (資格確認書 etc.)\n"
          "  result ID           one stored result\n"
+         "  refno register --reference REF --insurer N --number N [--symbol S] [--branch NN]\n"
+         "                      register REF (e.g. the patient id) as the patient's 照会番号 in OQS\n"
+         "  refno get ID        one 照会番号 registration\n"
+         "  refno list --reference REF\n"
+         "                      the registrations of REF, newest first\n"
          "  events [--after CURSOR] [--follow] [--count N]\n"
          "                      events after CURSOR; with --follow keep streaming new ones\n"
          "  readers             the generic card readers (name, card present, last error)\n"
@@ -278,6 +283,66 @@ int Result(const Options& o) {
     PrintResult(resp);
   }
   return 0;
+}
+
+void PrintRegistration(const onshi::v1::ReferenceNumberRegistration& r) {
+  std::string state = onshi::v1::ReferenceNumberState_Name(r.state());
+  const std::string prefix = "REFERENCE_NUMBER_STATE_";
+  if (state.rfind(prefix, 0) == 0) state = state.substr(prefix.size());
+  std::cout << "registration " << r.registration_id() << " " << state << "\n"
+            << "  reference number: " << r.reference_number() << "\n"
+            << "  insurer: " << r.identifiers().insurer_number()
+            << "  symbol: " << r.identifiers().insured_card_symbol()
+            << "  number: " << r.identifiers().insured_identification_number()
+            << "  branch: " << r.identifiers().insured_branch_number() << "\n";
+  if (!r.error_code().empty()) {
+    std::cout << "  terminal: " << r.error_code() << " " << r.error_message() << "\n";
+  }
+}
+
+int ReferenceNumberCommand(const Options& o) {
+  const std::string sub = o.args.size() > 1 ? o.args[1] : "";
+  auto stub = onshi::v1::EligibilityService::NewStub(MakeChannel(o));
+  grpc::ClientContext ctx;
+  Prepare(ctx, o);
+  if (sub == "register" && o.args.size() == 2) {
+    onshi::v1::RegisterReferenceNumberRequest req;
+    req.set_reference_number(o.reference);
+    req.mutable_identifiers()->set_insurer_number(o.insurer);
+    req.mutable_identifiers()->set_insured_card_symbol(o.symbol);
+    req.mutable_identifiers()->set_insured_identification_number(o.number);
+    req.mutable_identifiers()->set_insured_branch_number(o.branch);
+    onshi::v1::ReferenceNumberRegistration resp;
+    auto s = stub->RegisterReferenceNumber(&ctx, req, &resp);
+    if (!s.ok()) return ReportError(s, ctx, o);
+    o.json ? PrintJson(resp) : PrintRegistration(resp);
+    return resp.state() == onshi::v1::REFERENCE_NUMBER_STATE_REGISTERED ? 0 : 3;
+  }
+  if (sub == "get" && o.args.size() == 3) {
+    onshi::v1::GetReferenceNumberRegistrationRequest req;
+    req.set_registration_id(std::atoll(o.args[2].c_str()));
+    onshi::v1::ReferenceNumberRegistration resp;
+    auto s = stub->GetReferenceNumberRegistration(&ctx, req, &resp);
+    if (!s.ok()) return ReportError(s, ctx, o);
+    o.json ? PrintJson(resp) : PrintRegistration(resp);
+    return 0;
+  }
+  if (sub == "list" && o.args.size() == 2) {
+    onshi::v1::ListReferenceNumberRegistrationsRequest req;
+    req.set_reference_number(o.reference);
+    onshi::v1::ListReferenceNumberRegistrationsResponse resp;
+    auto s = stub->ListReferenceNumberRegistrations(&ctx, req, &resp);
+    if (!s.ok()) return ReportError(s, ctx, o);
+    if (o.json) {
+      PrintJson(resp);
+    } else {
+      for (const auto& r : resp.registrations()) PrintRegistration(r);
+    }
+    return 0;
+  }
+  std::cerr << "onshictl: usage: refno register --reference REF --insurer N --number N "
+               "[--symbol S] [--branch NN] | refno get ID | refno list --reference REF\n";
+  return 2;
 }
 
 int Events(const Options& o) {
@@ -829,6 +894,7 @@ int main(int argc, char** argv) {
   if (cmd == "hash-token") return PrintTokenHash(o);
   if (cmd == "query") return Query(o);
   if (cmd == "result") return Result(o);
+  if (cmd == "refno") return ReferenceNumberCommand(o);
   if (cmd == "events") return Events(o);
   if (cmd == "readers") {
     if (o.args.size() == 1) return ListReaders(o);

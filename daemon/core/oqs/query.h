@@ -62,4 +62,22 @@ struct ReferenceNumberRegistration {
   std::optional<InsuredBranchNumber> insured_branch_number;  // omitted when unknown
 };
 
+// What a client sends to register a 照会番号, as text. Empty strings mean "not given".
+struct ReferenceNumberInput {
+  std::string reference_number;               // 照会番号: the vendor's patient id / 診察券番号
+  std::string insurer_number;                 // 保険者番号
+  std::string insured_card_symbol;            // 記号; empty when the card has none
+  std::string insured_identification_number;  // 番号
+  std::string insured_branch_number;          // 枝番; empty when unknown
+};
+
+// Validates a registration and reports every violation at once (the identifier rules are those of
+// ValidateQueryInput; `options.today` is not used).
+// Error: reason INVALID_REFERENCE_NUMBER_REGISTRATION, kind kInvalidArgument, FieldViolations named
+// `reference_number` (1–50 characters, no control characters), `insurer_number`,
+// `insured_card_symbol`, `insured_identification_number`, `insured_branch_number`. Values are never
+// copied into the error.
+Result<ReferenceNumberRegistration> ValidateReferenceNumberInput(
+    const ReferenceNumberInput& input, const QueryValidationOptions& options = {});
+
 }  // namespace onshid::core::oqs
