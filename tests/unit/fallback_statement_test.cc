@@ -100,6 +100,23 @@ TEST_CASE("a complete 申立書 validates", "[fallback]") {
   CHECK(fb::Validate(kouki).ok());
 }
 
+// seed 003 別紙様式 (記入のPOINT ②連絡先電話番号): written by hand or through an IME.
+TEST_CASE("申立書 text as patients and IMEs write it", "[fallback]") {
+  for (const char* phone : {"09012345678", "03-1234-5678", "(03)1234-5678", "０９０－１２３４－５６７８",
+                            "０３（１２３４）５６７８", "090ー1234ー5678", "0120 95 0178"}) {
+    INFO(phone);
+    auto s = Filled();
+    s.phone = phone;
+    CHECK(fb::Validate(s).ok());
+  }
+  for (const char* kana : {"ヤマダ　タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ", "ヴァン・デ・ルー", "スズキ ヨウコ"}) {
+    INFO(kana);
+    auto s = Filled();
+    s.furigana = kana;
+    CHECK(fb::Validate(s).ok());
+  }
+}
+
 TEST_CASE("申立書 fields: each missing or wrong field is named", "[fallback]") {
   struct Row {
     std::string name;
@@ -133,6 +150,9 @@ TEST_CASE("申立書 fields: each missing or wrong field is named", "[fallback]"
        },
        "employer_name"},
       {"no 氏名", [](fb::InsuranceStatement& s) { s.name.clear(); }, "name"},
+      {"氏名 of full-width spaces only", [](fb::InsuranceStatement& s) { s.name = "\u3000\u3000"; },
+       "name"},
+      {"フリガナ of marks only", [](fb::InsuranceStatement& s) { s.furigana = "ー・"; }, "furigana"},
       {"no フリガナ", [](fb::InsuranceStatement& s) { s.furigana.clear(); }, "furigana"},
       {"フリガナ in hiragana", [](fb::InsuranceStatement& s) { s.furigana = "やまだ"; }, "furigana"},
       {"no 生年月日", [](fb::InsuranceStatement& s) { s.birth_date.reset(); }, "birth_date"},
@@ -162,6 +182,14 @@ TEST_CASE("申立書 fields: each missing or wrong field is named", "[fallback]"
       {"no 連絡先電話番号", [](fb::InsuranceStatement& s) { s.phone.clear(); }, "phone"},
       {"phone too short", [](fb::InsuranceStatement& s) { s.phone = "123-456"; }, "phone"},
       {"phone with letters", [](fb::InsuranceStatement& s) { s.phone = "090-ABCD-5678"; }, "phone"},
+      {"phone not starting with 0", [](fb::InsuranceStatement& s) { s.phone = "190-1234-5678"; },
+       "phone"},
+      {"phone of full-width spaces only", [](fb::InsuranceStatement& s) { s.phone = "\u3000"; },
+       "phone"},
+      {"住所 of mixed spaces only", [](fb::InsuranceStatement& s) { s.address = " \u3000\t"; },
+       "address"},
+      {"事業所名 of full-width spaces only (社保)",
+       [](fb::InsuranceStatement& s) { s.employer_name = "\u3000\u3000"; }, "employer_name"},
   };
   for (const auto& r : rows) {
     SECTION(r.name) {

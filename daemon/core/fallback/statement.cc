@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/fallback/text.h"
+
 namespace onshid::core::fallback {
 namespace {
 
@@ -71,27 +73,39 @@ bool IsKatakanaText(std::string_view s) {
   bool any_kana = false;
   for (char32_t c : cps) {
     const bool full = c >= 0x30A1 && c <= 0x30FC;  // ァ … ー (includes ・)
-    const bool half = c >= 0xFF66 && c <= 0xFF9F;  // ｦ … ﾟ
+    const bool half = c >= 0xFF65 && c <= 0xFF9F;  // ･ ｦ … ﾟ
     const bool space = c == U' ' || c == 0x3000;
     if (!(full || half || space)) return false;
-    any_kana = any_kana || full || half;
+    // ・ and ー alone spell no name.
+    const bool mark = c == 0x30FB || c == 0x30FC || c == 0xFF65 || c == 0xFF70;
+    any_kana = any_kana || ((full || half) && !mark);
   }
   return any_kana;
 }
 
-bool IsBlank(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; }) ||
-         s == "\u3000";
-}
+bool IsBlank(std::string_view s) { return internal::IsBlankText(s); }
 
-// 10 or 11 digits starting with 0 once hyphens, spaces and brackets are removed.
+// 10 or 11 digits starting with 0 once separators are removed. Written by hand or through an IME,
+// so full-width digits (０–９), hyphens and dashes (-, ‐, −, －, ー), spaces and brackets are
+// accepted too.
 bool IsPhoneNumber(std::string_view s) {
+  std::vector<char32_t> cps;
+  if (!DecodeUtf8(s, cps)) return false;
   std::string digits;
-  for (char c : s) {
-    if (c >= '0' && c <= '9') {
-      digits.push_back(c);
-    } else if (c != '-' && c != ' ' && c != '(' && c != ')') {
-      return false;
+  for (char32_t c : cps) {
+    if (c >= U'0' && c <= U'9') {
+      digits.push_back(static_cast<char>('0' + (c - U'0')));
+    } else if (c >= 0xFF10 && c <= 0xFF19) {  // ０–９
+      digits.push_back(static_cast<char>('0' + (c - 0xFF10)));
+    } else {
+      switch (c) {
+        case U'-': case U' ': case U'(': case U')':
+        case 0x2010: case 0x2212: case 0xFF0D: case 0x30FC:  // ‐ − － ー
+        case 0x3000: case 0xFF08: case 0xFF09:               // 全角スペース （ ）
+          break;
+        default:
+          return false;
+      }
     }
   }
   return (digits.size() == 10 || digits.size() == 11) && digits.front() == '0';

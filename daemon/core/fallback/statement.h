@@ -110,11 +110,13 @@ bool DeclaredRatioRequired(const InsuranceStatement& s);
 // INVALID_INSURANCE_STATEMENT (kind kInvalidArgument) and a staff message in Japanese:
 //  - has_valid_insurance must be ticked (otherwise the form cannot be used);
 //  - insurance_type set; employer_name when EmployerNameRequired;
-//  - name; furigana, in katakana (full- or half-width, spaces and ー allowed);
-//  - birth_date present, a valid 和暦 date, not after written_on;
+//  - name; furigana, in katakana (full- or half-width; spaces, ・ and ー allowed but not alone);
+//  - birth_date present, a valid 和暦 date (within its era), not after written_on;
 //  - sex; address; written_on; the signature; guardian_relationship when a guardian signed;
 //  - declared_ratio when DeclaredRatioRequired;
-//  - phone: 10 or 11 digits starting with 0 (hyphens, spaces and brackets ignored).
+//  - phone: 10 or 11 digits starting with 0 (ASCII or full-width digits; hyphens, dashes, spaces
+//    and brackets ignored).
+// A text field holding only spaces (ASCII or 全角) counts as empty.
 // A disposed form fails with reason INSURANCE_STATEMENT_DISPOSED (kind kFailedPrecondition).
 Status Validate(const InsuranceStatement& s);
 
