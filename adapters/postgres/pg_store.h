@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/checkin/check_in_store.h"
+#include "core/fallback/case_store.h"
 #include "core/results.h"
 #include "core/store.h"
 #include "core/upstream.h"
@@ -45,7 +46,8 @@ class PgStore final : public core::Store,
                       public core::ResultStore,
                       public core::EventStore,
                       public core::checkin::CheckInStore,
-                      public core::ReferenceNumberStore {
+                      public core::ReferenceNumberStore,
+                      public core::fallback::FallbackCaseStore {
  public:
   explicit PgStore(PgStoreOptions options);
   ~PgStore() override;
@@ -121,6 +123,24 @@ class PgStore final : public core::Store,
       const std::string& reference_number, int limit) override;
   core::Result<std::pair<core::ReferenceNumberRecord, bool>> CompleteRegistration(
       const core::ReferenceNumberRecord& outcome) override;
+
+  // core::fallback::FallbackCaseStore (pg_fallback.cc). Tables of schema/0005_fallback.sql.
+  core::Status InsertCase(const core::fallback::CaseRow& row,
+                          const core::fallback::CaseWrite& with) override;
+  core::Status UpdateCase(const core::fallback::CaseRow& row,
+                          const core::fallback::CaseWrite& with) override;
+  core::Result<std::optional<core::fallback::CaseRow>> GetCase(const std::string& id) override;
+  core::Result<std::optional<core::fallback::CaseRow>> CaseForClientKey(
+      const std::string& client_key) override;
+  core::Result<std::optional<core::fallback::CaseRow>> CaseForCheckIn(
+      const std::string& check_in_id) override;
+  core::Result<std::vector<core::fallback::CaseRow>> ListCases(
+      const core::fallback::CaseQuery& query) override;
+  core::Result<std::vector<core::fallback::Attempt>> Attempts(const std::string& case_id) override;
+  core::Result<std::optional<std::string>> PersonalData(const std::string& case_id) override;
+  core::Result<std::vector<core::fallback::Task>> ListTasks(
+      const core::fallback::TaskQuery& query) override;
+  core::Result<std::vector<std::string>> CasesToPurge(core::SystemTime before, int limit) override;
 
   // Pool usage for metrics; all zero while closed. Thread-safe.
   PoolStats PoolUsage() const;

@@ -23,6 +23,7 @@
 #include "postgres/pg_store.h"
 #include "schema/migrations.h"
 #include "support/check_in_store_contract.h"
+#include "support/fallback_case_store_contract.h"
 #include "support/pg_test_env.h"
 #include "support/store_contract.h"
 
@@ -364,6 +365,37 @@ TEST_CASE("PgStore keeps 照会番号 registrations with their journal entries",
   auto missing = store.CompleteRegistration(outcome);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().reason == "REFERENCE_NUMBER_NOT_FOUND");
+}
+
+TEST_CASE("PgStore fallback case store contract", "[postgres][fallback_case_store][contract]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  PgStore store(PgStoreOptions{env.CreateDatabase(), 2, 5000});  // a new database per section
+  REQUIRE(store.Open().ok());
+  testing::RunFallbackCaseStoreContract(store, [&store] {
+    auto listed = store.ListAfter(0, 1000);
+    REQUIRE(listed.ok());
+    return *listed;
+  });
+}
+
+TEST_CASE("the proof of attempt cannot be changed in the database", "[postgres][fallback_case_store]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  const std::string dsn = env.CreateDatabase();
+  PgStore store(PgStoreOptions{dsn, 2, 5000});
+  REQUIRE(store.Open().ok());
+  core::fallback::CaseRow row;
+  row.id = "fb_1";
+  row.version = 1;
+  row.state = "OPEN";
+  row.day = "2026-11-21";
+  row.body = "{}";
+  core::fallback::CaseWrite with;
+  with.attempts = {core::fallback::Attempt{"", 0, {}, "desk", "OPENED", "{}"}};
+  REQUIRE(store.InsertCase(row, with).ok());
+  pqxx::connection c(dsn);
+  pqxx::work txn(c);
+  CHECK_THROWS_WITH(txn.exec("UPDATE fallback_attempts SET kind = 'X'"),
+                    Catch::Contains("append-only"));
 }
 
 TEST_CASE("PgStore reports its pool usage", "[postgres][store]") {
