@@ -252,6 +252,12 @@ v1::ConsentStatus ToProto(const app::ConsentView& view) {
     auto* oral = out.add_oral_consents();
     oral->set_staff_id(o.staff_id);
     *oral->mutable_at() = ToTimestamp(o.at);
+    if (o.withdrawn_at) *oral->mutable_withdrawn_at() = ToTimestamp(*o.withdrawn_at);
+  }
+  for (const auto& w : view.withdrawals) {
+    auto* withdrawal = out.add_withdrawals();
+    withdrawal->set_kind(ToProto(w.kind));
+    *withdrawal->mutable_at() = ToTimestamp(w.at);
   }
   return out;
 }

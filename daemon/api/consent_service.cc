@@ -75,6 +75,34 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckAccess(grpc::CallbackServerCo
   });
 }
 
+grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsentWithdrawal(
+    grpc::CallbackServerContext* ctx, const v1::RecordConsentWithdrawalRequest* request,
+    v1::ConsentStatus* response) {
+  return runner_.Unary(
+      ctx, "RecordConsentWithdrawal", [this, request, response](Call& call) -> core::Status {
+        auto* checkins = runner_.deps().checkins;
+        if (!checkins) return CheckInsUnavailable();
+        if (auto bad = CheckCheckInId(request->check_in_id())) return *bad;
+        std::vector<core::checkin::InformationKind> kinds;
+        for (int i = 0; i < request->kinds_size(); ++i) {
+          const auto kind = FromProto(request->kinds(i));
+          if (!kind) {
+            return core::InvalidArgument(
+                "INVALID_CHECKIN", "kinds[" + std::to_string(i) + "] is not an information kind",
+                "撤回する情報の種類が正しくありません。",
+                {{"kinds[" + std::to_string(i) + "]", "an InformationKind, e.g. MEDICATION"}});
+          }
+          kinds.push_back(*kind);
+        }
+        call.audit_subject = CheckInSubject(request->check_in_id());
+        return Answer(checkins->RecordConsentWithdrawal(request->check_in_id(), kinds,
+                                                        request->staff_id(),
+                                                        InstantOf(request->has_at(), request->at()),
+                                                        ActorOf(call)),
+                      response);
+      });
+}
+
 grpc::ServerUnaryReactor* ConsentServiceImpl::RecordOralConsent(
     grpc::CallbackServerContext* ctx, const v1::RecordOralConsentRequest* request,
     v1::ConsentStatus* response) {

@@ -21,6 +21,9 @@ class ConsentServiceImpl final : public onshi::v1::ConsentService::CallbackServi
   grpc::ServerUnaryReactor* CheckAccess(grpc::CallbackServerContext* ctx,
                                         const onshi::v1::CheckAccessRequest* request,
                                         onshi::v1::AccessDecision* response) override;
+  grpc::ServerUnaryReactor* RecordConsentWithdrawal(
+      grpc::CallbackServerContext* ctx, const onshi::v1::RecordConsentWithdrawalRequest* request,
+      onshi::v1::ConsentStatus* response) override;
   grpc::ServerUnaryReactor* RecordOralConsent(grpc::CallbackServerContext* ctx,
                                               const onshi::v1::RecordOralConsentRequest* request,
                                               onshi::v1::ConsentStatus* response) override;

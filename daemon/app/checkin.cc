@@ -754,6 +754,7 @@ core::Result<ConsentView> CheckInUseCases::GetConsent(const std::string& id) {
   v.result_id = r.result_id;
   v.scope = r.scope;
   v.oral_consents = r.oral_consents;
+  v.withdrawals = r.withdrawals;
   if (r.result_id != 0 && eligibility_) {
     auto result = eligibility_->Get(r.result_id);
     if (!result) return result.error();
@@ -815,6 +816,48 @@ core::Result<AccessOutcome> CheckInUseCases::CheckAccess(const std::string& chec
   req.withdrawals = r.withdrawals;
   o.decision = ck::CheckAccess(result->parsed->results.front(), req);
   return o;
+}
+
+core::Result<ConsentView> CheckInUseCases::RecordConsentWithdrawal(
+    const std::string& id, const std::vector<ck::InformationKind>& kinds,
+    const std::string& staff_id, std::optional<core::SystemTime> at, const Actor& actor) {
+  std::vector<core::FieldViolation> bad;
+  if (kinds.empty()) bad.push_back({"kinds", "name at least one kind of information"});
+  for (auto k : kinds) {
+    if (k == ck::InformationKind::kInsurance) {
+      bad.push_back({"kinds", "insurance information needs no consent and cannot be withdrawn"});
+    }
+  }
+  if (staff_id.empty() || staff_id.size() > 64) {
+    bad.push_back({"staff_id", "required, at most 64 characters"});
+  }
+  if (!bad.empty()) {
+    return Invalid("consent withdrawal is incomplete", "撤回する情報の種類と記録者を入力してください。",
+                   std::move(bad));
+  }
+  const core::SystemTime when = at.value_or(clock_.Now());
+  {
+    std::lock_guard lock(write_mu_);
+    auto loaded = Load(id);
+    if (!loaded) return loaded.error();
+    CheckInRecord r = std::move(loaded).value();
+    ck::Attachments with;
+    for (auto k : kinds) {
+      r.withdrawals.push_back({k, when});
+      if (k == ck::InformationKind::kCausativeDrugs) {
+        for (auto& oral : r.oral_consents) {
+          if (!oral.withdrawn_at) oral.withdrawn_at = when;
+        }
+      }
+      auto e = MakeEvent(r, "checkin.consent_withdrawn", "CONSENT_WITHDRAWN",
+                         "the patient withdrew a consent");
+      e.request_id = actor.request_id;
+      e.attributes.emplace_back("information_kind", std::string(ToString(k)));
+      with.events.push_back(std::move(e));
+    }
+    if (auto s = Write(r, false, std::move(with)); !s) return s.error();
+  }
+  return GetConsent(id);
 }
 
 core::Result<ConsentView> CheckInUseCases::RecordOralConsent(const std::string& id,

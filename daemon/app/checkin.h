@@ -94,6 +94,7 @@ struct ConsentView {
   core::checkin::InformationScope scope = core::checkin::InformationScope::kFull;
   std::vector<core::checkin::ConsentItem> consents;
   std::vector<core::checkin::OralConsentRecord> oral_consents;
+  std::vector<core::checkin::ConsentWithdrawal> withdrawals;
 };
 
 struct AccessOutcome {
@@ -133,6 +134,10 @@ class CheckInUseCases {
                                           const std::string& patient_id,
                                           core::checkin::InformationKind kind,
                                           std::optional<core::SystemTime> at);
+  // Errors: INVALID_CHECKIN (kinds empty or INSURANCE, staff_id missing), CHECKIN_NOT_FOUND.
+  core::Result<ConsentView> RecordConsentWithdrawal(
+      const std::string& id, const std::vector<core::checkin::InformationKind>& kinds,
+      const std::string& staff_id, std::optional<core::SystemTime> at, const Actor& actor);
   core::Result<ConsentView> RecordOralConsent(const std::string& id, const std::string& staff_id,
                                               std::optional<core::SystemTime> at,
                                               const Actor& actor);

@@ -428,6 +428,40 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   CHECK(check_access(wb.check_in_id(), onshi::v1::CAUSATIVE_DRUGS, "access-4").reason() ==
         "ORAL_CONSENT");
   CHECK_FALSE(check_access(wb.check_in_id(), onshi::v1::MEDICATION, "access-5").allowed());
+  // The patient withdraws consent: medication on check-in A and the oral consent on B are closed
+  // from then on (REST), and the withdrawal is listed with the consents.
+  {
+    auto withdrawn = HttpCall(ports.rest, "POST",
+                              "/v1/checkins/" + a.check_in_id() + "/consent:recordWithdrawal",
+                              DeskHeaders(), R"({"kinds": ["MEDICATION"], "staffId": "clerk-1"})");
+    INFO(withdrawn.body);
+    REQUIRE(withdrawn.status == 200);
+    auto j = nlohmann::json::parse(withdrawn.body);
+    REQUIRE(j["withdrawals"].size() == 1);
+    CHECK(j["withdrawals"][0]["kind"] == "MEDICATION");
+    auto after = check_access(a.check_in_id(), onshi::v1::MEDICATION, "access-6");
+    CHECK_FALSE(after.allowed());
+    CHECK(after.reason() == "CONSENT_WITHDRAWN");
+    CHECK(check_access(a.check_in_id(), onshi::v1::INSURANCE, "access-7").allowed());
+
+    auto oral = HttpCall(ports.rest, "POST",
+                         "/v1/checkins/" + wb.check_in_id() + "/consent:recordWithdrawal",
+                         DeskHeaders(), R"({"kinds": ["CAUSATIVE_DRUGS"], "staffId": "dr-sato"})");
+    REQUIRE(oral.status == 200);
+    CHECK(nlohmann::json::parse(oral.body)["oralConsents"][0].contains("withdrawnAt"));
+    auto oral_closed = check_access(wb.check_in_id(), onshi::v1::CAUSATIVE_DRUGS, "access-8");
+    CHECK_FALSE(oral_closed.allowed());
+    CHECK(oral_closed.reason() == "CONSENT_WITHDRAWN");
+
+    // Insurance information needs no consent; the field is named.
+    auto bad = HttpCall(ports.rest, "POST",
+                        "/v1/checkins/" + a.check_in_id() + "/consent:recordWithdrawal",
+                        DeskHeaders(), R"({"kinds": ["INSURANCE"]})");
+    INFO(bad.body);
+    CHECK(bad.status == 400);
+    CHECK_THAT(bad.body, Catch::Contains("kinds"));
+    CHECK_THAT(bad.body, Catch::Contains("staff_id"));
+  }
   {
     auto system = SystemStub(ports.grpc);
     grpc::ClientContext ctx;
