@@ -171,35 +171,26 @@ core::Status PgStore::UpdateCase(const CaseRow& row, const CaseWrite& with) {
 }
 
 core::Result<std::optional<CaseRow>> PgStore::GetCase(const std::string& id) {
-  if (!pool_) return NotOpen();
-  return pool_->Run([&](pqxx::connection& c) -> core::Result<std::optional<CaseRow>> {
-    pqxx::read_transaction txn(c, "get_fallback_case");
-    const pqxx::result rows = txn.exec_params(
-        "SELECT " + kCaseColumns + " FROM fallback_cases WHERE id = $1", id);
-    if (rows.empty()) return std::optional<CaseRow>();
-    return std::optional<CaseRow>(CaseFromRow(rows[0]));
-  });
+  return SelectCase("id", id);
 }
 
 core::Result<std::optional<CaseRow>> PgStore::CaseForClientKey(const std::string& client_key) {
-  if (client_key.empty()) return std::optional<CaseRow>();
-  if (!pool_) return NotOpen();
-  return pool_->Run([&](pqxx::connection& c) -> core::Result<std::optional<CaseRow>> {
-    pqxx::read_transaction txn(c, "fallback_case_for_client_key");
-    const pqxx::result rows = txn.exec_params(
-        "SELECT " + kCaseColumns + " FROM fallback_cases WHERE client_key = $1", client_key);
-    if (rows.empty()) return std::optional<CaseRow>();
-    return std::optional<CaseRow>(CaseFromRow(rows[0]));
-  });
+  if (client_key.empty()) return std::optional<CaseRow>();  // '' is no key
+  return SelectCase("client_key", client_key);
 }
 
 core::Result<std::optional<CaseRow>> PgStore::CaseForCheckIn(const std::string& check_in_id) {
-  if (check_in_id.empty()) return std::optional<CaseRow>();
+  if (check_in_id.empty()) return std::optional<CaseRow>();  // '' is no check-in
+  return SelectCase("check_in_id", check_in_id);
+}
+
+core::Result<std::optional<CaseRow>> PgStore::SelectCase(const char* column,
+                                                         const std::string& value) {
   if (!pool_) return NotOpen();
   return pool_->Run([&](pqxx::connection& c) -> core::Result<std::optional<CaseRow>> {
-    pqxx::read_transaction txn(c, "fallback_case_for_check_in");
+    pqxx::read_transaction txn(c, "select_fallback_case");
     const pqxx::result rows = txn.exec_params(
-        "SELECT " + kCaseColumns + " FROM fallback_cases WHERE check_in_id = $1", check_in_id);
+        "SELECT " + kCaseColumns + " FROM fallback_cases WHERE " + column + " = $1", value);
     if (rows.empty()) return std::optional<CaseRow>();
     return std::optional<CaseRow>(CaseFromRow(rows[0]));
   });

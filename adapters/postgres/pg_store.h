@@ -154,6 +154,9 @@ class PgStore final : public core::Store,
   // The check-in writes (pg_checkins.cc).
   core::Status WriteCheckIn(const core::checkin::CheckInRow& row,
                             const core::checkin::Attachments& with, bool insert);
+  // The fallback case whose `column` (a fixed column name, never input) equals `value`.
+  core::Result<std::optional<core::fallback::CaseRow>> SelectCase(const char* column,
+                                                                  const std::string& value);
 
   const PgStoreOptions options_;
   std::unique_ptr<ConnectionPool> pool_;

@@ -332,22 +332,31 @@ void EligibilityUseCases::Query(const std::string& request_key,
     }
   }
 
-  core::QualificationRequestHeader header{
-      options_.medical_institution_code,
-      confirmation_date ? *confirmation_date : core::oqs::OqsDate::JapanDateOf(clock_.Now()),
-      // A short random token: echoed by the terminal, verified on the result.
-      ids_.NewId().substr(0, 8) + ids_.NewId().substr(0, 8)};
-  auto xml = codec_.BuildQualificationRequest(query.value(), header);
-  if (!xml) return queries_.Resolve(request_key, xml.error());
-  core::UpstreamRequest request;
-  request.request_id = request_key;
-  request.message_type = "OQSsiquc01";
-  request.kind = "eligibility_query";
-  request.xml_utf8 = std::move(xml).value();
-  request.arbitrary_file_identifier = header.arbitrary_file_identifier;
-  auto submitted = upstream_.Submit(request);
+  const auto header = NewHeader(confirmation_date ? *confirmation_date
+                                                 : core::oqs::OqsDate::JapanDateOf(clock_.Now()));
+  auto submitted = Send(request_key, "OQSsiquc01", "eligibility_query",
+                        codec_.BuildQualificationRequest(query.value(), header), header);
   if (!submitted) return queries_.Resolve(request_key, submitted.error());
   Logger("eligibility")->info("query {} submitted as {}", request_key, submitted->file_name);
+}
+
+core::QualificationRequestHeader EligibilityUseCases::NewHeader(core::oqs::OqsDate date) {
+  // A short random token: echoed by the terminal, verified on the result.
+  return {options_.medical_institution_code, date,
+          ids_.NewId().substr(0, 8) + ids_.NewId().substr(0, 8)};
+}
+
+core::Result<core::JournalEntry> EligibilityUseCases::Send(
+    const std::string& request_key, std::string_view message_type, std::string_view kind,
+    core::Result<std::string> xml, const core::QualificationRequestHeader& header) {
+  if (!xml) return xml.error();
+  core::UpstreamRequest request;
+  request.request_id = request_key;
+  request.message_type = std::string(message_type);
+  request.kind = std::string(kind);
+  request.xml_utf8 = std::move(xml).value();
+  request.arbitrary_file_identifier = header.arbitrary_file_identifier;
+  return upstream_.Submit(request);
 }
 
 core::Result<ResultView> EligibilityUseCases::Get(std::int64_t id) {
@@ -482,18 +491,9 @@ void EligibilityUseCases::RegisterReferenceNumber(const std::string& request_key
     return;
   }
   // Not journalled yet (new, or a crash between storing the row and journalling): send it.
-  core::QualificationRequestHeader header{options_.medical_institution_code,
-                                          core::oqs::OqsDate::JapanDateOf(clock_.Now()),
-                                          ids_.NewId().substr(0, 8) + ids_.NewId().substr(0, 8)};
-  auto xml = codec_.BuildReferenceNumberRequest(reg, header);
-  if (!xml) return registrations_.Resolve(request_key, xml.error());
-  core::UpstreamRequest request;
-  request.request_id = request_key;
-  request.message_type = std::string(kReferenceNumberType);
-  request.kind = "reference_number";
-  request.xml_utf8 = std::move(xml).value();
-  request.arbitrary_file_identifier = header.arbitrary_file_identifier;
-  auto submitted = upstream_.Submit(request);
+  const auto header = NewHeader(core::oqs::OqsDate::JapanDateOf(clock_.Now()));
+  auto submitted = Send(request_key, kReferenceNumberType, "reference_number",
+                        codec_.BuildReferenceNumberRequest(reg, header), header);
   if (!submitted) return registrations_.Resolve(request_key, submitted.error());
   Logger("eligibility")->info("reference number registration {} submitted as {}", have.id,
                               submitted->file_name);

@@ -93,6 +93,13 @@ class EligibilityUseCases {
  private:
   core::Status OnResult(const core::UpstreamFile& file);
   core::Status OnReferenceNumberResult(const core::UpstreamFile& file);
+  // A request header for `date` with a fresh ArbitraryFileIdentifier.
+  core::QualificationRequestHeader NewHeader(core::oqs::OqsDate date);
+  // Journals and writes a built request document (or passes on the build error).
+  core::Result<core::JournalEntry> Send(const std::string& request_key,
+                                        std::string_view message_type, std::string_view kind,
+                                        core::Result<std::string> xml,
+                                        const core::QualificationRequestHeader& header);
   core::Status OnFace(const core::UpstreamFile& file);
   void OnQuarantine(const std::string& file_name, const std::string& reason);
   // Stores a file whose XML could not be parsed: quarantine table + event. Returns the error the
