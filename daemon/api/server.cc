@@ -12,6 +12,7 @@
 #include "api/consent_service.h"
 #include "api/eligibility_service.h"
 #include "api/event_service.h"
+#include "api/fallback_service.h"
 #include "api/reader_service.h"
 #include "api/rest_gateway.h"
 #include "api/system_service.h"
@@ -54,7 +55,8 @@ std::vector<const google::protobuf::ServiceDescriptor*> PublicServices() {
   for (const char* name :
        {onshi::v1::SystemService::service_full_name(), onshi::v1::EligibilityService::service_full_name(),
         onshi::v1::EventService::service_full_name(), onshi::v1::ReaderService::service_full_name(),
-        onshi::v1::CheckInService::service_full_name(), onshi::v1::ConsentService::service_full_name()}) {
+        onshi::v1::CheckInService::service_full_name(), onshi::v1::ConsentService::service_full_name(),
+        onshi::v1::FallbackService::service_full_name()}) {
     const auto* service = pool->FindServiceByName(name);
     if (!service) throw std::logic_error(std::string("service not linked: ") + name);
     out.push_back(service);
@@ -80,6 +82,7 @@ core::Status ApiServer::Start() {
   reader_service_ = std::make_unique<ReaderServiceImpl>(deps_);
   checkin_service_ = std::make_unique<CheckInServiceImpl>(deps_);
   consent_service_ = std::make_unique<ConsentServiceImpl>(deps_);
+  fallback_service_ = std::make_unique<FallbackServiceImpl>(deps_);
 
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   std::optional<TlsFiles> http_tls;
@@ -110,6 +113,7 @@ core::Status ApiServer::Start() {
   builder.RegisterService(reader_service_.get());
   builder.RegisterService(checkin_service_.get());
   builder.RegisterService(consent_service_.get());
+  builder.RegisterService(fallback_service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (!grpc_server_ || grpc_port_ == 0) {
     grpc_server_.reset();
@@ -174,6 +178,8 @@ void ApiServer::RefreshHealth() {
                            db_ok && deps_.checkins != nullptr);
   health->SetServingStatus(onshi::v1::ConsentService::service_full_name(),
                            db_ok && deps_.checkins != nullptr);
+  // Fallback evaluation is pure: it needs nothing but the process.
+  health->SetServingStatus(onshi::v1::FallbackService::service_full_name(), true);
 }
 
 HttpResponse ApiServer::HandleHealth(const HttpRequest& request) const {

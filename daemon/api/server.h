@@ -18,6 +18,7 @@ class EventServiceImpl;
 class ReaderServiceImpl;
 class CheckInServiceImpl;
 class ConsentServiceImpl;
+class FallbackServiceImpl;
 class RestGateway;
 
 class ApiServer {
@@ -50,6 +51,7 @@ class ApiServer {
   std::unique_ptr<ReaderServiceImpl> reader_service_;
   std::unique_ptr<CheckInServiceImpl> checkin_service_;
   std::unique_ptr<ConsentServiceImpl> consent_service_;
+  std::unique_ptr<FallbackServiceImpl> fallback_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int grpc_port_ = 0;
   std::unique_ptr<RestGateway> gateway_;

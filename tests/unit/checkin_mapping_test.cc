@@ -199,7 +199,8 @@ TEST_CASE("consent status and access decisions map every field") {
   view.consents = {{ci::InformationKind::kMedication, ci::ConsentFlag::kGiven, kAt,
                     kAt + std::chrono::hours(24)},
                    {ci::InformationKind::kSurgery, ci::ConsentFlag::kAbsent, {}, {}}};
-  view.oral_consents = {{"staff-9", kAt, std::nullopt}};
+  view.oral_consents = {{"staff-9", kAt, kAt + std::chrono::hours(1)}};
+  view.withdrawals = {{ci::InformationKind::kMedication, kAt + std::chrono::hours(2)}};
   const v1::ConsentStatus s = api::ToProto(view);
   CHECK(UnsetFields(s).empty());
   CHECK(s.information_scope() == "FULL");
@@ -209,6 +210,10 @@ TEST_CASE("consent status and access decisions map every field") {
   CHECK(api::FromTimestamp(s.consents(0).available_until()) == kAt + std::chrono::hours(24));
   CHECK_FALSE(s.consents(1).has_consent_time());
   CHECK(s.oral_consents(0).staff_id() == "staff-9");
+  CHECK(api::FromTimestamp(s.oral_consents(0).withdrawn_at()) == kAt + std::chrono::hours(1));
+  REQUIRE(s.withdrawals_size() == 1);
+  CHECK(s.withdrawals(0).kind() == v1::MEDICATION);
+  CHECK(api::FromTimestamp(s.withdrawals(0).at()) == kAt + std::chrono::hours(2));
 
   app::AccessOutcome outcome;
   outcome.decision = {true, "CONSENT_GIVEN", "given", "同意あり", kAt + std::chrono::hours(24)};

@@ -20,6 +20,7 @@
 #include "onshi/v1/checkin.grpc.pb.h"
 #include "onshi/v1/eligibility.grpc.pb.h"
 #include "onshi/v1/events.grpc.pb.h"
+#include "onshi/v1/fallback.grpc.pb.h"
 #include "onshi/v1/readers.grpc.pb.h"
 #include "onshi/v1/system.grpc.pb.h"
 #include "app/token_hash.h"
@@ -47,6 +48,10 @@ struct Options {
       checkin, kind, at, holds_my_number, holds_certificate;
   std::vector<std::string> documents;
   int real_days = 0;
+  // fallback evaluate (visit, documents, real_days and date shared with the commands above)
+  std::string cause, age, newborn, certificate_expiry;
+  std::vector<std::string> known;
+  bool no_insurance_now = false, no_oqs = false, reads_smartphones = false, disaster_mode = false;
   std::vector<std::string> args;
 };
 
@@ -94,6 +99,20 @@ void Usage(std::ostream& out) {
          "                      may KIND (e.g. MEDICATION) be shown? exit 0 allowed, 3 denied\n"
          "  consent oral ID --staff S\n"
          "                      record the patient's 口頭同意 (causative drugs only)\n"
+         "  fallback evaluate --cause CAUSE [--document DOC ...] [--visit first|return]\n"
+         "        [--real-days N] [--date YYYY-MM-DD] [--age under70|70to74|kouki]\n"
+         "        [--newborn registered|not-registered|unchecked]\n"
+         "        [--known past-visits|invalid-result ...] [--no-insurance-now] [--no-oqs]\n"
+         "        [--reads-smartphones] [--disaster-mode] [--certificate-expiry YYYY-MM-DD]\n"
+         "                      the confirmation methods reception may use when マイナ保険証\n"
+         "                      fails (✓ allowed, in order / ✗ blocked, with the reason), the\n"
+         "                      first choice and the charge; nothing is stored.\n"
+         "                      CAUSE e.g. network-error, ic-unreadable, result-invalid,\n"
+         "                      smartphone-not-supported, no-document (omit it for the list);\n"
+         "                      DOC card|smartphone|certificate|health-card|notice|none\n"
+         "                      (check-in names such as MY_NUMBER_CARD work too);\n"
+         "                      --real-days: 実日数 this month before today (default 0);\n"
+         "                      --age default under70; --date default today (Japan)\n"
          "options:\n"
          "  --addr HOST:PORT    daemon's gRPC address (default 127.0.0.1:50051; env ONSHID_ADDR)\n"
          "  --token TOKEN       bearer token (env ONSHID_TOKEN)\n"
@@ -788,6 +807,164 @@ int ConsentCommand(const Options& o) {
   return 2;
 }
 
+// Lower-case names with '-' for the values of `d` after `prefix` ("network-error"), as aliases.
+std::vector<std::pair<std::string, std::string>> ShortNames(
+    const google::protobuf::EnumDescriptor* d, const std::string& prefix) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (int i = 1; i < d->value_count(); ++i) {
+    const std::string& name = d->value(i)->name();
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::string alias;
+    for (char c : name.substr(prefix.size())) {
+      alias += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    out.emplace_back(alias, name);
+  }
+  return out;
+}
+
+// An enum flag whose proto values share `prefix` (FALLBACK_CAUSE_…): the value name with or
+// without the prefix, in any case, '-' for '_' ("network-error", "NETWORK_ERROR"), or one of
+// `aliases`. Exits with a usage error listing the short names (or the aliases) otherwise.
+int PrefixedEnumFlag(const google::protobuf::EnumDescriptor* d, const std::string& flag,
+                     const std::string& text, const std::string& prefix,
+                     const std::vector<std::pair<std::string, std::string>>& aliases = {}) {
+  std::string name;
+  for (const auto& [alias, target] : aliases) {
+    if (text == alias) name = target;
+  }
+  if (name.empty()) {
+    for (char c : text) {
+      name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    if (name.rfind(prefix, 0) != 0) name = prefix + name;
+  }
+  const auto* value = d->FindValueByName(name);
+  if (value && value->number() != 0) return value->number();
+  std::cerr << "onshictl: " << flag << " " << text << " is not one of:";
+  for (const auto& [alias, target] : aliases.empty() ? ShortNames(d, prefix) : aliases) {
+    std::cerr << " " << alias;
+  }
+  std::cerr << "\n";
+  std::exit(2);
+}
+
+// --document for fallback evaluate: a short name or a check-in Document name.
+void SetPresented(const std::string& text, onshi::v1::PresentedDocuments* p) {
+  std::string name;
+  for (char c : text) {
+    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  if (name == "CARD" || name == "MY_NUMBER_CARD") {
+    p->set_my_number_card(true);
+  } else if (name == "SMARTPHONE" || name == "MY_NUMBER_SMARTPHONE") {
+    p->set_smartphone(true);
+  } else if (name == "CERTIFICATE" || name.rfind("QUALIFICATION_CERTIFICATE", 0) == 0) {
+    p->set_qualification_certificate(true);
+  } else if (name == "HEALTH_CARD" || name == "HEALTH_INSURANCE_CARD" ||
+             name == "EXPIRED_HEALTH_INSURANCE_CARD") {
+    p->set_health_insurance_card(true);
+  } else if (name == "NOTICE" || name == "QUALIFICATION_NOTICE" || name == "ELIGIBILITY_NOTICE") {
+    p->set_eligibility_notice(true);
+  } else if (name != "NONE" && name != "NO_DOCUMENT") {
+    std::cerr << "onshictl: --document " << text
+              << " is not one of: card smartphone certificate health-card notice none\n";
+    std::exit(2);
+  }
+}
+
+void PrintFallbackRule(const onshi::v1::FallbackRule& r) {
+  std::cout << "      " << r.reason_ja() << "\n";
+}
+
+void PrintOptions(const onshi::v1::EvaluateOptionsResponse& r) {
+  namespace v1 = onshi::v1;
+  const auto& in = r.input();
+  std::string cause = v1::FallbackCause_Name(in.cause());
+  cause = cause.substr(std::string("FALLBACK_CAUSE_").size());
+  std::cout << "代替確認 " << in.date() << "  " << cause << "  "
+            << (in.visit() == v1::RETURN_VISIT ? "再診" : "初診") << "  実日数 "
+            << in.actual_days() << "  (" << r.engine_version() << ")\n";
+  std::string first;
+  for (const auto& m : r.methods()) {
+    if (m.method() == r.first_choice()) first = m.method_name_ja();
+    std::string name = v1::FallbackMethod_Name(m.method());
+    name = name.substr(std::string("FALLBACK_METHOD_").size());
+    std::cout << "  " << (m.allowed() ? "✓ " : "✗ ") << m.method_name_ja() << " (" << name << ")";
+    if (m.allowed()) std::cout << " → " << m.leads_to_name_ja();
+    std::cout << "  [" << m.rule().id() << "]\n";
+    PrintFallbackRule(m.rule());
+  }
+  std::cout << "first choice: " << first << "\n";
+  std::cout << "charge: "
+            << (r.charge() == v1::FALLBACK_CHARGE_FULL_SELF_PAY ? "10割" : "通常の負担割合")
+            << "  [" << r.charge_rule().id() << "]\n";
+  PrintFallbackRule(r.charge_rule());
+  for (const auto& note : r.charge_notes()) {
+    std::cout << "  note [" << note.id() << "]\n";
+    PrintFallbackRule(note);
+  }
+}
+
+int FallbackCommand(const Options& o) {
+  namespace v1 = onshi::v1;
+  const auto& a = o.args;
+  if (a.size() != 2 || a[1] != "evaluate") {
+    std::cerr << "onshictl: usage: fallback evaluate --cause CAUSE [...] (see --help)\n";
+    return 2;
+  }
+  if (o.cause.empty()) {
+    std::cerr << "onshictl: fallback evaluate needs --cause, one of:";
+    for (const auto& [alias, name] :
+         ShortNames(v1::FallbackCause_descriptor(), "FALLBACK_CAUSE_")) {
+      std::cerr << " " << alias;
+    }
+    std::cerr << "\n";
+    return 2;
+  }
+  v1::EvaluateOptionsRequest req;
+  auto* c = req.mutable_fallback_case();
+  c->set_cause(static_cast<v1::FallbackCause>(
+      PrefixedEnumFlag(v1::FallbackCause_descriptor(), "--cause", o.cause, "FALLBACK_CAUSE_")));
+  for (const auto& d : o.documents) SetPresented(d, c->mutable_presented());
+  c->set_visit(v1::FIRST_VISIT);
+  if (!o.visit.empty()) {
+    c->set_visit(static_cast<v1::VisitKind>(
+        EnumFlag(v1::VisitKind_descriptor(), "--visit", o.visit,
+                 {{"first", "FIRST_VISIT"}, {"return", "RETURN_VISIT"}})));
+  }
+  c->set_actual_days(o.real_days + 1);  // the days before today, and today
+  c->set_date(o.date);
+  c->set_age(v1::AGE_BRACKET_UNDER_70);
+  if (!o.age.empty()) {
+    c->set_age(static_cast<v1::AgeBracket>(
+        PrefixedEnumFlag(v1::AgeBracket_descriptor(), "--age", o.age, "AGE_BRACKET_",
+                         {{"under70", "AGE_BRACKET_UNDER_70"},
+                          {"70to74", "AGE_BRACKET_70_TO_74"},
+                          {"kouki", "AGE_BRACKET_KOUKI"}})));
+  }
+  if (!o.newborn.empty()) {
+    c->set_newborn(static_cast<v1::NewbornStatus>(
+        PrefixedEnumFlag(v1::NewbornStatus_descriptor(), "--newborn", o.newborn,
+                         "NEWBORN_STATUS_",
+                         {{"registered", "NEWBORN_STATUS_CARD_REGISTERED"},
+                          {"not-registered", "NEWBORN_STATUS_CARD_NOT_REGISTERED"},
+                          {"unchecked", "NEWBORN_STATUS_REGISTRATION_UNCHECKED"}})));
+  }
+  for (const auto& k : o.known) {
+    c->add_known_eligibilities()->set_source(static_cast<v1::KnownEligibilitySource>(
+        PrefixedEnumFlag(v1::KnownEligibilitySource_descriptor(), "--known", k,
+                         "KNOWN_ELIGIBILITY_SOURCE_")));
+  }
+  if (o.no_insurance_now) c->set_has_valid_insurance_now(false);
+  if (o.no_oqs) c->mutable_facility()->set_oqs_available(false);
+  c->mutable_facility()->set_reads_smartphones(o.reads_smartphones);
+  c->mutable_facility()->set_emergency_mode_active(o.disaster_mode);
+  c->set_certificate_expiry(o.certificate_expiry);
+  auto stub = v1::FallbackService::NewStub(MakeChannel(o));
+  return Unary(o, *stub, &v1::FallbackService::Stub::EvaluateOptions, req, PrintOptions);
+}
+
 int PrintTokenHash(const Options& o) {
   std::string token;
   if (o.args.size() > 1) {
@@ -852,6 +1029,15 @@ int main(int argc, char** argv) {
     else if (a == "--checkin") value(o.checkin);
     else if (a == "--kind") value(o.kind);
     else if (a == "--at") value(o.at);
+    else if (a == "--cause") value(o.cause);
+    else if (a == "--age") value(o.age);
+    else if (a == "--newborn") value(o.newborn);
+    else if (a == "--known") value(o.known.emplace_back());
+    else if (a == "--certificate-expiry") value(o.certificate_expiry);
+    else if (a == "--no-insurance-now") o.no_insurance_now = true;
+    else if (a == "--no-oqs") o.no_oqs = true;
+    else if (a == "--reads-smartphones") o.reads_smartphones = true;
+    else if (a == "--disaster-mode") o.disaster_mode = true;
     else if (a == "--real-days") {
       std::string v;
       value(v);
@@ -905,6 +1091,7 @@ int main(int argc, char** argv) {
   if (cmd == "card") return CardCommand(o);
   if (cmd == "checkin") return CheckInCommand(o);
   if (cmd == "consent") return ConsentCommand(o);
+  if (cmd == "fallback") return FallbackCommand(o);
   std::cerr << "onshictl: unknown command " << cmd << "\n";
   Usage(std::cerr);
   return 2;
