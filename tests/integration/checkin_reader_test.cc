@@ -30,44 +30,16 @@
 #include "support/daemon_process.h"
 #include "support/http_client.h"
 #include "support/pcsc_test_env.h"
-
-#ifndef OQS_TERMINAL_SIM_BINARY
-#error "OQS_TERMINAL_SIM_BINARY must be defined (tools/oqs-terminal-sim registers it)"
-#endif
+#include "support/sim_terminal.h"
 
 using namespace onshid::testing;
 using onshi::v1::CheckIn;
 
 namespace {
 
-constexpr const char* kInstitution = "1312345678";
+constexpr const char* kInstitution = kSimInstitutionCode;
 const std::string kDeskToken = "desk-token-for-reader-checkins";
 constexpr auto kDay = std::chrono::hours(24);
-
-// The terminal simulator as its own process, serving the folder the daemon watches.
-struct SimTerminal {
-  explicit SimTerminal(const std::string& dir) : folder(dir + "/oqs"), socket(dir + "/sim.sock") {
-    std::filesystem::create_directories(folder);
-    process = std::make_unique<ChildProcess>(
-        std::vector<std::string>{OQS_TERMINAL_SIM_BINARY, "serve", "--folder", folder,
-                                 "--control-socket", socket, "--latency-ms", "0",
-                                 "--institution-code", kInstitution, "--registry",
-                                 std::string(ONSHID_SOURCE_DIR) +
-                                     "/tools/oqs-terminal-sim/registry.json"},
-        dir + "/sim.log");
-    ready = WaitForUnixSocket(socket, std::chrono::seconds(20));
-  }
-  // The patient looks into the face reader: a face result file for `person`.
-  int Face(const std::string& person) const {
-    return RunCommand(std::string(OQS_TERMINAL_SIM_BINARY) + " face --person " + person +
-                      " --consent all --control-socket " + socket)
-        .exit_code;
-  }
-  std::string folder;
-  std::string socket;
-  std::unique_ptr<ChildProcess> process;
-  bool ready = false;
-};
 
 std::string Config(const std::string& dir, const Ports& ports, const std::string& folder,
                    const std::string& reader, const std::string& secret_file) {

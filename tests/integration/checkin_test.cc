@@ -18,46 +18,16 @@
 #include "support/child_process.h"
 #include "support/daemon_process.h"
 #include "support/http_client.h"
-
-#ifndef OQS_TERMINAL_SIM_BINARY
-#error "OQS_TERMINAL_SIM_BINARY must be defined (tools/oqs-terminal-sim registers it)"
-#endif
+#include "support/sim_terminal.h"
 
 using namespace onshid::testing;
 using onshi::v1::CheckIn;
 
 namespace {
 
-constexpr const char* kInstitution = "1312345678";
+constexpr const char* kInstitution = kSimInstitutionCode;
 const std::string kDeskToken = "desk-token-for-checkins";
 
-struct Terminal {
-  explicit Terminal(const std::string& dir) : folder(dir + "/oqs"), socket(dir + "/sim.sock") {
-    std::filesystem::create_directories(folder);
-    process = std::make_unique<ChildProcess>(
-        std::vector<std::string>{OQS_TERMINAL_SIM_BINARY, "serve", "--folder", folder,
-                                 "--control-socket", socket, "--latency-ms", "0",
-                                 "--institution-code", kInstitution, "--registry",
-                                 std::string(ONSHID_SOURCE_DIR) +
-                                     "/tools/oqs-terminal-sim/registry.json"},
-        dir + "/sim.log");
-    ready = WaitForUnixSocket(socket, std::chrono::seconds(20));
-  }
-  int Face(const std::string& person, const std::string& consent = "all") const {
-    return RunCommand(std::string(OQS_TERMINAL_SIM_BINARY) + " face --person " + person +
-                      " --consent " + consent + " --control-socket " + socket)
-        .exit_code;
-  }
-  // Requests the simulator has read from req/.
-  int RequestsSeen() const {
-    auto out = RunCommand(std::string(OQS_TERMINAL_SIM_BINARY) + " status --control-socket " + socket);
-    return nlohmann::json::parse(out.output)["requests_seen"].get<int>();
-  }
-  std::string folder;
-  std::string socket;
-  std::unique_ptr<ChildProcess> process;
-  bool ready = false;
-};
 
 std::string Config(const std::string& state, const Ports& ports, const std::string& folder) {
   const std::string tokens = std::string(R"([{"name": "desk", "sha256": ")") +
@@ -163,7 +133,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
           "ambiguous result assigned by staff, patient links and consent",
           "[checkin]") {
   TempDir dir;
-  Terminal terminal(dir.path());
+  SimTerminal terminal(dir.path());
   REQUIRE(terminal.ready);
   Ports ports;
   DaemonProcess daemon(dir.path(), Config(dir.path() + "/state", ports, terminal.folder));
@@ -482,7 +452,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
 
 TEST_CASE("a restart in the middle of a check-in loses nothing", "[checkin]") {
   TempDir dir;
-  Terminal terminal(dir.path());
+  SimTerminal terminal(dir.path());
   REQUIRE(terminal.ready);
   Ports ports;
   const std::string config = Config(dir.path() + "/state", ports, terminal.folder);
@@ -527,7 +497,7 @@ TEST_CASE("a restart in the middle of a check-in loses nothing", "[checkin]") {
 TEST_CASE("a 照会番号 registered through the daemon travels with the patient's face result",
           "[checkin]") {
   TempDir dir;
-  Terminal terminal(dir.path());
+  SimTerminal terminal(dir.path());
   REQUIRE(terminal.ready);
   Ports ports;
   DaemonProcess daemon(dir.path(), Config(dir.path() + "/state", ports, terminal.folder));

@@ -16,39 +16,13 @@
 #include "support/child_process.h"
 #include "support/daemon_process.h"
 #include "support/http_client.h"
-
-#ifndef OQS_TERMINAL_SIM_BINARY
-#error "OQS_TERMINAL_SIM_BINARY must be defined (tools/oqs-terminal-sim registers it)"
-#endif
+#include "support/sim_terminal.h"
 
 using namespace onshid::testing;
 
 namespace {
 
-constexpr const char* kInstitution = "1312345678";
-
-// A terminal folder with the simulator serving it.
-struct Terminal {
-  explicit Terminal(const std::string& dir, int latency_ms = 0, const std::string& extra = "")
-      : folder(dir + "/oqs"), socket(dir + "/sim.sock") {
-    std::filesystem::create_directories(folder);
-    std::vector<std::string> argv = {OQS_TERMINAL_SIM_BINARY, "serve", "--folder", folder,
-                                     "--control-socket", socket, "--latency-ms",
-                                     std::to_string(latency_ms), "--institution-code", kInstitution,
-                                     "--registry",
-                                     std::string(ONSHID_SOURCE_DIR) + "/tools/oqs-terminal-sim/registry.json"};
-    if (!extra.empty()) argv.push_back(extra);
-    process = std::make_unique<ChildProcess>(argv, dir + "/sim.log");
-    ready = WaitForUnixSocket(socket, std::chrono::seconds(20));
-  }
-  CommandResult Ctl(const std::string& args) const {
-    return RunCommand(std::string(OQS_TERMINAL_SIM_BINARY) + " " + args + " --control-socket " + socket);
-  }
-  std::string folder;
-  std::string socket;
-  std::unique_ptr<ChildProcess> process;
-  bool ready = false;
-};
+constexpr const char* kInstitution = kSimInstitutionCode;
 
 std::string UpstreamConfig(const std::string& folder) {
   return R"("upstream": {"folder": ")" + folder + R"(", "medical_institution_code": ")" +
@@ -94,7 +68,7 @@ std::string DeskTokens() {
 
 TEST_CASE("eligibility queries and face check-ins through the terminal simulator", "[eligibility]") {
   TempDir dir;
-  Terminal terminal(dir.path());
+  SimTerminal terminal(dir.path());
   REQUIRE(terminal.ready);
   Ports ports;
   DaemonProcess daemon(dir.path(), ConfigJson({dir.path() + "/state", ports, "", DeskTokens(), "",
@@ -334,7 +308,7 @@ TEST_CASE("eligibility queries and face check-ins through the terminal simulator
 
 TEST_CASE("a request in flight across a daemon restart is waited for, not re-sent", "[eligibility]") {
   TempDir dir;
-  Terminal terminal(dir.path(), 0);
+  SimTerminal terminal(dir.path(), 0);
   REQUIRE(terminal.ready);
   REQUIRE(terminal.Ctl("fault --kind late --delay-ms 3000 --count 1").exit_code == 0);
   Ports ports;
@@ -402,7 +376,7 @@ TEST_CASE("every registry person answers through the daemon with the expected va
       {"duplicate-a/b", "06279020", "88", "2002", "03", "2010-05-10", "5"},
   };
   TempDir dir;
-  Terminal terminal(dir.path());
+  SimTerminal terminal(dir.path());
   REQUIRE(terminal.ready);
   Ports ports;
   DaemonProcess daemon(dir.path(), ConfigJson({dir.path() + "/state", ports, "", DeskTokens(), "",
