@@ -133,8 +133,44 @@ core::Status CheckInUseCases::Write(CheckInRecord& r, bool insert, ck::Attachmen
   r.version = insert ? 1 : r.version + 1;
   auto row = EncodeRecord(r);
   auto s = insert ? store_.InsertCheckIn(row, with) : store_.UpdateCheckIn(row, with);
-  if (!s) r = before;
+  if (!s) {
+    r = before;
+  } else if (change_listener_ && (insert || before.state != r.state)) {
+    executor_.Post([this, id = r.id] {
+      if (auto v = Get(id)) change_listener_(v.value());
+    });
+  }
   return s;
+}
+
+void CheckInUseCases::SetChangeListener(ChangeListener listener) {
+  change_listener_ = std::move(listener);
+}
+
+void CheckInUseCases::SetUpstreamGate(std::function<bool()> available) {
+  upstream_gate_ = std::move(available);
+}
+
+void CheckInUseCases::Reverify(const std::string& id, int attempt,
+                               std::function<void(core::Result<ResultView>)> done) {
+  if (!eligibility_) {
+    return done(Precondition("UPSTREAM_NOT_CONFIGURED", "no queries without an upstream",
+                             "資格確認端末の連携が設定されていません。"));
+  }
+  auto record = Load(id);
+  if (!record) return done(record.error());
+  if (!record->query || record->query_key.empty()) {
+    return done(Precondition("NO_QUERY_TO_REVERIFY", "the check-in has no document query",
+                             "この受付には再照会できる照会内容がありません。"));
+  }
+  const std::string key = record->query_key + "#r" + std::to_string(attempt);
+  eligibility_->Query(key, *record->query, std::nullopt, clock_.Now() + options_.query_timeout,
+                      [this, id, done = std::move(done)](core::Result<ResultView> outcome) {
+                        executor_.Post([this, id, done, outcome = std::move(outcome)]() mutable {
+                          if (outcome) ApplyQueryOutcome(id, outcome);
+                          done(std::move(outcome));
+                        });
+                      });
 }
 
 core::Result<CheckInRecord> CheckInUseCases::Load(const std::string& id) {
@@ -330,6 +366,14 @@ void CheckInUseCases::SubmitQuery(const std::string& id) {
     std::lock_guard lock(rejoin_mu_);
     rejoined_.insert(record->query_key);
   }
+  if (upstream_gate_ && !upstream_gate_()) {
+    // Not sent: the terminal is known not to answer. The fallback case re-verifies it later.
+    auto e = core::Unavailable("UPSTREAM_NOT_ANSWERING",
+                               "the terminal is not answering; the query was not sent",
+                               "資格確認端末が応答していないため、照会を保留しました。");
+    executor_.Post([this, id, e = std::move(e)]() mutable { ApplyQueryOutcome(id, std::move(e)); });
+    return;
+  }
   eligibility_->Query(record->query_key, *record->query, std::nullopt,
                       clock_.Now() + options_.query_timeout,
                       [this, id](core::Result<ResultView> outcome) {
@@ -447,7 +491,10 @@ void CheckInUseCases::OnResult(const ResultView& result) {
   }
   const std::string& key = result.stored.request_id;
   if (key.rfind(kQueryKeyPrefix, 0) == 0) {
-    ApplyQueryOutcome(key.substr(std::char_traits<char>::length(kQueryKeyPrefix)), result);
+    // "checkin:<id>" or, for a re-verification, "checkin:<id>#r<n>".
+    std::string id = key.substr(std::char_traits<char>::length(kQueryKeyPrefix));
+    id = id.substr(0, id.find('#'));
+    ApplyQueryOutcome(id, result);
   }
 }
 

@@ -150,6 +150,22 @@ class CheckInUseCases {
   // results that arrived while nobody waited. Called periodically and at start-up.
   void Sweep();
 
+  // Called (on the executor) with the check-in after every stored change of its state, and after
+  // it was created. Set once, before traffic.
+  using ChangeListener = std::function<void(const CheckInView&)>;
+  void SetChangeListener(ChangeListener listener);
+  // When set and it answers false (the terminal is known not to answer), a document query is not
+  // sent: the check-in needs the fallback path at once (UPSTREAM_UNAVAILABLE) and its
+  // verification waits for Reverify. Set once, before traffic.
+  void SetUpstreamGate(std::function<bool()> available);
+  // Re-sends the stored document query of check-in `id` under the request key
+  // "checkin:<id>#r<attempt>", applies the answer like the first one (a NEEDS_FALLBACK check-in
+  // becomes VERIFIED on a valid result; other answers are linked), then calls `done` (on the
+  // executor) with the result or the error. Errors: CHECKIN_NOT_FOUND, NO_QUERY_TO_REVERIFY,
+  // UPSTREAM_NOT_CONFIGURED, and the query's own.
+  void Reverify(const std::string& id, int attempt,
+                std::function<void(core::Result<ResultView>)> done);
+
  private:
   // Inserts a new check-in (CHECKIN_STARTED, then `outcome` when given) with its events.
   core::Result<CheckInView> CreateWith(CheckInRecord record,
@@ -181,6 +197,8 @@ class CheckInUseCases {
   std::mutex write_mu_;  // serialises read-modify-write of check-ins
   std::mutex rejoin_mu_;
   std::set<std::string> rejoined_;  // query keys waited for again after a restart
+  ChangeListener change_listener_;
+  std::function<bool()> upstream_gate_;
 };
 
 }  // namespace onshid::app

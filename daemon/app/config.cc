@@ -344,6 +344,14 @@ Config ParseConfig(const std::string& text, const std::string& file_name) {
     o.Int("query_timeout_s", c.checkin.query_timeout_s, 1, 600);
     o.Int("sweep_interval_ms", c.checkin.sweep_interval_ms, 50, 600000);
   });
+  r.Object("fallback", [&](Reader& o) {
+    o.Bool("reads_smartphones", c.fallback.reads_smartphones);
+    o.Int("personal_data_retention_days", c.fallback.personal_data_retention_days, 1, 3650);
+    o.Int("purge_interval_s", c.fallback.purge_interval_s, 1, 86400);
+    o.Int("reverify_interval_ms", c.fallback.reverify_interval_ms, 100, 3600000);
+    o.Int("reverify_max_attempts", c.fallback.reverify_max_attempts, 1, 1000);
+    o.Int("return_watch_days", c.fallback.return_watch_days, 1, 730);
+  });
   r.Object("service", [&](Reader& o) {
     o.Int("shutdown_grace_ms", c.service.shutdown_grace_ms, 0, 600000);
     o.Int("worker_threads", c.service.worker_threads, 1, 256);

@@ -120,6 +120,19 @@ struct Config {
     int sweep_interval_ms = 1000;  // time-outs and recovery of uncorrelated results
   } checkin;
 
+  // Fallback cases (代替の資格確認): the facility's setup and the follow-up machinery.
+  struct Fallback {
+    bool reads_smartphones = false;  // スマートフォンのマイナ保険証 can be read (generic reader)
+    // A closed case kept with its personal data (CloseCase keep_personal_data) loses it after this.
+    int personal_data_retention_days = 90;
+    int purge_interval_s = 3600;         // how often the scheduled purge runs
+    // Queued verifications (terminal down) are re-sent one at a time, at least this far apart,
+    // and only when the terminal has nothing else waiting (real-time traffic first).
+    int reverify_interval_ms = 2000;
+    int reverify_max_attempts = 20;      // then staff take over (reverify GAVE_UP)
+    int return_watch_days = 90;          // 返戻 watch task after a 不詳/旧資格/事後確認 claim
+  } fallback;
+
   struct Service {
     int shutdown_grace_ms = 10000;  // in-flight calls may finish within this on SIGTERM
     int worker_threads = 4;         // application executor
