@@ -29,6 +29,10 @@
 #include "core/results.h"
 #include "core/store.h"
 
+namespace onshid::app {
+class FallbackCaseUseCases;  // app/fallback_cases.h
+}  // namespace onshid::app
+
 namespace onshid::api {
 
 // What the API layer needs from the rest of the daemon. Pointers are owned by the wiring and
@@ -47,6 +51,10 @@ struct ApiDeps {
   // Check-ins and consent (CheckInService, ConsentService). Null when the daemon is wired without
   // them: those services then fail with FAILED_PRECONDITION CHECKINS_UNAVAILABLE.
   app::CheckInUseCases* checkins = nullptr;
+  // Fallback cases (FallbackService's case methods). Null when the daemon is wired without them:
+  // those methods then fail with FAILED_PRECONDITION FALLBACK_CASES_UNAVAILABLE (EvaluateOptions
+  // still answers).
+  app::FallbackCaseUseCases* fallback_cases = nullptr;
   core::StatusBoard* board = nullptr;
   app::Executor* executor = nullptr;
   core::IdSource* ids = nullptr;

@@ -52,6 +52,11 @@ struct Options {
   std::string cause, age, newborn, certificate_expiry;
   std::vector<std::string> known;
   bool no_insurance_now = false, no_oqs = false, reads_smartphones = false, disaster_mode = false;
+  // fallback cases (kind, state, day, staff, reason and checkin shared with the commands above)
+  std::string method, expect, outcome, due, case_id, contacted_on, oral_by, eligibility_json,
+      statement_json, card_face_json;
+  int limit = 0, actual_days = 0, held_index = 0, amount = -1;
+  bool portal_pdf = false, no_change = false, keep_personal_data = false;
   std::vector<std::string> args;
 };
 
@@ -113,6 +118,32 @@ void Usage(std::ostream& out) {
          "                      (check-in names such as MY_NUMBER_CARD work too);\n"
          "                      --real-days: 実日数 this month before today (default 0);\n"
          "                      --age default under70; --date default today (Japan)\n"
+         "  fallback open [--checkin ID] [--cause CAUSE and the evaluate flags]\n"
+         "                      open a fallback case (代替確認の記録) for a check-in and/or the\n"
+         "                      given inputs (--cause required without --checkin)\n"
+         "  fallback revise ID --cause CAUSE [the evaluate flags]\n"
+         "                      replace the case's inputs and decide again\n"
+         "  fallback get ID     one case: decision, evidence, claim route, tasks\n"
+         "  fallback list [--state open|closed] [--day YYYY-MM-DD] [--checkin ID] [--limit N]\n"
+         "  fallback evidence ID --kind method-applied|card-face|patient-contacted|\n"
+         "        eligibility-found --staff S [--method METHOD] [--eligibility-json FILE]\n"
+         "        [--portal-pdf] [--oral-by patient|family|guardian [--held-index N]\n"
+         "        [--no-change-confirmed]] [--statement-json FILE] [--amount YEN]\n"
+         "        [--card-face-json FILE] [--contacted-on YYYY-MM-DD]\n"
+         "                      record evidence; METHOD e.g. portal-screen, insurance-statement,\n"
+         "                      full-self-pay; the FILEs hold a KnownEligibility, an\n"
+         "                      InsuranceStatement (申立書) and a CardFace in proto JSON, e.g.\n"
+         "                      {\"insuranceType\": \"INSURANCE_TYPE_SHAHO\",\n"
+         "                       \"birthDate\": {\"era\": \"ERA_SHOWA\", \"year\": 55, ...}, ...}\n"
+         "  fallback route ID [--expect ROUTE] [--actual-days N]\n"
+         "                      choose the claim route (請求方法); ROUTE current|old-eligibility|\n"
+         "                      unknown|confirm-later|self-pay; --actual-days: 実日数 at the claim\n"
+         "  fallback close ID --reason finished|cancelled [--keep-personal-data]\n"
+         "                      close the case; finished deletes its personal data unless kept\n"
+         "  fallback tasks [--case ID] [--state open|done|cancelled] [--due YYYY-MM-DD]\n"
+         "        [--limit N]   follow-up tasks, by due day\n"
+         "  fallback complete-task TASK_ID --staff S [--outcome done|claim-returned]\n"
+         "  fallback proof ID   the case's proof of attempt as JSON (no personal data)\n"
          "options:\n"
          "  --addr HOST:PORT    daemon's gRPC address (default 127.0.0.1:50051; env ONSHID_ADDR)\n"
          "  --token TOKEN       bearer token (env ONSHID_TOKEN)\n"
@@ -906,24 +937,18 @@ void PrintOptions(const onshi::v1::EvaluateOptionsResponse& r) {
   }
 }
 
-int FallbackCommand(const Options& o) {
+// The fallback case from the evaluate flags (--cause required).
+void BuildCase(const Options& o, onshi::v1::FallbackCase* c) {
   namespace v1 = onshi::v1;
-  const auto& a = o.args;
-  if (a.size() != 2 || a[1] != "evaluate") {
-    std::cerr << "onshictl: usage: fallback evaluate --cause CAUSE [...] (see --help)\n";
-    return 2;
-  }
   if (o.cause.empty()) {
-    std::cerr << "onshictl: fallback evaluate needs --cause, one of:";
+    std::cerr << "onshictl: --cause is required, one of:";
     for (const auto& [alias, name] :
          ShortNames(v1::FallbackCause_descriptor(), "FALLBACK_CAUSE_")) {
       std::cerr << " " << alias;
     }
     std::cerr << "\n";
-    return 2;
+    std::exit(2);
   }
-  v1::EvaluateOptionsRequest req;
-  auto* c = req.mutable_fallback_case();
   c->set_cause(static_cast<v1::FallbackCause>(
       PrefixedEnumFlag(v1::FallbackCause_descriptor(), "--cause", o.cause, "FALLBACK_CAUSE_")));
   for (const auto& d : o.documents) SetPresented(d, c->mutable_presented());
@@ -961,8 +986,283 @@ int FallbackCommand(const Options& o) {
   c->mutable_facility()->set_reads_smartphones(o.reads_smartphones);
   c->mutable_facility()->set_emergency_mode_active(o.disaster_mode);
   c->set_certificate_expiry(o.certificate_expiry);
+}
+
+// A message from a proto-JSON file (--statement-json etc.); exits 2 when unreadable.
+void ReadJsonFile(const std::string& flag, const std::string& path,
+                  google::protobuf::Message* out) {
+  const std::string text = ReadFile(path);
+  auto status = google::protobuf::util::JsonStringToMessage(text, out);
+  if (!status.ok()) {
+    // Only the first line of protobuf's description: the rest quotes the file (personal data).
+    const std::string why(status.message());
+    std::cerr << "onshictl: " << flag << " " << path << ": not a " << out->GetTypeName()
+              << " in proto JSON: " << why.substr(0, why.find('\n')) << "\n";
+    std::exit(2);
+  }
+}
+
+// The value's name after `prefix` ("FALLBACK_METHOD_PORTAL_SCREEN" → "PORTAL_SCREEN").
+std::string Short(const google::protobuf::EnumDescriptor* d, int value, const std::string& prefix) {
+  const auto* v = d->FindValueByNumber(value);
+  if (!v) return std::to_string(value);
+  const std::string& name = v->name();
+  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+}
+
+void PrintTask(const onshi::v1::FallbackTask& t) {
+  std::cout << t.task_id() << "\t" << t.case_id() << "\t" << t.kind() << "\t"
+            << Short(onshi::v1::FallbackTaskState_descriptor(), t.state(), "FALLBACK_TASK_STATE_")
+            << "\t期限 " << t.due_day();
+  if (!t.done_by().empty()) std::cout << "\t" << t.done_by();
+  std::cout << "\n";
+}
+
+void PrintTasks(const onshi::v1::ListTasksResponse& r) {
+  if (r.tasks().empty()) std::cout << "(no tasks)\n";
+  for (const auto& t : r.tasks()) PrintTask(t);
+}
+
+void PrintCase(const onshi::v1::FallbackCaseRecord& c) {
+  namespace v1 = onshi::v1;
+  const auto& in = c.input();
+  std::cout << "代替確認 " << c.case_id() << "  "
+            << Short(v1::FallbackCaseState_descriptor(), c.state(), "FALLBACK_CASE_STATE_");
+  if (c.close_reason() != v1::FALLBACK_CLOSE_REASON_UNSPECIFIED) {
+    std::cout << " ("
+              << Short(v1::FallbackCloseReason_descriptor(), c.close_reason(),
+                       "FALLBACK_CLOSE_REASON_")
+              << ")";
+  }
+  std::cout << "  " << c.day() << "  v" << c.version();
+  if (!c.check_in_id().empty()) std::cout << "  checkin " << c.check_in_id();
+  std::cout << "  opened by " << c.opened_by() << "\n";
+  std::cout << "  入力: " << Short(v1::FallbackCause_descriptor(), in.cause(), "FALLBACK_CAUSE_")
+            << "  " << (in.visit() == v1::RETURN_VISIT ? "再診" : "初診") << "  実日数 "
+            << in.actual_days() << "  受診日 " << in.date() << "  "
+            << Short(v1::AgeBracket_descriptor(), in.age(), "AGE_BRACKET_") << "\n";
+  if (!c.unconfirmed_facts().empty()) {
+    std::cout << "  未確認の入力:";
+    for (const auto& f : c.unconfirmed_facts()) std::cout << " " << f;
+    std::cout << "\n";
+  }
+  if (c.has_decision()) {
+    const auto& d = c.decision();
+    std::cout << "  判定 (" << d.engine_version() << "): 負担 "
+              << (d.charge() == v1::FALLBACK_CHARGE_FULL_SELF_PAY ? "10割" : "通常の負担割合")
+              << "\n";
+    for (const auto& m : d.methods()) {
+      if (!m.allowed()) continue;
+      std::cout << "    ✓ " << m.method_name_ja() << " ("
+                << Short(v1::FallbackMethod_descriptor(), m.method(), "FALLBACK_METHOD_")
+                << ") → " << m.leads_to_name_ja() << "\n";
+    }
+  }
+  if (c.has_decision_error()) {
+    std::cout << "  判定なし " << c.decision_error().reason() << ": "
+              << c.decision_error().message_ja() << "\n";
+  }
+  for (const auto& e : c.evidence()) {
+    std::cout << "  記録 #" << e.seq() << " "
+              << Short(v1::FallbackEvidenceKind_descriptor(), e.kind(),
+                       "FALLBACK_EVIDENCE_KIND_");
+    if (e.method() != v1::FALLBACK_METHOD_UNSPECIFIED) {
+      std::cout << " " << Short(v1::FallbackMethod_descriptor(), e.method(), "FALLBACK_METHOD_");
+    }
+    std::cout << " by " << e.staff_id() << " at " << Ts(e.at());
+    if (e.has_amount_collected_yen()) std::cout << "  徴収 " << e.amount_collected_yen() << "円";
+    if (!e.contacted_on().empty()) std::cout << "  連絡日 " << e.contacted_on();
+    std::cout << "\n";
+  }
+  if (c.has_claim()) {
+    const auto& cl = c.claim();
+    std::cout << "  請求: " << cl.route_name_ja() << " ("
+              << Short(v1::ClaimRoute_descriptor(), cl.route(), "CLAIM_ROUTE_") << ")  ["
+              << cl.rule().id() << "]\n"
+              << "      " << cl.rule().reason_ja() << "\n";
+    for (const auto& note : cl.notes()) {
+      std::cout << "    note [" << note.id() << "]\n      " << note.reason_ja() << "\n";
+    }
+  }
+  if (!c.tekiyo().empty()) {
+    std::cout << "  摘要:\n";
+    std::istringstream lines(c.tekiyo());
+    for (std::string line; std::getline(lines, line);) std::cout << "    " << line << "\n";
+  }
+  if (c.reverify() != v1::FALLBACK_REVERIFY_STATE_UNSPECIFIED &&
+      c.reverify() != v1::FALLBACK_REVERIFY_STATE_NONE) {
+    std::cout << "  再照会: "
+              << Short(v1::FallbackReverifyState_descriptor(), c.reverify(),
+                       "FALLBACK_REVERIFY_STATE_")
+              << " (" << c.reverify_attempts() << "回)\n";
+  }
+  std::cout << "  個人情報: " << (c.has_personal_data() ? "保持中" : "なし");
+  if (c.has_purged_at()) std::cout << " (削除 " << Ts(c.purged_at()) << ")";
+  std::cout << "\n";
+  for (const auto& t : c.tasks()) {
+    std::cout << "  作業 ";
+    PrintTask(t);
+  }
+}
+
+void PrintCases(const onshi::v1::ListCasesResponse& r) {
+  namespace v1 = onshi::v1;
+  if (r.cases().empty()) std::cout << "(no cases)\n";
+  for (const auto& c : r.cases()) {
+    std::cout << c.case_id() << "\t" << c.day() << "\t"
+              << Short(v1::FallbackCaseState_descriptor(), c.state(), "FALLBACK_CASE_STATE_")
+              << "\t"
+              << Short(v1::FallbackCause_descriptor(), c.input().cause(), "FALLBACK_CAUSE_")
+              << "\t" << (c.check_in_id().empty() ? "-" : c.check_in_id()) << "\t"
+              << (c.has_claim() ? c.claim().route_name_ja() : "-") << "\n";
+  }
+}
+
+void PrintProof(const onshi::v1::ExportProofResponse& r) { std::cout << r.proof_json() << "\n"; }
+
+// A required enum flag: exits 2 listing the short names when it is missing.
+void Require(const std::string& text, const std::string& what, const std::string& flag,
+             const google::protobuf::EnumDescriptor* d, const std::string& prefix) {
+  if (!text.empty()) return;
+  std::cerr << "onshictl: " << what << " needs " << flag << ", one of:";
+  for (const auto& [alias, name] : ShortNames(d, prefix)) std::cerr << " " << alias;
+  std::cerr << "\n";
+  std::exit(2);
+}
+
+int FallbackCommand(const Options& o) {
+  namespace v1 = onshi::v1;
+  using S = v1::FallbackService::Stub;
+  const auto& a = o.args;
+  const std::string sub = a.size() > 1 ? a[1] : "";
   auto stub = v1::FallbackService::NewStub(MakeChannel(o));
-  return Unary(o, *stub, &v1::FallbackService::Stub::EvaluateOptions, req, PrintOptions);
+  if (sub == "evaluate" && a.size() == 2) {
+    v1::EvaluateOptionsRequest req;
+    BuildCase(o, req.mutable_fallback_case());
+    return Unary(o, *stub, &S::EvaluateOptions, req, PrintOptions);
+  }
+  if (sub == "open" && a.size() == 2) {
+    if (o.checkin.empty() && o.cause.empty()) {
+      std::cerr << "onshictl: fallback open needs --checkin ID, --cause CAUSE, or both\n";
+      return 2;
+    }
+    v1::OpenCaseRequest req;
+    req.set_check_in_id(o.checkin);
+    if (!o.cause.empty()) BuildCase(o, req.mutable_fallback_case());
+    return Unary(o, *stub, &S::OpenCase, req, PrintCase);
+  }
+  if (sub == "revise" && a.size() == 3) {
+    v1::ReviseCaseRequest req;
+    req.set_case_id(a[2]);
+    BuildCase(o, req.mutable_fallback_case());
+    return Unary(o, *stub, &S::ReviseCase, req, PrintCase);
+  }
+  if (sub == "get" && a.size() == 3) {
+    v1::GetCaseRequest req;
+    req.set_case_id(a[2]);
+    return Unary(o, *stub, &S::GetCase, req, PrintCase);
+  }
+  if (sub == "list" && a.size() == 2) {
+    v1::ListCasesRequest req;
+    if (!o.state.empty()) {
+      req.set_state(static_cast<v1::FallbackCaseState>(PrefixedEnumFlag(
+          v1::FallbackCaseState_descriptor(), "--state", o.state, "FALLBACK_CASE_STATE_")));
+    }
+    req.set_day(o.day);
+    req.set_check_in_id(o.checkin);
+    req.set_limit(o.limit);
+    return Unary(o, *stub, &S::ListCases, req, PrintCases);
+  }
+  if (sub == "evidence" && a.size() == 3) {
+    Require(o.kind, "fallback evidence", "--kind", v1::FallbackEvidenceKind_descriptor(),
+            "FALLBACK_EVIDENCE_KIND_");
+    v1::RecordEvidenceRequest req;
+    req.set_case_id(a[2]);
+    auto* e = req.mutable_evidence();
+    e->set_kind(static_cast<v1::FallbackEvidenceKind>(PrefixedEnumFlag(
+        v1::FallbackEvidenceKind_descriptor(), "--kind", o.kind, "FALLBACK_EVIDENCE_KIND_")));
+    if (!o.method.empty()) {
+      e->set_method(static_cast<v1::FallbackMethod>(PrefixedEnumFlag(
+          v1::FallbackMethod_descriptor(), "--method", o.method, "FALLBACK_METHOD_")));
+    }
+    e->set_staff_id(o.staff);
+    if (!o.eligibility_json.empty()) {
+      ReadJsonFile("--eligibility-json", o.eligibility_json, e->mutable_eligibility());
+    }
+    e->set_portal_pdf(o.portal_pdf);
+    if (!o.oral_by.empty()) {
+      auto* oral = e->mutable_oral();
+      oral->set_answered_by(static_cast<v1::OralAnswerer>(PrefixedEnumFlag(
+          v1::OralAnswerer_descriptor(), "--oral-by", o.oral_by, "ORAL_ANSWERER_")));
+      oral->set_no_change_confirmed(o.no_change);
+      oral->set_held_eligibility_index(o.held_index);
+    }
+    if (!o.statement_json.empty()) {
+      ReadJsonFile("--statement-json", o.statement_json, e->mutable_statement());
+    }
+    if (o.amount >= 0) e->set_amount_collected_yen(o.amount);
+    if (!o.card_face_json.empty()) {
+      ReadJsonFile("--card-face-json", o.card_face_json, e->mutable_card_face());
+    }
+    e->set_contacted_on(o.contacted_on);
+    return Unary(o, *stub, &S::RecordEvidence, req, PrintCase);
+  }
+  if (sub == "route" && a.size() == 3) {
+    v1::ChooseClaimRouteRequest req;
+    req.set_case_id(a[2]);
+    if (!o.expect.empty()) {
+      req.set_expected_route(static_cast<v1::ClaimRoute>(
+          PrefixedEnumFlag(v1::ClaimRoute_descriptor(), "--expect", o.expect, "CLAIM_ROUTE_")));
+    }
+    if (o.actual_days > 0) req.set_actual_days_at_claim(o.actual_days);
+    return Unary(o, *stub, &S::ChooseClaimRoute, req, PrintCase);
+  }
+  if (sub == "close" && a.size() == 3) {
+    const std::vector<std::pair<std::string, std::string>> reasons = {
+        {"finished", "FALLBACK_CLOSE_REASON_CLAIM_WORK_FINISHED"},
+        {"cancelled", "FALLBACK_CLOSE_REASON_CANCELLED"}};
+    if (o.reason.empty()) {
+      std::cerr << "onshictl: fallback close needs --reason finished|cancelled\n";
+      return 2;
+    }
+    v1::CloseCaseRequest req;
+    req.set_case_id(a[2]);
+    req.set_reason(static_cast<v1::FallbackCloseReason>(
+        PrefixedEnumFlag(v1::FallbackCloseReason_descriptor(), "--reason", o.reason,
+                         "FALLBACK_CLOSE_REASON_", reasons)));
+    req.set_keep_personal_data(o.keep_personal_data);
+    return Unary(o, *stub, &S::CloseCase, req, PrintCase);
+  }
+  if (sub == "tasks" && a.size() == 2) {
+    v1::ListTasksRequest req;
+    req.set_case_id(o.case_id);
+    if (!o.state.empty()) {
+      req.set_state(static_cast<v1::FallbackTaskState>(PrefixedEnumFlag(
+          v1::FallbackTaskState_descriptor(), "--state", o.state, "FALLBACK_TASK_STATE_")));
+    }
+    req.set_due_on_or_before(o.due);
+    req.set_limit(o.limit);
+    return Unary(o, *stub, &S::ListTasks, req, PrintTasks);
+  }
+  if (sub == "complete-task" && a.size() == 3) {
+    v1::CompleteTaskRequest req;
+    req.set_task_id(a[2]);
+    if (!o.outcome.empty()) {
+      req.set_outcome(static_cast<v1::FallbackTaskOutcome>(
+          PrefixedEnumFlag(v1::FallbackTaskOutcome_descriptor(), "--outcome", o.outcome,
+                           "FALLBACK_TASK_OUTCOME_")));
+    }
+    req.set_staff_id(o.staff);
+    return Unary(o, *stub, &S::CompleteTask, req, PrintTask);
+  }
+  if (sub == "proof" && a.size() == 3) {
+    v1::ExportProofRequest req;
+    req.set_case_id(a[2]);
+    return Unary(o, *stub, &S::ExportProof, req, PrintProof);
+  }
+  std::cerr << "onshictl: usage: fallback evaluate|open|revise ID|get ID|list|evidence ID|"
+               "route ID|close ID|tasks|complete-task TASK_ID|proof ID (see --help)\n";
+  return 2;
 }
 
 int PrintTokenHash(const Options& o) {
@@ -1038,6 +1338,34 @@ int main(int argc, char** argv) {
     else if (a == "--no-oqs") o.no_oqs = true;
     else if (a == "--reads-smartphones") o.reads_smartphones = true;
     else if (a == "--disaster-mode") o.disaster_mode = true;
+    else if (a == "--method") value(o.method);
+    else if (a == "--expect") value(o.expect);
+    else if (a == "--outcome") value(o.outcome);
+    else if (a == "--due") value(o.due);
+    else if (a == "--case") value(o.case_id);
+    else if (a == "--contacted-on") value(o.contacted_on);
+    else if (a == "--oral-by") value(o.oral_by);
+    else if (a == "--eligibility-json") value(o.eligibility_json);
+    else if (a == "--statement-json") value(o.statement_json);
+    else if (a == "--card-face-json") value(o.card_face_json);
+    else if (a == "--portal-pdf") o.portal_pdf = true;
+    else if (a == "--no-change-confirmed") o.no_change = true;
+    else if (a == "--keep-personal-data") o.keep_personal_data = true;
+    else if (a == "--limit" || a == "--actual-days" || a == "--held-index" || a == "--amount") {
+      std::string v;
+      value(v);
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 0 || n > 100000000) {
+        std::cerr << "onshictl: " << a << " needs a number\n";
+        return 2;
+      }
+      int& field = a == "--limit"         ? o.limit
+                   : a == "--actual-days" ? o.actual_days
+                   : a == "--held-index"  ? o.held_index
+                                          : o.amount;
+      field = static_cast<int>(n);
+    }
     else if (a == "--real-days") {
       std::string v;
       value(v);
