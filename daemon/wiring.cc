@@ -17,6 +17,7 @@
 #include "core/dependency.h"
 #include "onshid/version.h"
 #include "app/checkin.h"
+#include "app/fallback_cases.h"
 #include "app/eligibility.h"
 #include "oqs_folder/oqs_folder_upstream.h"
 #include "oqs_folder/pugixml_codec.h"
@@ -156,6 +157,7 @@ core::Status Daemon::Start() {
 
   if (auto s = StartReaders(); !s) return s.error();
   StartCheckIns();
+  StartFallback();
   if (upstream_) {
     // Started after the check-in use cases exist, so that no face result misses correlation.
     if (auto s = upstream_->Start(eligibility_->Handlers()); !s) return s.error();
@@ -173,6 +175,7 @@ core::Status Daemon::Start() {
   deps.eligibility = eligibility_.get();
   deps.readers = readers_.get();
   deps.checkins = checkins_.get();
+  deps.fallback_cases = fallback_.get();
   deps.board = board_.get();
   deps.executor = executor_.get();
   deps.ids = ids_.get();
@@ -273,11 +276,72 @@ void Daemon::StartCheckIns() {
   }
 }
 
+namespace {
+
+// The fallback cases' view of check-ins.
+class CheckInBridge final : public app::CaseCheckIns {
+ public:
+  CheckInBridge(app::CheckInUseCases& checkins, app::EligibilityUseCases* eligibility)
+      : checkins_(checkins), eligibility_(eligibility) {}
+  core::Result<app::CheckInView> Get(const std::string& id) override { return checkins_.Get(id); }
+  core::Result<app::ResultView> GetResult(std::int64_t id) override {
+    if (!eligibility_) return core::Internal("no upstream: no results");
+    return eligibility_->Get(id);
+  }
+  bool CanReverify(const app::CheckInView& view) override {
+    return eligibility_ && view.record.query.has_value() && !view.record.query_key.empty();
+  }
+  void Reverify(const std::string& id, int attempt,
+                std::function<void(core::Result<app::ResultView>)> done) override {
+    checkins_.Reverify(id, attempt, std::move(done));
+  }
+
+ private:
+  app::CheckInUseCases& checkins_;
+  app::EligibilityUseCases* eligibility_;
+};
+
+}  // namespace
+
+void Daemon::StartFallback() {
+  app::FallbackOptions o;
+  o.reads_smartphones = config_.fallback.reads_smartphones;
+  o.personal_data_retention = std::chrono::hours(24 * config_.fallback.personal_data_retention_days);
+  o.reverify_interval = std::chrono::milliseconds(config_.fallback.reverify_interval_ms);
+  o.reverify_max_attempts = config_.fallback.reverify_max_attempts;
+  o.return_watch_days = config_.fallback.return_watch_days;
+  case_checkins_ = std::make_unique<CheckInBridge>(*checkins_, eligibility_.get());
+  fallback_ = std::make_unique<app::FallbackCaseUseCases>(*store_, *store_, case_checkins_.get(),
+                                                          *clock_, *ids_, *executor_, o);
+  checkins_->SetChangeListener([this](const app::CheckInView& view) { fallback_->OnCheckIn(view); });
+  if (upstream_) checkins_->SetUpstreamGate([this] { return UpstreamAnswering(); });
+}
+
+bool Daemon::UpstreamAnswering() const {
+  for (const auto& d : board_->Snapshot()) {
+    if (d.name != kUpstream) continue;
+    return d.state == core::DependencyState::kOk;
+  }
+  return true;
+}
+
 void Daemon::SweepLoop() {
   std::unique_lock lock(monitor_mu_);
   while (!stopping_) {
     lock.unlock();
     checkins_->Sweep();
+    if (upstream_) {
+      // Real-time traffic first: nothing waits in req/ or in the adapter's queue.
+      const auto h = upstream_->Health();
+      const int busy = h.queued + (h.oldest_request_age ? 1 : 0);
+      fallback_->ReverifyTick(UpstreamAnswering(), busy);
+    }
+    if (clock_->Now() - last_purge_ >= std::chrono::seconds(config_.fallback.purge_interval_s)) {
+      last_purge_ = clock_->Now();
+      if (auto n = fallback_->PurgeExpired(); !n) {
+        app::Logger("fallback")->warn("scheduled purge failed: {}", n.error().message);
+      }
+    }
     lock.lock();
     monitor_cv_.wait_for(lock, std::chrono::milliseconds(config_.checkin.sweep_interval_ms),
                          [this] { return stopping_; });
@@ -396,6 +460,8 @@ void Daemon::Stop() {
   if (upstream_) upstream_->Stop();
   if (executor_) executor_->Join();
   api_.reset();
+  fallback_.reset();
+  case_checkins_.reset();
   checkins_.reset();
   eligibility_.reset();
   readers_.reset();

@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "core/clock.h"
+
 #include "app/config.h"
 #include "core/error.h"
 
@@ -33,8 +35,10 @@ class Authenticator;
 class Metrics;
 }  // namespace api
 namespace app {
+class CaseCheckIns;
 class CheckInUseCases;
 class EligibilityUseCases;
+class FallbackCaseUseCases;
 class Executor;
 class RandomIds;
 }  // namespace app
@@ -70,6 +74,10 @@ class Daemon {
   // Starts the PC/SC adapter when readers.enabled; its service state feeds the status board.
   core::Status StartReaders();
   void StartCheckIns();
+  // Fallback cases: opened for NEEDS_FALLBACK check-ins, re-verified when the terminal answers.
+  void StartFallback();
+  // True unless the terminal is known not to answer (folder unreachable or req/ not consumed).
+  bool UpstreamAnswering() const;
   void SweepLoop();
 
   app::Config config_;
@@ -86,6 +94,9 @@ class Daemon {
   std::unique_ptr<app::EligibilityUseCases> eligibility_;
   std::unique_ptr<pcsc::PcscCardReaders> readers_;
   std::unique_ptr<app::CheckInUseCases> checkins_;
+  std::unique_ptr<app::CaseCheckIns> case_checkins_;
+  std::unique_ptr<app::FallbackCaseUseCases> fallback_;
+  core::SystemTime last_purge_{};  // sweeper thread only
   int readers_watch_ = 0;
   std::string last_upstream_state_;  // guarded by being called from start-up, then the monitor only
   std::unique_ptr<api::ApiServer> api_;
@@ -95,7 +106,7 @@ class Daemon {
   bool stopping_ = false;
   std::atomic<bool> pg_restarting_{false};
   std::thread monitor_;
-  std::thread sweeper_;  // check-in time-outs and recovery, every checkin.sweep_interval_ms
+  std::thread sweeper_;  // check-in time-outs and recovery, re-verification, scheduled purge
 };
 
 // Runs the daemon the way main() does: blocks SIGTERM/SIGINT/SIGHUP (the caller must have blocked

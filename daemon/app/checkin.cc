@@ -135,7 +135,9 @@ core::Status CheckInUseCases::Write(CheckInRecord& r, bool insert, ck::Attachmen
   auto s = insert ? store_.InsertCheckIn(row, with) : store_.UpdateCheckIn(row, with);
   if (!s) {
     r = before;
-  } else if (change_listener_ && (insert || before.state != r.state)) {
+  } else if (change_listener_) {
+    // Every stored change (callers mutate the record before writing, so the previous state is
+    // not known here); the listener acts on states, idempotently.
     executor_.Post([this, id = r.id] {
       if (auto v = Get(id)) change_listener_(v.value());
     });

@@ -150,8 +150,8 @@ class CheckInUseCases {
   // results that arrived while nobody waited. Called periodically and at start-up.
   void Sweep();
 
-  // Called (on the executor) with the check-in after every stored change of its state, and after
-  // it was created. Set once, before traffic.
+  // Called (on the executor) with the check-in after every stored change (creation included);
+  // it must act on the state idempotently. Set once, before traffic.
   using ChangeListener = std::function<void(const CheckInView&)>;
   void SetChangeListener(ChangeListener listener);
   // When set and it answers false (the terminal is known not to answer), a document query is not

@@ -511,7 +511,11 @@ struct FallbackCaseUseCases::Loaded {
   }
   void SetInput(const fb::FallbackCase& c) {
     body["input"] = InputJson(c);
-    personal["known"] = KnownIdentifiersJson(c);
+    if (c.known_eligibilities.empty()) {
+      personal.erase("known");
+    } else {
+      personal["known"] = KnownIdentifiersJson(c);
+    }
   }
   std::vector<CaseEvidence> Evidence() const {
     std::vector<CaseEvidence> out;
@@ -576,9 +580,20 @@ core::Status FallbackCaseUseCases::Save(Loaded& l, bool insert, fb::CaseWrite wi
   l.row.updated_at = clock_.Now();
   l.row.version = insert ? 1 : l.row.version + 1;
   l.row.body = l.body.dump();
-  if (!with.purge_personal_data && !with.personal_data) with.personal_data = l.personal.dump();
+  // Personal data is written only when there is some: a purged case stays without any.
+  if (!with.purge_personal_data && !with.personal_data && !l.personal.empty()) {
+    with.personal_data = l.personal.dump();
+  }
+  const bool purged = with.purge_personal_data;
+  const bool written = with.personal_data.has_value();
   auto s = insert ? store_.InsertCase(l.row, with) : store_.UpdateCase(l.row, with);
-  if (!s) l.row.version = insert ? 0 : l.row.version - 1;
+  if (!s) {
+    l.row.version = insert ? 0 : l.row.version - 1;
+  } else if (purged) {
+    l.row.has_personal_data = false;
+  } else if (written) {
+    l.row.has_personal_data = true;
+  }
   return s;
 }
 
@@ -1556,10 +1571,22 @@ void FallbackCaseUseCases::OnCheckIn(const CheckInView& view) {
 void FallbackCaseUseCases::ReverifyTick(bool upstream_ok, int upstream_busy) {
   if (!checkins_) return;
   {
+    // Claims the single re-verification slot (released below when nothing is sent).
     std::lock_guard lock(reverify_mu_);
     if (reverify_in_flight_ || !upstream_ok || upstream_busy > 0) return;
     if (clock_.Now() - last_reverify_ < options_.reverify_interval) return;
+    reverify_in_flight_ = true;
   }
+  bool sent = false;
+  struct Release {
+    FallbackCaseUseCases* self;
+    bool* sent;
+    ~Release() {
+      if (*sent) return;
+      std::lock_guard lock(self->reverify_mu_);
+      self->reverify_in_flight_ = false;
+    }
+  } release{this, &sent};
   fb::CaseQuery q;
   q.state = "OPEN";
   q.limit = 1000;
@@ -1593,9 +1620,9 @@ void FallbackCaseUseCases::ReverifyTick(bool upstream_ok, int upstream_busy) {
     }
     {
       std::lock_guard lock(reverify_mu_);
-      reverify_in_flight_ = true;
       last_reverify_ = clock_.Now();
     }
+    sent = true;
     const std::string case_id = it->id;
     Logger("fallback")->info("re-verifying check-in {} for fallback case {} (attempt {})",
                              check_in_id, case_id, attempt);
