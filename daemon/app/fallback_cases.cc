@@ -473,23 +473,6 @@ bool ShowsEligibility(fb::Method m) {
   }
 }
 
-std::optional<fb::KnownEligibility> ConfirmedOf(const core::oqs::EligibilityResult& result) {
-  for (const auto& q : result.results) {
-    if (!q.insurer_number) continue;
-    fb::KnownEligibility k;
-    k.source = fb::KnownEligibility::Source::kConfirmed;
-    k.insurer_number =
-        q.insurer_number->value ? q.insurer_number->value->digits() : q.insurer_number->raw;
-    k.symbol = q.insured_card_symbol.value_or("");
-    k.number = q.insured_identification_number.value_or("");
-    k.branch = q.insured_branch_number.value_or("");
-    k.insurer_name = q.insurer_name.value_or("");
-    if (const auto ratio = q.PartialContributionRatio()) k.ratio_wari = ratio->Wari();
-    return k;
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::string_view EvidenceKindName(EvidenceKind kind) {
@@ -595,6 +578,19 @@ core::Status FallbackCaseUseCases::Save(Loaded& l, bool insert, fb::CaseWrite wi
     l.row.has_personal_data = true;
   }
   return s;
+}
+
+core::Result<FallbackCaseView> FallbackCaseUseCases::InsertNew(Loaded& l, fb::CaseWrite with) {
+  if (auto s = Save(l, true, std::move(with)); !s) {
+    // Opened meanwhile (same client key or check-in): that case is the answer.
+    if (s.error().reason == "CASE_EXISTS") {
+      for (const auto& [k, v] : s.error().metadata) {
+        if (k == "case_id") return Get(v);
+      }
+    }
+    return s.error();
+  }
+  return ViewOf(l);
 }
 
 core::Event FallbackCaseUseCases::MakeEvent(const std::string& case_id, std::string type,
@@ -724,16 +720,9 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::Open(const OpenCaseInput& i
   with.attempts.push_back(MakeAttempt(clock_.Now(), who, "OPENED", {{"by_hand", true}}));
   with.events.push_back(MakeEvent(l.row.id, "fallback.case_opened", "OPENED_BY_HAND"));
   Evaluate(l, who, with, "OPENED");
-  if (auto s = Save(l, true, std::move(with)); !s) {
-    if (s.error().reason == "CASE_EXISTS") {
-      for (const auto& [k, v] : s.error().metadata) {
-        if (k == "case_id") return Get(v);
-      }
-    }
-    return s.error();
-  }
-  Logger("fallback")->info("fallback case {} opened by hand", l.row.id);
-  return ViewOf(l);
+  auto opened = InsertNew(l, std::move(with));
+  if (opened) Logger("fallback")->info("fallback case {} opened by hand", l.row.id);
+  return opened;
 }
 
 core::Result<FallbackCaseView> FallbackCaseUseCases::OpenForCheckIn(const CheckInView& view,
@@ -804,17 +793,12 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::OpenForCheckIn(const CheckI
     with.events.push_back(MakeEvent(l.row.id, "fallback.reverify_queued", "UPSTREAM_UNAVAILABLE"));
   }
   Evaluate(l, who, with, "OPENED");
-  if (auto s = Save(l, true, std::move(with)); !s) {
-    if (s.error().reason == "CASE_EXISTS") {
-      for (const auto& [k, v] : s.error().metadata) {
-        if (k == "case_id") return Get(v);
-      }
-    }
-    return s.error();
+  auto opened = InsertNew(l, std::move(with));
+  if (opened) {
+    Logger("fallback")->info("fallback case {} opened for check-in {}{}", l.row.id, r.id,
+                             queue ? " (re-verification queued)" : "");
   }
-  Logger("fallback")->info("fallback case {} opened for check-in {}{}", l.row.id, r.id,
-                           queue ? " (re-verification queued)" : "");
-  return ViewOf(l);
+  return opened;
 }
 
 core::Result<FallbackCaseView> FallbackCaseUseCases::Revise(const std::string& id,
@@ -1541,7 +1525,9 @@ void FallbackCaseUseCases::OnCheckIn(const CheckInView& view) {
     if (auto got = checkins_->GetResult(r.result_id)) result = std::move(got).value();
   }
   if (result && result->parsed) {
-    if (auto k = ConfirmedOf(*result->parsed)) l.personal["confirmed"] = EligibilityJson(*k);
+    if (auto k = fb::EligibilityOf(*result->parsed, fb::KnownEligibility::Source::kConfirmed)) {
+      l.personal["confirmed"] = EligibilityJson(*k);
+    }
   }
   ClaimSummary c;
   c.route = fb::ClaimRoute::kCurrent;
@@ -1596,7 +1582,9 @@ void FallbackCaseUseCases::ReverifyTick(bool upstream_ok, int upstream_busy) {
   for (auto it = rows->rbegin(); it != rows->rend(); ++it) {
     const json body = json::parse(it->body, nullptr, false);
     if (body.is_discarded()) continue;
-    if (Str(body.value("reverify", json::object()), "state") != "QUEUED") continue;
+    // SENT with nothing in flight here: sent by a daemon that stopped before the answer.
+    const std::string state = Str(body.value("reverify", json::object()), "state");
+    if (state != "QUEUED" && state != "SENT") continue;
     std::string check_in_id;
     int attempt = 0;
     {
@@ -1604,7 +1592,10 @@ void FallbackCaseUseCases::ReverifyTick(bool upstream_ok, int upstream_busy) {
       auto loaded = Load(it->id);
       if (!loaded) return;
       Loaded l = std::move(loaded).value();
-      if (l.Closed() || l.Reverify() != ReverifyState::kQueued) continue;
+      if (l.Closed() ||
+          (l.Reverify() != ReverifyState::kQueued && l.Reverify() != ReverifyState::kSent)) {
+        continue;
+      }
       if (auto ci = checkins_->Get(l.row.check_in_id);
           !ci || ci->record.state != ck::CheckInState::kNeedsFallback) {
         continue;  // verified (its case closes through OnCheckIn) or gone: nothing to re-send
@@ -1637,10 +1628,14 @@ void FallbackCaseUseCases::ReverifyTick(bool upstream_ok, int upstream_busy) {
 
 void FallbackCaseUseCases::ApplyReverification(const std::string& case_id,
                                                core::Result<ResultView> outcome) {
-  {
-    std::lock_guard lock(reverify_mu_);
-    reverify_in_flight_ = false;
-  }
+  // The slot is released once the case says what happened (never SENT with the slot free).
+  struct Release {
+    FallbackCaseUseCases* self;
+    ~Release() {
+      std::lock_guard lock(self->reverify_mu_);
+      self->reverify_in_flight_ = false;
+    }
+  } release{this};
   auto log = Logger("fallback");
   std::unique_lock lock(write_mu_);
   auto loaded = Load(case_id);
@@ -1705,7 +1700,9 @@ void FallbackCaseUseCases::ApplyReverification(const std::string& case_id,
     c.chosen_at = clock_.Now();
     c.chosen_by = kDaemonActor;
     l.body["claim"] = ClaimJson(c);
-    if (auto k = ConfirmedOf(*result.parsed)) l.personal["confirmed"] = EligibilityJson(*k);
+    if (auto k = fb::EligibilityOf(*result.parsed, fb::KnownEligibility::Source::kConfirmed)) {
+      l.personal["confirmed"] = EligibilityJson(*k);
+    }
     CloseCaseInput close;
     close.reason = "VERIFIED_ONLINE";
     if (auto s = CloseLocked(l, close, kDaemonActor); !s) {

@@ -255,6 +255,8 @@ class FallbackCaseUseCases {
   core::Result<Loaded> Load(const std::string& id);
   core::Result<FallbackCaseView> ViewOf(const Loaded& l);
   core::Status Save(Loaded& l, bool insert, core::fallback::CaseWrite with);
+  // Inserts a new case; when its client key or check-in was taken meanwhile, that case.
+  core::Result<FallbackCaseView> InsertNew(Loaded& l, core::fallback::CaseWrite with);
   void Evaluate(Loaded& l, const std::string& actor, core::fallback::CaseWrite& with,
                 const std::string& why);
   core::Result<FallbackCaseView> CloseLocked(Loaded& l, const CloseCaseInput& in,

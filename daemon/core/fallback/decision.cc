@@ -1014,10 +1014,15 @@ std::optional<KnownEligibility> OldEligibilityOf(const oqs::EligibilityResult& r
   if (cause != FailureCause::kResultInvalid && cause != FailureCause::kResultInvalidNewerExists) {
     return std::nullopt;
   }
+  return EligibilityOf(result, KnownEligibility::Source::kInvalidResult);
+}
+
+std::optional<KnownEligibility> EligibilityOf(const oqs::EligibilityResult& result,
+                                              KnownEligibility::Source source) {
   for (const auto& q : result.results) {
     if (!q.insurer_number) continue;
     KnownEligibility k;
-    k.source = KnownEligibility::Source::kInvalidResult;
+    k.source = source;
     k.insurer_number =
         q.insurer_number->value ? q.insurer_number->value->digits() : q.insurer_number->raw;
     k.symbol = q.insured_card_symbol.value_or("");

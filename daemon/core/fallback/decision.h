@@ -265,4 +265,9 @@ std::optional<FailureCause> FailureCauseOf(const oqs::EligibilityResult& result)
 // validity or when no entry carries an insurer number.
 std::optional<KnownEligibility> OldEligibilityOf(const oqs::EligibilityResult& result);
 
+// The eligibility of a result's first entry that carries an insurer number (insurer, symbol,
+// number, branch, insurer name, ratio) with `source`, whatever the validity; nullopt when none.
+std::optional<KnownEligibility> EligibilityOf(const oqs::EligibilityResult& result,
+                                              KnownEligibility::Source source);
+
 }  // namespace onshid::core::fallback
