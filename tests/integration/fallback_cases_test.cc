@@ -385,19 +385,15 @@ TEST_CASE("a 不詳 claim is refused while its 摘要 is incomplete, then built,
     CHECK(ReasonOf(s) == "NO_CLAIM_ROUTE");
   }
 
-  // The facility contacts the patient; now the 摘要 is complete and the route is 不詳.
+  // The facility contacts the patient (recorded with onshictl); now the 摘要 is complete and the
+  // route is 不詳.
+  const std::string ctl = std::string(ONSHICTL_BINARY) + " --addr 127.0.0.1:" +
+                          std::to_string(ports.grpc) + " --token " + kDeskToken;
   {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken);
-    v1::RecordEvidenceRequest req;
-    req.set_case_id(c.case_id());
-    req.mutable_evidence()->set_kind(v1::FALLBACK_EVIDENCE_KIND_PATIENT_CONTACTED);
-    req.mutable_evidence()->set_staff_id("S-07");
-    req.mutable_evidence()->set_contacted_on(today);
-    v1::FallbackCaseRecord out;
-    auto s = desk.fallback->RecordEvidence(&ctx, req, &out);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
+    auto out = RunCommand(ctl + " fallback evidence " + c.case_id() +
+                          " --kind patient-contacted --staff S-07 --contacted-on " + today);
+    INFO(out.output);
+    REQUIRE(out.exit_code == 0);
   }
   {
     grpc::ClientContext ctx;
@@ -437,6 +433,17 @@ TEST_CASE("a 不詳 claim is refused while its 摘要 is incomplete, then built,
   CHECK(open_tasks == std::vector<std::string>{"RETURN_WATCH"});
   const auto proof = desk.Proof(c.case_id());
   const auto kinds = AttemptKinds(proof);
+  {
+    auto out = RunCommand(ctl + " fallback proof " + c.case_id());
+    INFO(out.output);
+    CHECK(out.exit_code == 0);
+    CHECK(nlohmann::json::parse(out.output)["attempts"].size() == proof["attempts"].size());
+    auto tasks = RunCommand(ctl + " --json fallback tasks --case " + c.case_id() + " --state open");
+    INFO(tasks.output);
+    CHECK(tasks.exit_code == 0);
+    CHECK_THAT(tasks.output, Catch::Contains("RETURN_WATCH"));
+    CHECK_THAT(tasks.output, !Catch::Contains("CONTACT_PATIENT"));
+  }
   CHECK(Has(kinds, "CLAIM_ROUTE_REFUSED"));
   CHECK(Has(kinds, "CLAIM_ROUTE"));
   CHECK(Has(kinds, "PURGED"));
