@@ -29,13 +29,6 @@ constexpr int kCertificateStatuses = 6;
 constexpr int kChangedFields = 13;
 constexpr int kInformationKinds = 14;
 
-std::int64_t Micros(core::SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-core::SystemTime FromMicros(std::int64_t us) {
-  return core::SystemTime(
-      std::chrono::duration_cast<core::SystemTime::duration>(std::chrono::microseconds(us)));
-}
 
 json OptionalText(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
 std::optional<std::string> TextOrNone(const json& j, const char* key) {
@@ -173,13 +166,13 @@ ck::CheckInRow EncodeRecord(const CheckInRecord& r) {
   json oral = json::array();
   for (const auto& o : r.oral_consents) {
     oral.push_back({{"staff_id", o.staff_id},
-                    {"at_us", Micros(o.at)},
-                    {"withdrawn_at_us", o.withdrawn_at ? json(Micros(*o.withdrawn_at)) : json(nullptr)}});
+                    {"at_us", UnixMicros(o.at)},
+                    {"withdrawn_at_us", o.withdrawn_at ? json(UnixMicros(*o.withdrawn_at)) : json(nullptr)}});
   }
   b["oral_consents"] = oral;
   json withdrawals = json::array();
   for (const auto& w : r.withdrawals) {
-    withdrawals.push_back({{"kind", ck::ToString(w.kind)}, {"at_us", Micros(w.at)}});
+    withdrawals.push_back({{"kind", ck::ToString(w.kind)}, {"at_us", UnixMicros(w.at)}});
   }
   b["withdrawals"] = withdrawals;
 
@@ -305,22 +298,31 @@ core::Result<CheckInRecord> DecodeRecord(const ck::CheckInRow& row) {
     for (const auto& o : b.at("oral_consents")) {
       ck::OralConsentRecord rec;
       rec.staff_id = o.at("staff_id").get<std::string>();
-      rec.at = FromMicros(o.at("at_us").get<std::int64_t>());
+      rec.at = FromUnixMicros(o.at("at_us").get<std::int64_t>());
       if (!o.at("withdrawn_at_us").is_null()) {
-        rec.withdrawn_at = FromMicros(o.at("withdrawn_at_us").get<std::int64_t>());
+        rec.withdrawn_at = FromUnixMicros(o.at("withdrawn_at_us").get<std::int64_t>());
       }
       r.oral_consents.push_back(rec);
     }
     for (const auto& w : b.at("withdrawals")) {
       auto kind = ParseInformationKind(w.at("kind").get<std::string>());
       if (!kind) return Unreadable(row.id, "withdrawals");
-      r.withdrawals.push_back({*kind, FromMicros(w.at("at_us").get<std::int64_t>())});
+      r.withdrawals.push_back({*kind, FromUnixMicros(w.at("at_us").get<std::int64_t>())});
     }
   } catch (const json::exception& e) {
     // Only the error number: a parse error's text could quote stored (personal) data.
     return Unreadable(row.id, "JSON error " + std::to_string(e.id));
   }
   return r;
+}
+
+std::int64_t UnixMicros(core::SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+core::SystemTime FromUnixMicros(std::int64_t us) {
+  return core::SystemTime(
+      std::chrono::duration_cast<core::SystemTime::duration>(std::chrono::microseconds(us)));
 }
 
 }  // namespace onshid::app

@@ -85,6 +85,10 @@ std::string BirthDateKey(const std::optional<std::chrono::year_month_day>& birth
 // A calendar date as YYYY-MM-DD (the form of days and birth dates in rows and the API).
 std::string IsoDate(const std::chrono::year_month_day& d);
 
+// Instants as microseconds since the Unix epoch (the form of times in JSON bodies).
+std::int64_t UnixMicros(core::SystemTime t);
+core::SystemTime FromUnixMicros(std::int64_t us);
+
 // YYYY-MM-DD → a calendar date; nullopt when malformed or not a real date.
 std::optional<std::chrono::year_month_day> ParseIsoDate(std::string_view iso);
 

@@ -107,13 +107,6 @@ std::optional<core::oqs::OqsDate> FromIso(std::string_view text) {
   if (!ymd) return std::nullopt;
   return core::oqs::OqsDate::FromSysDays(std::chrono::sys_days{*ymd});
 }
-std::int64_t Micros(core::SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-core::SystemTime FromMicros(std::int64_t us) {
-  return core::SystemTime(
-      std::chrono::duration_cast<core::SystemTime::duration>(std::chrono::microseconds(us)));
-}
 json OptDate(const std::optional<core::oqs::OqsDate>& d) { return d ? json(Iso(*d)) : json(); }
 std::optional<core::oqs::OqsDate> ReadDate(const json& j, const char* key) {
   if (!j.contains(key) || !j[key].is_string()) return std::nullopt;
@@ -327,7 +320,7 @@ json EvidenceJson(const CaseEvidence& e) {
   json j = {{"seq", e.seq},
             {"kind", kEvidenceKinds[static_cast<int>(e.kind)]},
             {"staff_id", e.staff_id},
-            {"at", Micros(e.at)},
+            {"at", UnixMicros(e.at)},
             {"rule_id", e.rule_id},
             {"eligibility_recorded", e.eligibility_recorded},
             {"statement_recorded", e.statement_recorded},
@@ -344,7 +337,7 @@ CaseEvidence EvidenceFrom(const json& j) {
   e.kind = ByName<EvidenceKind>(kEvidenceKinds, Str(j, "kind")).value_or(EvidenceKind::kMethodApplied);
   if (j.contains("method")) e.method = MethodByName(Str(j, "method"));
   e.staff_id = Str(j, "staff_id");
-  e.at = FromMicros(j.value("at", std::int64_t{0}));
+  e.at = FromUnixMicros(j.value("at", std::int64_t{0}));
   e.rule_id = Str(j, "rule_id");
   e.eligibility_recorded = j.value("eligibility_recorded", false);
   e.statement_recorded = j.value("statement_recorded", false);
@@ -360,7 +353,7 @@ json ClaimJson(const ClaimSummary& c) {
   for (const auto& n : c.notes) notes.push_back(RuleJson(n));
   return {{"route", fb::ClaimRouteName(c.route)}, {"rule", RuleJson(c.rule)},
           {"notes", std::move(notes)},            {"engine_version", c.engine_version},
-          {"chosen_at", Micros(c.chosen_at)},     {"chosen_by", c.chosen_by}};
+          {"chosen_at", UnixMicros(c.chosen_at)},     {"chosen_by", c.chosen_by}};
 }
 ClaimSummary ClaimFrom(const json& j) {
   ClaimSummary c;
@@ -368,7 +361,7 @@ ClaimSummary ClaimFrom(const json& j) {
   c.rule = RuleFrom(j.value("rule", json::object()));
   for (const auto& n : j.value("notes", json::array())) c.notes.push_back(RuleFrom(n));
   c.engine_version = Str(j, "engine_version");
-  c.chosen_at = FromMicros(j.value("chosen_at", std::int64_t{0}));
+  c.chosen_at = FromUnixMicros(j.value("chosen_at", std::int64_t{0}));
   c.chosen_by = Str(j, "chosen_by");
   return c;
 }
@@ -473,6 +466,17 @@ bool ShowsEligibility(fb::Method m) {
   }
 }
 
+// An event about one case.
+core::Event CaseEvent(core::SystemTime at, const std::string& case_id, std::string type,
+                      std::string reason) {
+  core::Event e;
+  e.at = at;
+  e.type = std::move(type);
+  e.attributes = {{"case_id", case_id}};
+  if (!reason.empty()) e.attributes.emplace_back("reason", std::move(reason));
+  return e;
+}
+
 }  // namespace
 
 std::string_view EvidenceKindName(EvidenceKind kind) {
@@ -517,6 +521,24 @@ struct FallbackCaseUseCases::Loaded {
     return body.value("reverify", json::object()).value("attempts", 0);
   }
   bool Closed() const { return row.state == "CLOSED"; }
+  // Adds a new open task to `with`, numbered by the case's task counter, with its event.
+  void AddTask(fb::CaseWrite& with, std::string kind, const core::oqs::OqsDate& due, json why,
+               core::SystemTime now) {
+    const int n = body.value("task_seq", 0) + 1;
+    body["task_seq"] = n;
+    fb::Task t;
+    t.id = TaskIdPrefix() + "_" + std::to_string(n);
+    t.case_id = row.id;
+    t.kind = std::move(kind);
+    t.state = "OPEN";
+    t.due_day = Iso(due);
+    t.created_at = now;
+    t.body = why.dump();
+    auto e = CaseEvent(now, row.id, "fallback.task_created", t.kind);
+    e.attributes.emplace_back("task_id", t.id);
+    with.events.push_back(std::move(e));
+    with.tasks.push_back(std::move(t));
+  }
   std::string TaskIdPrefix() const {
     return "tk_" + row.id.substr(row.id.rfind('_') == std::string::npos ? 0 : row.id.rfind('_') + 1);
   }
@@ -580,6 +602,15 @@ core::Status FallbackCaseUseCases::Save(Loaded& l, bool insert, fb::CaseWrite wi
   return s;
 }
 
+core::Result<std::vector<fb::Task>> FallbackCaseUseCases::TasksOf(
+    const std::string& case_id, std::optional<std::string> state) {
+  fb::TaskQuery q;
+  q.case_id = case_id;
+  q.state = std::move(state);
+  q.limit = 1000;
+  return store_.ListTasks(q);
+}
+
 core::Result<FallbackCaseView> FallbackCaseUseCases::InsertNew(Loaded& l, fb::CaseWrite with) {
   if (auto s = Save(l, true, std::move(with)); !s) {
     // Opened meanwhile (same client key or check-in): that case is the answer.
@@ -595,12 +626,7 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::InsertNew(Loaded& l, fb::Ca
 
 core::Event FallbackCaseUseCases::MakeEvent(const std::string& case_id, std::string type,
                                             std::string reason) const {
-  core::Event e;
-  e.at = clock_.Now();
-  e.type = std::move(type);
-  e.attributes = {{"case_id", case_id}};
-  if (!reason.empty()) e.attributes.emplace_back("reason", std::move(reason));
-  return e;
+  return CaseEvent(clock_.Now(), case_id, std::move(type), std::move(reason));
 }
 
 namespace {
@@ -661,13 +687,10 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::ViewOf(const Loaded& l) {
     v.confirmed = EligibilityFrom(l.personal["confirmed"]);
   }
   v.has_personal_data = l.row.has_personal_data;
-  if (l.body.contains("purged_at")) v.purged_at = FromMicros(l.body["purged_at"].get<std::int64_t>());
+  if (l.body.contains("purged_at")) v.purged_at = FromUnixMicros(l.body["purged_at"].get<std::int64_t>());
   v.reverify = l.Reverify();
   v.reverify_attempts = l.ReverifyAttempts();
-  fb::TaskQuery q;
-  q.case_id = l.row.id;
-  q.limit = 1000;
-  auto tasks = store_.ListTasks(q);
+  auto tasks = TasksOf(l.row.id, std::nullopt);
   if (!tasks) return tasks.error();
   v.tasks = std::move(tasks).value();
   return v;
@@ -868,29 +891,17 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::RecordEvidence(const std::s
   ev.kind = in.kind;
   ev.staff_id = in.staff_id;
   ev.at = clock_.Now();
-  std::vector<fb::Task> tasks;
-  const auto new_task = [&](std::string kind, const core::oqs::OqsDate& due, json body) {
-    fb::Task t;
-    t.case_id = l.row.id;
-    t.kind = std::move(kind);
-    t.state = "OPEN";
-    t.due_day = Iso(due);
-    t.created_at = clock_.Now();
-    t.body = body.dump();
-    tasks.push_back(std::move(t));
-  };
-  auto open_tasks = [&]() -> core::Result<std::vector<fb::Task>> {
-    fb::TaskQuery q;
-    q.case_id = l.row.id;
-    q.state = "OPEN";
-    q.limit = 1000;
-    return store_.ListTasks(q);
+  // Follow-up tasks (and their events), written after the evidence's own event.
+  fb::CaseWrite follow;
+  const auto new_task = [&](std::string kind, const core::oqs::OqsDate& due, json why) {
+    l.AddTask(follow, std::move(kind), due, std::move(why), clock_.Now());
   };
   auto has_open = [&](const std::vector<fb::Task>& open, std::string_view kind) {
-    return std::any_of(open.begin(), open.end(), [&](const fb::Task& t) { return t.kind == kind; }) ||
-           std::any_of(tasks.begin(), tasks.end(), [&](const fb::Task& t) { return t.kind == kind; });
+    const auto is = [&](const fb::Task& t) { return t.kind == kind && t.state == "OPEN"; };
+    return std::any_of(open.begin(), open.end(), is) ||
+           std::any_of(follow.tasks.begin(), follow.tasks.end(), is);
   };
-  auto open = open_tasks();
+  auto open = TasksOf(l.row.id, "OPEN");
   if (!open) return open.error();
 
   switch (in.kind) {
@@ -1050,7 +1061,10 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::RecordEvidence(const std::s
         t.state = "DONE";
         t.done_at = clock_.Now();
         t.done_by = in.staff_id;
-        tasks.push_back(std::move(t));
+        auto e = MakeEvent(l.row.id, "fallback.task_completed", t.kind);
+        e.attributes.emplace_back("task_id", t.id);
+        follow.events.push_back(std::move(e));
+        follow.tasks.push_back(std::move(t));
       }
       break;
     }
@@ -1083,24 +1097,14 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::RecordEvidence(const std::s
   if (ev.kind == EvidenceKind::kMethodApplied) l.body["applied_method"] = fb::MethodName(*ev.method);
   // A recorded piece of evidence makes a chosen route stale.
   l.body.erase("claim");
-  int n = static_cast<int>(l.body.value("task_seq", 0));
-  for (auto& t : tasks) {
-    if (t.id.empty()) t.id = l.TaskIdPrefix() + "_" + std::to_string(++n);
-  }
-  l.body["task_seq"] = n;
 
   fb::CaseWrite with;
   with.attempts.push_back(MakeAttempt(clock_.Now(), who, "EVIDENCE", EvidenceJson(ev)));
   auto event = MakeEvent(l.row.id, "fallback.evidence_recorded", std::string(EvidenceKindName(in.kind)));
   if (ev.method) event.attributes.emplace_back("method", std::string(fb::MethodName(*ev.method)));
   with.events.push_back(std::move(event));
-  for (const auto& t : tasks) {
-    auto te = MakeEvent(l.row.id, t.state == "OPEN" ? "fallback.task_created" : "fallback.task_completed",
-                        t.kind);
-    te.attributes.emplace_back("task_id", t.id);
-    with.events.push_back(std::move(te));
-  }
-  with.tasks = std::move(tasks);
+  for (auto& e : follow.events) with.events.push_back(std::move(e));
+  with.tasks = std::move(follow.tasks);
   if (auto s = Save(l, false, std::move(with)); !s) return s.error();
   return ViewOf(l);
 }
@@ -1201,13 +1205,8 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::ChooseClaimRoute(const std:
   ev.attributes.emplace_back("route", std::string(fb::ClaimRouteName(c.route)));
   with.events.push_back(std::move(ev));
   // Notes that call for follow-ups.
-  fb::TaskQuery q;
-  q.case_id = l.row.id;
-  q.state = "OPEN";
-  q.limit = 1000;
-  auto open = store_.ListTasks(q);
+  auto open = TasksOf(l.row.id, "OPEN");
   if (!open) return open.error();
-  int n = l.body.value("task_seq", 0);
   const auto today = core::oqs::OqsDate::JapanDateOf(clock_.Now());
   for (const auto& note : c.notes) {
     std::string kind;
@@ -1224,20 +1223,8 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::ChooseClaimRoute(const std:
     if (std::any_of(open->begin(), open->end(), [&](const fb::Task& t) { return t.kind == kind; })) {
       continue;
     }
-    fb::Task t;
-    t.id = l.TaskIdPrefix() + "_" + std::to_string(++n);
-    t.case_id = l.row.id;
-    t.kind = kind;
-    t.state = "OPEN";
-    t.due_day = Iso(AddDays(today, 14));
-    t.created_at = clock_.Now();
-    t.body = body.dump();
-    auto te = MakeEvent(l.row.id, "fallback.task_created", kind);
-    te.attributes.emplace_back("task_id", t.id);
-    with.events.push_back(std::move(te));
-    with.tasks.push_back(std::move(t));
+    l.AddTask(with, kind, AddDays(today, 14), std::move(body), clock_.Now());
   }
-  l.body["task_seq"] = n;
   if (auto s = Save(l, false, std::move(with)); !s) return s.error();
   return ViewOf(l);
 }
@@ -1289,11 +1276,7 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::CloseLocked(Loaded& l, cons
   if (l.Reverify() == ReverifyState::kQueued || l.Reverify() == ReverifyState::kSent) {
     l.SetReverify(ReverifyState::kDone, l.ReverifyAttempts());
   }
-  fb::TaskQuery q;
-  q.case_id = l.row.id;
-  q.state = "OPEN";
-  q.limit = 1000;
-  auto open = store_.ListTasks(q);
+  auto open = TasksOf(l.row.id, "OPEN");
   if (!open) return open.error();
   for (auto t : *open) {
     if (t.kind == "REFUND_DIFFERENCE" || t.kind == "RETURN_WATCH") continue;  // still owed
@@ -1306,23 +1289,12 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::CloseLocked(Loaded& l, cons
       l.body.contains("claim") ? Str(l.body["claim"], "route") : std::string();
   if (in.reason == "CLAIM_WORK_FINISHED" &&
       (route == "UNKNOWN" || route == "OLD_ELIGIBILITY" || route == "CONFIRM_LATER")) {
-    int n = l.body.value("task_seq", 0);
-    fb::Task t;
-    t.id = l.TaskIdPrefix() + "_" + std::to_string(++n);
-    t.case_id = l.row.id;
-    t.kind = "RETURN_WATCH";
-    t.state = "OPEN";
-    t.due_day = Iso(AddDays(core::oqs::OqsDate::JapanDateOf(now), options_.return_watch_days));
-    t.created_at = now;
-    t.body = json({{"why", "watch for a returned claim (返戻) of this route"},
-                   {"why_ja", "この請求が返戻されないか確認してください。"},
-                   {"route", route}})
-                 .dump();
-    l.body["task_seq"] = n;
-    auto te = MakeEvent(l.row.id, "fallback.task_created", "RETURN_WATCH");
-    te.attributes.emplace_back("task_id", t.id);
-    with.events.push_back(std::move(te));
-    with.tasks.push_back(std::move(t));
+    l.AddTask(with, "RETURN_WATCH",
+              AddDays(core::oqs::OqsDate::JapanDateOf(now), options_.return_watch_days),
+              {{"why", "watch for a returned claim (返戻) of this route"},
+               {"why_ja", "この請求が返戻されないか確認してください。"},
+               {"route", route}},
+              now);
   }
   with.attempts.push_back(MakeAttempt(now, who, "CLOSED",
                                       {{"reason", in.reason},
@@ -1334,7 +1306,7 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::CloseLocked(Loaded& l, cons
   if (!in.keep_personal_data) {
     with.purge_personal_data = true;
     l.personal = json::object();
-    l.body["purged_at"] = Micros(now);
+    l.body["purged_at"] = UnixMicros(now);
     with.attempts.push_back(MakeAttempt(now, who, "PURGED", {{"why", "CLAIM_WORK_FINISHED"}}));
     with.events.push_back(MakeEvent(l.row.id, "fallback.personal_data_purged", "CASE_CLOSED"));
   }
@@ -1359,7 +1331,7 @@ core::Result<int> FallbackCaseUseCases::PurgeExpired() {
     fb::CaseWrite with;
     with.purge_personal_data = true;
     l.personal = json::object();
-    l.body["purged_at"] = Micros(now);
+    l.body["purged_at"] = UnixMicros(now);
     with.attempts.push_back(MakeAttempt(now, kDaemonActor, "PURGED",
                                         {{"why", "RETENTION_EXPIRED"},
                                          {"retention_hours",
@@ -1426,10 +1398,7 @@ core::Result<fb::Task> FallbackCaseUseCases::CompleteTask(const std::string& tas
     return loaded.error();
   }
   Loaded l = std::move(loaded).value();
-  fb::TaskQuery q;
-  q.case_id = case_id;
-  q.limit = 1000;
-  auto tasks = store_.ListTasks(q);
+  auto tasks = TasksOf(case_id, std::nullopt);
   if (!tasks) return tasks.error();
   auto it = std::find_if(tasks->begin(), tasks->end(),
                          [&](const fb::Task& t) { return t.id == task_id; });
@@ -1479,7 +1448,7 @@ core::Result<std::string> FallbackCaseUseCases::ExportProof(const std::string& i
   for (const auto& a : attempts.value()) {
     json body = json::parse(a.body, nullptr, false);
     list.push_back({{"seq", a.seq},
-                    {"at_unix_micros", Micros(a.at)},
+                    {"at_unix_micros", UnixMicros(a.at)},
                     {"actor", a.actor},
                     {"kind", a.kind},
                     {"detail", body.is_discarded() ? json(a.body) : body}});
@@ -1488,13 +1457,13 @@ core::Result<std::string> FallbackCaseUseCases::ExportProof(const std::string& i
                 {"check_in_id", l.row.check_in_id},
                 {"state", l.row.state},
                 {"day", l.row.day},
-                {"opened_at_unix_micros", Micros(l.row.opened_at)},
-                {"closed_at_unix_micros", l.row.closed_at ? json(Micros(*l.row.closed_at)) : json()},
+                {"opened_at_unix_micros", UnixMicros(l.row.opened_at)},
+                {"closed_at_unix_micros", l.row.closed_at ? json(UnixMicros(*l.row.closed_at)) : json()},
                 {"close_reason", Str(l.body, "close_reason")},
                 {"claim_route",
                  l.body.contains("claim") ? json(Str(l.body["claim"], "route")) : json()},
                 {"engine_version_now", fb::kEngineVersion},
-                {"exported_at_unix_micros", Micros(clock_.Now())},
+                {"exported_at_unix_micros", UnixMicros(clock_.Now())},
                 {"attempts", std::move(list)}};
   return proof.dump(2);
 }
@@ -1524,20 +1493,6 @@ void FallbackCaseUseCases::OnCheckIn(const CheckInView& view) {
   if (r.result_id > 0 && checkins_) {
     if (auto got = checkins_->GetResult(r.result_id)) result = std::move(got).value();
   }
-  if (result && result->parsed) {
-    if (auto k = fb::EligibilityOf(*result->parsed, fb::KnownEligibility::Source::kConfirmed)) {
-      l.personal["confirmed"] = EligibilityJson(*k);
-    }
-  }
-  ClaimSummary c;
-  c.route = fb::ClaimRoute::kCurrent;
-  c.rule = {"VERIFIED_ONLINE", "OQS 資格確認結果",
-            "the check-in was verified online after all: claim with the current eligibility",
-            "オンライン資格確認で資格が確認できました。現在の資格で請求してください。"};
-  c.engine_version = std::string(fb::kEngineVersion);
-  c.chosen_at = clock_.Now();
-  c.chosen_by = kDaemonActor;
-  l.body["claim"] = ClaimJson(c);
   fb::CaseWrite pre;
   pre.attempts.push_back(MakeAttempt(clock_.Now(), kDaemonActor, "VERIFIED_ONLINE",
                                      {{"check_in_id", r.id}, {"result_id", r.result_id}}));
@@ -1546,11 +1501,33 @@ void FallbackCaseUseCases::OnCheckIn(const CheckInView& view) {
     log->warn("fallback case {}: online verification not recorded: {}", l.row.id, s.error().message);
     return;
   }
+  CloseVerifiedOnline(l, result && result->parsed ? &*result->parsed : nullptr,
+                      {"VERIFIED_ONLINE", "OQS 資格確認結果",
+                       "the check-in was verified online after all: claim with the current "
+                       "eligibility",
+                       "オンライン資格確認で資格が確認できました。現在の資格で請求してください。"});
+}
+
+void FallbackCaseUseCases::CloseVerifiedOnline(Loaded& l,
+                                               const core::oqs::EligibilityResult* result,
+                                               fb::Rule rule) {
+  ClaimSummary c;
+  c.route = fb::ClaimRoute::kCurrent;
+  c.rule = std::move(rule);
+  c.engine_version = std::string(fb::kEngineVersion);
+  c.chosen_at = clock_.Now();
+  c.chosen_by = kDaemonActor;
+  l.body["claim"] = ClaimJson(c);
+  if (result) {
+    if (auto k = fb::EligibilityOf(*result, fb::KnownEligibility::Source::kConfirmed)) {
+      l.personal["confirmed"] = EligibilityJson(*k);
+    }
+  }
   CloseCaseInput close;
   close.reason = "VERIFIED_ONLINE";
   if (auto s = CloseLocked(l, close, kDaemonActor); !s) {
-    log->warn("fallback case {} not closed after online verification: {}", l.row.id,
-              s.error().message);
+    Logger("fallback")->warn("fallback case {} not closed after online verification: {}",
+                             l.row.id, s.error().message);
   }
 }
 
@@ -1691,23 +1668,10 @@ void FallbackCaseUseCases::ApplyReverification(const std::string& case_id,
     // Closed by the check-in's listener when the check-in became VERIFIED; close here too in case
     // the check-in could not take the result (e.g. it was cancelled meanwhile).
     if (l.body.contains("claim")) return;
-    ClaimSummary c;
-    c.route = fb::ClaimRoute::kCurrent;
-    c.rule = {"VERIFIED_ONLINE", "OQS 資格確認結果",
-              "re-verified online: claim with the current eligibility",
-              "再照会で資格が確認できました。現在の資格で請求してください。"};
-    c.engine_version = std::string(fb::kEngineVersion);
-    c.chosen_at = clock_.Now();
-    c.chosen_by = kDaemonActor;
-    l.body["claim"] = ClaimJson(c);
-    if (auto k = fb::EligibilityOf(*result.parsed, fb::KnownEligibility::Source::kConfirmed)) {
-      l.personal["confirmed"] = EligibilityJson(*k);
-    }
-    CloseCaseInput close;
-    close.reason = "VERIFIED_ONLINE";
-    if (auto s = CloseLocked(l, close, kDaemonActor); !s) {
-      log->warn("fallback case {} not closed after re-verification: {}", case_id, s.error().message);
-    }
+    CloseVerifiedOnline(l, &*result.parsed,
+                        {"VERIFIED_ONLINE", "OQS 資格確認結果",
+                         "re-verified online: claim with the current eligibility",
+                         "再照会で資格が確認できました。現在の資格で請求してください。"});
   }
 }
 

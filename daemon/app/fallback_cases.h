@@ -255,12 +255,19 @@ class FallbackCaseUseCases {
   core::Result<Loaded> Load(const std::string& id);
   core::Result<FallbackCaseView> ViewOf(const Loaded& l);
   core::Status Save(Loaded& l, bool insert, core::fallback::CaseWrite with);
+  // The case's tasks in `state` (every state when nullopt).
+  core::Result<std::vector<core::fallback::Task>> TasksOf(const std::string& case_id,
+                                                          std::optional<std::string> state);
   // Inserts a new case; when its client key or check-in was taken meanwhile, that case.
   core::Result<FallbackCaseView> InsertNew(Loaded& l, core::fallback::CaseWrite with);
   void Evaluate(Loaded& l, const std::string& actor, core::fallback::CaseWrite& with,
                 const std::string& why);
   core::Result<FallbackCaseView> CloseLocked(Loaded& l, const CloseCaseInput& in,
                                              const std::string& actor);
+  // Routes the claim to the current eligibility (from `result` when given) and closes the case
+  // as VERIFIED_ONLINE; failures are logged.
+  void CloseVerifiedOnline(Loaded& l, const core::oqs::EligibilityResult* result,
+                           core::fallback::Rule rule);
   core::Result<FallbackCaseView> OpenForCheckIn(const CheckInView& view, const OpenCaseInput& in,
                                                 const std::string& actor);
   void ApplyReverification(const std::string& case_id, core::Result<ResultView> outcome);
