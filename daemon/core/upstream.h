@@ -69,6 +69,10 @@ struct JournalEntry {
   std::string file_name;     // e.g. "OQSsiquc01req_202611210001.xml" (unique across restarts and
                              // daemons: the sequence comes from the database)
   std::string payload_sha256;
+  // The request file's bytes exactly as they are (to be) written, so that a request journalled but
+  // not written before a crash is written after the restart. Kept only until the request is
+  // final (cleared with kAnswered / kRejected); personal data: never logged.
+  std::string payload;
   std::string arbitrary_file_identifier;
   JournalState state = JournalState::kJournalled;
   SystemTime journalled_at{};
