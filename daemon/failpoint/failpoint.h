@@ -12,6 +12,21 @@
 // itself SIGKILL, like a power cut) or "sleep:<ms>" (the thread pauses, e.g. to hold a transaction
 // open). Example: ONSHID_FAILPOINT=journal.after_rename@3,store.before_commit%4=sleep:200
 //
+// Names (each at a durable step; tests/integration/crash_test.cc kills the daemon at each):
+//   journal.after_record     a request is journalled; nothing is written to req/ yet
+//   request.after_temp       its temp file is written and synced in req/; not renamed
+//   request.after_rename     renamed into req/ (journal: WRITING); WRITTEN not recorded yet
+//   request.after_written    WRITTEN recorded
+//   result.after_store       a result/rejection is stored with its journal completion and events;
+//                            the file is still in res/
+//   face.after_store         a face file is stored with its event; still in face/
+//   archive.after_move       a file was moved into the archive
+//   event.before_commit      a transaction holding events is about to commit (PgStore)
+//   checkin.after_write      a check-in change is committed; nothing after it has run
+//   case.after_write         a fallback case change is committed
+//   audit.after_attempt      a write call's audit row (ATTEMPTED) is written; the use case has not run
+//   call.after_use_case      a write call's use case finished; its outcome is not recorded yet
+//
 // Thread-safe.
 
 #include <string_view>
