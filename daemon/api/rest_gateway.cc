@@ -391,7 +391,14 @@ void RestGateway::Handle(HttpRequest request, Responder respond) {
   });
   call->method = match.route->method;
   call->respond = std::move(respond);
-  call->ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+  // The call's deadline is kept below the HTTP request timeout, so that the API's own answer
+  // (e.g. UPSTREAM_RESULT_PENDING with the request id) reaches the client rather than the HTTP
+  // server's HANDLER_TIMEOUT: a tenth of the timeout, at least 200 ms and at most 2 s, is kept
+  // back.
+  const auto reserve =
+      std::clamp(timeout_ / 10, std::chrono::milliseconds(200), std::chrono::milliseconds(2000));
+  call->ctx.set_deadline(std::chrono::system_clock::now() +
+                         std::max(timeout_ - reserve, timeout_ / 2));
   AddCallMetadata(request, gateway_secret_, &call->ctx);
   call->request = Serialize(*input);
 

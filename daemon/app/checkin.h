@@ -73,7 +73,9 @@ struct StartCheckInInput {
 // Who made a change (for events and the patient-link history).
 struct Actor {
   std::string client;      // API token name
-  std::string request_id;
+  std::string request_id;  // the client's x-request-id, as sent
+  // The request's key: a change already applied under it is not applied again (a retry).
+  std::string Key() const { return request_id.empty() ? std::string() : client + "/" + request_id; }
 };
 
 struct PatientLookup {
@@ -158,11 +160,14 @@ class CheckInUseCases {
   // sent: the check-in needs the fallback path at once (UPSTREAM_UNAVAILABLE) and its
   // verification waits for Reverify. Set once, before traffic.
   void SetUpstreamGate(std::function<bool()> available);
-  // Re-sends the stored document query of check-in `id` under the request key
-  // "checkin:<id>#r<attempt>", applies the answer like the first one (a NEEDS_FALLBACK check-in
-  // becomes VERIFIED on a valid result; other answers are linked), then calls `done` (on the
-  // executor) with the result or the error. Errors: CHECKIN_NOT_FOUND, NO_QUERY_TO_REVERIFY,
-  // UPSTREAM_NOT_CONFIGURED, and the query's own.
+  // Verifies check-in `id` again with its stored document query, applies the answer like the first
+  // one (a NEEDS_FALLBACK check-in becomes VERIFIED on a valid result; other answers are linked),
+  // then calls `done` (on the executor) with the result or the error. The patient is never queried
+  // twice: when an earlier attempt (the first query "checkin:<id>" or a re-verification
+  // "checkin:<id>#r<n>") was answered, its result is used; when one may still be answered, it is
+  // waited for; only when every earlier attempt was rejected or abandoned (or none was sent) is
+  // the query sent again, under "checkin:<id>#r<attempt>". Errors: CHECKIN_NOT_FOUND,
+  // NO_QUERY_TO_REVERIFY, UPSTREAM_NOT_CONFIGURED, and the query's own.
   void Reverify(const std::string& id, int attempt,
                 std::function<void(core::Result<ResultView>)> done);
 
