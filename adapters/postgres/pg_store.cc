@@ -8,14 +8,10 @@
 #include "core/mem_store.h"
 #include "postgres/migrate.h"
 #include "postgres/pg_errors.h"
+#include "postgres/pg_internal.h"
 #include "postgres/pg_time.h"
 
 namespace onshid::postgres {
-namespace {
-
-core::DomainError NotOpen() { return core::DatabaseUnavailable("store is not open"); }
-
-}  // namespace
 
 PgStore::PgStore(PgStoreOptions options) : options_(std::move(options)) {}
 
@@ -70,18 +66,41 @@ core::Result<int> PgStore::SchemaVersion() {
   return pool_->Run([](pqxx::connection& c) { return ReadSchemaVersion(c); });
 }
 
-core::Status PgStore::AppendAudit(const core::AuditRecord& record) {
+core::Result<std::int64_t> PgStore::AppendAudit(const core::AuditRecord& record) {
   if (!pool_) return NotOpen();
   const std::int64_t at = ToMicros(record.at);
-  return pool_->Run([&](pqxx::connection& c) {
+  return pool_->Run([&](pqxx::connection& c) -> core::Result<std::int64_t> {
     pqxx::work txn(c, "append_audit");
-    txn.exec_params0(
+    const pqxx::row row = txn.exec_params1(
         "INSERT INTO audit_log (at, request_id, client, method, channel, subject, outcome)"
         " VALUES (" +
-            TimestampFromMicros(1) + ", $2, $3, $4, $5, $6, $7)",
+            TimestampFromMicros(1) + ", $2, $3, $4, $5, $6, $7) RETURNING id",
         at, record.request_id, record.client, record.method, record.channel, record.subject,
         record.outcome);
     txn.commit();
+    return row[0].as<std::int64_t>();
+  });
+}
+
+core::Status PgStore::FinishAudit(std::int64_t id, const std::string& outcome,
+                                  const std::string& subject, core::SystemTime at) {
+  if (!pool_) return NotOpen();
+  return pool_->Run([&](pqxx::connection& c) -> core::Status {
+    pqxx::work txn(c, "finish_audit");
+    const pqxx::result updated = txn.exec_params(
+        "UPDATE audit_log SET outcome = $2, subject = $3, at = " + TimestampFromMicros(4) +
+            " WHERE id = $1",
+        id, outcome, subject, ToMicros(at));
+    if (updated.affected_rows() == 0) {
+      core::DomainError e;
+      e.kind = core::ErrorKind::kNotFound;
+      e.reason = "AUDIT_RECORD_NOT_FOUND";
+      e.message = "no audit record " + std::to_string(id);
+      e.message_ja = "監査記録が見つかりません。";
+      return e;
+    }
+    txn.commit();
+    return core::OkStatus();
   });
 }
 
