@@ -112,7 +112,7 @@ class EventsReceiver final : public pqxx::notification_receiver {
 void PgStore::ListenLoop() {
   // A dedicated connection LISTENs; when it is lost the loop reconnects and wakes every subscriber
   // once, so events appended by other daemons while it was away are caught up.
-  const std::string dsn = WithConnectTimeout(options_.dsn, options_.connect_timeout_ms);
+  const std::string dsn = Dsn();
   while (true) {
     {
       std::unique_lock lock(listen_mu_);

@@ -9,6 +9,7 @@
 #include "postgres/migrate.h"
 #include "postgres/pg_errors.h"
 #include "postgres/pg_internal.h"
+#include "postgres/pg_session.h"
 #include "postgres/pg_time.h"
 
 namespace onshid::postgres {
@@ -21,8 +22,7 @@ core::Result<int> PgStore::Open() { return Open(schema::Migrations()); }
 
 core::Result<int> PgStore::Open(const std::vector<schema::Migration>& migrations) {
   Close();
-  auto pool = std::make_unique<ConnectionPool>(
-      WithConnectTimeout(options_.dsn, options_.connect_timeout_ms), options_.pool_size);
+  auto pool = std::make_unique<ConnectionPool>(Dsn(), options_.pool_size);
   core::Result<int> version =
       pool->Run([&](pqxx::connection& c) { return Migrate(c, migrations); });
   if (!version.ok()) {
@@ -51,6 +51,18 @@ void PgStore::Close() {
   pool_.reset();
 }
 
+std::string PgStore::Dsn() const {
+  SessionBounds bounds;
+  bounds.connect_timeout_ms = options_.connect_timeout_ms;
+  bounds.statement_timeout_ms = options_.statement_timeout_ms;
+  bounds.lock_timeout_ms = options_.lock_timeout_ms;
+  bounds.idle_in_transaction_timeout_ms = options_.idle_in_transaction_timeout_ms;
+  bounds.keepalives_idle_s = options_.keepalives_idle_s;
+  bounds.keepalives_interval_s = options_.keepalives_interval_s;
+  bounds.keepalives_count = options_.keepalives_count;
+  return BoundedDsn(options_.dsn, bounds);
+}
+
 PoolStats PgStore::PoolUsage() const { return pool_ ? pool_->Stats() : PoolStats{}; }
 
 core::Status PgStore::Ping() {
@@ -58,6 +70,14 @@ core::Status PgStore::Ping() {
   return pool_->Run([](pqxx::connection& c) {
     pqxx::nontransaction txn(c, "ping");
     txn.exec1("SELECT 1");
+  });
+}
+
+core::Result<std::string> PgStore::ServerSetting(const std::string& name) {
+  if (!pool_) return NotOpen();
+  return pool_->Run([&](pqxx::connection& c) -> core::Result<std::string> {
+    pqxx::nontransaction txn(c, "server_setting");
+    return txn.exec_params1("SELECT current_setting($1)", name)[0].as<std::string>();
   });
 }
 

@@ -8,8 +8,14 @@
 //
 // Threading: Store methods are thread-safe and block the caller until the database answers (at most
 // pool_size run at once; the rest queue). Call them from the application executor.
-// Errors: as documented on the ports; additionally any unexpected SQL failure is INTERNAL naming
-// the SQLSTATE. Nothing is thrown. All statements are parameterised.
+// Errors: as documented on the ports; additionally a statement cut off by statement_timeout or
+// lock_timeout is kUnavailable "DATABASE_TIMEOUT" (its transaction rolled back, see pg_errors.h),
+// and any unexpected SQL failure is INTERNAL naming the SQLSTATE. Nothing is thrown. All
+// statements are parameterised.
+//
+// Sessions are bounded (PgStoreOptions): every pooled connection and the LISTEN connection get TCP
+// keepalives and the server-side statement, lock and idle-in-transaction time-outs, unless the DSN
+// sets them itself (pg_session.h).
 //
 // Events: every transaction that writes events inserts them with cursor NULL; the deferred trigger
 // of schema/0006_integrity.sql gives them their cursors at commit, in commit order. The failpoint
@@ -45,6 +51,17 @@ struct PgStoreOptions {
   std::string dsn;    // libpq connection string or URI; may hold a password, never logged
   int pool_size = 4;  // connections (and worker threads)
   int connect_timeout_ms = 5000;  // per connection attempt (libpq connect_timeout, whole seconds)
+  // Server-side bounds of every session (0 disables one): a statement running longer is cancelled,
+  // a lock waited for longer is given up (both DATABASE_TIMEOUT), a session idle inside a
+  // transaction longer is ended by the server.
+  int statement_timeout_ms = 30000;
+  int lock_timeout_ms = 10000;
+  int idle_in_transaction_timeout_ms = 60000;
+  // TCP keepalives (libpq), so that a server gone without a word is noticed within about
+  // idle + interval * count seconds even by a connection waiting for an answer.
+  int keepalives_idle_s = 30;
+  int keepalives_interval_s = 10;
+  int keepalives_count = 3;
 };
 
 class PgStore final : public core::Store,
@@ -63,8 +80,9 @@ class PgStore final : public core::Store,
   PgStore& operator=(const PgStore&) = delete;
 
   // Starts the pool, connects, and migrates the database to `migrations` (default: the ones built
-  // into this binary). Returns the schema version. Errors: DATABASE_UNAVAILABLE (cannot connect
-  // within connect_timeout_ms), SCHEMA_TOO_NEW (upgrade onshid), INTERNAL (a migration failed).
+  // into this binary; migrations run without the statement and lock time-outs). Returns the schema
+  // version. Errors: DATABASE_UNAVAILABLE (cannot connect within connect_timeout_ms),
+  // SCHEMA_TOO_NEW (upgrade onshid), INTERNAL (a migration failed).
   // On error the store stays closed; Open() may be called again.
   core::Result<int> Open();
   core::Result<int> Open(const std::vector<schema::Migration>& migrations);
@@ -170,6 +188,11 @@ class PgStore final : public core::Store,
                                 const core::RequestOutcome& outcome, core::SystemTime at) override;
   core::Result<int> PurgeRequestKeys(core::SystemTime before, int limit) override;
 
+  // The value of server setting `name` as this store's sessions see it (current_setting, in SHOW's
+  // format, e.g. "30s"), for diagnostics: it shows the session bounds in force. Errors: INTERNAL
+  // (SQLSTATE 42704) for an unknown setting.
+  core::Result<std::string> ServerSetting(const std::string& name);
+
   // Pool usage for metrics; all zero while closed. Thread-safe.
   PoolStats PoolUsage() const;
 
@@ -181,6 +204,8 @@ class PgStore final : public core::Store,
   // commits right after and then wakes subscribers (WakeSubscribers). Shared by every write that
   // carries events (pg_events.cc).
   static void InsertEvents(pqxx::transaction_base& txn, const std::vector<core::Event>& events);
+  // The connection string with the session bounds of options_ (pg_session.h).
+  std::string Dsn() const;
   // The check-in writes (pg_checkins.cc).
   core::Status WriteCheckIn(const core::checkin::CheckInRow& row,
                             const core::checkin::Attachments& with, bool insert);
