@@ -280,15 +280,15 @@ core::Status OqsFolderUpstream::Start(core::UpstreamHandlers handlers) {
   if (options_.archive_dir.empty() || options_.quarantine_dir.empty()) {
     return core::Internal("OqsFolderUpstream needs archive_dir and quarantine_dir");
   }
-  auto pending = journal_.Pending();
-  if (!pending.ok()) return pending.error();
-
   auto now = clock_.Now();
+  auto pending = journal_.Recoverable(options_.instance_id, now - options_.abandon_after);
+  if (!pending.ok()) return pending.error();
   int resumed = 0;
   {
     std::lock_guard lock(mu_);
     handlers_ = std::move(handlers);
     for (const core::JournalEntry& e : *pending) {
+      if (e.completed_at) continue;
       std::string key = Stem(e.file_name);
       bool queued = std::any_of(queue_.begin(), queue_.end(),
                                 [&](const Queued& q) { return q.entry.file_name == e.file_name; });
@@ -613,7 +613,10 @@ void OqsFolderUpstream::DeliverConflicts() {
         "onshid: request not sent because a result file of the same name already exists in res/";
     f.received_at = clock_.Now();
     auto delivered = handlers_.on_result ? handlers_.on_result(f) : core::OkStatus();
-    if (delivered.ok()) delivered = journal_.Complete(entry.request_id, f.received_at);
+    if (delivered.ok()) {
+      delivered =
+          journal_.Complete(entry.request_id, core::JournalState::kRejected, f.received_at, {});
+    }
     if (!delivered.ok()) {
       retry.push_back(entry);
       continue;
@@ -807,9 +810,17 @@ void OqsFolderUpstream::Quarantine(const fs::path& path, const std::string& reas
     Log()->error("cannot write {}: {}", reason_path.string(), *err);
   }
   observations_.erase(path);
-  if (!release_key.empty()) ReleaseSlot(release_key);
+  std::string request_id;
+  if (!release_key.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = outstanding_.find(release_key);
+      if (it != outstanding_.end()) request_id = it->second.entry.request_id;
+    }
+    ReleaseSlot(release_key);
+  }
   Log()->warn("{} quarantined to {}: {}", name, dest.string(), reason);
-  if (handlers_.on_quarantine) handlers_.on_quarantine(name, reason);
+  if (handlers_.on_quarantine) handlers_.on_quarantine(name, request_id, reason);
 }
 
 bool OqsFolderUpstream::Archive(const fs::path& path) {
@@ -891,7 +902,8 @@ void OqsFolderUpstream::HandleResult(const fs::path& path, const std::string& ke
     AttemptFailed(path, "result handler", stored.error().reason);
     return;
   }
-  auto completed = journal_.Complete(entry.request_id, f.received_at);
+  auto completed =
+      journal_.Complete(entry.request_id, core::JournalState::kAnswered, f.received_at, {});
   if (!completed.ok()) {
     AttemptFailed(path, "journal completion", completed.error().reason);
     return;
@@ -930,7 +942,8 @@ void OqsFolderUpstream::HandleRejection(const fs::path& path, const std::string&
     AttemptFailed(path, "rejection handler", stored.error().reason);
     return;
   }
-  auto completed = journal_.Complete(entry.request_id, f.received_at);
+  auto completed =
+      journal_.Complete(entry.request_id, core::JournalState::kRejected, f.received_at, {});
   if (!completed.ok()) {
     AttemptFailed(path, "journal completion", completed.error().reason);
     return;

@@ -65,6 +65,8 @@ struct OqsFolderOptions {
   // The folder that CONTAINS req/, res/ and face/ (local path or a mounted share, e.g. the
   // terminal's \\SIKAKUPC\OQS mounted at /mnt/oqs). Not created by the adapter.
   std::filesystem::path folder;
+  // This daemon instance's id; its journal entries are recovered by it alone.
+  std::string instance_id;
   // Encoding of request files: kUtf8 (written as is) or kShiftJis (converted to CP932, the XML
   // declaration's encoding set to "Shift_JIS"). Received files are decoded per their declaration.
   Encoding encoding = Encoding::kUtf8;

@@ -150,9 +150,11 @@ class Recorder {
     core::UpstreamHandlers h;
     h.on_result = [this](const core::UpstreamFile& f) { return Push(results_, f, result_fail_); };
     h.on_face = [this](const core::UpstreamFile& f) { return Push(faces_, f, face_fail_); };
-    h.on_quarantine = [this](const std::string& name, const std::string& reason) {
+    h.on_quarantine = [this](const std::string& name, const std::string& request_id,
+                             const std::string& reason) {
       std::lock_guard lock(mu_);
       quarantined_.emplace_back(name, reason);
+      quarantined_keys_.push_back(request_id);
       cv_.notify_all();
     };
     return h;
@@ -193,6 +195,10 @@ class Recorder {
     std::lock_guard lock(mu_);
     return quarantined_;
   }
+  std::vector<std::string> QuarantinedKeys() {
+    std::lock_guard lock(mu_);
+    return quarantined_keys_;
+  }
   int FaceCalls() {
     std::lock_guard lock(mu_);
     return face_calls_;
@@ -220,6 +226,7 @@ class Recorder {
   std::vector<core::UpstreamFile> results_;
   std::vector<core::UpstreamFile> faces_;
   std::vector<std::pair<std::string, std::string>> quarantined_;
+  std::vector<std::string> quarantined_keys_;  // request_id passed with each quarantine
   int face_fail_ = 0;
   int result_fail_ = 0;
   int face_calls_ = 0;
@@ -235,6 +242,7 @@ struct Env {
     folder = root / "oqs";
     for (const char* d : {"req", "res", "face"}) fs::create_directories(folder / d);
     options.folder = folder;
+    options.instance_id = "site1-a";
     options.archive_dir = root / "state" / "archive";
     options.quarantine_dir = root / "state" / "quarantine";
     options.poll_interval = 20ms;
@@ -365,6 +373,7 @@ TEST_CASE("result is matched by name, delivered, completed and archived", "[oqs_
   CHECK_FALSE(fs::exists(env.res() / result_name));
   auto entries = env.journal.Entries();
   REQUIRE(entries.size() == 1);
+  CHECK(entries[0].state == core::JournalState::kAnswered);
   CHECK(entries[0].completed_at.has_value());
   CHECK(up.Health().in_flight == 0);
 }
@@ -387,6 +396,7 @@ TEST_CASE("ArbitraryFileIdentifier mismatch is quarantined, not delivered", "[oq
             .find("ArbitraryFileIdentifier mismatch") != std::string::npos);
   CHECK_FALSE(fs::exists(env.res() / result_name));
   CHECK(env.recorder.Results().empty());
+  CHECK(env.recorder.QuarantinedKeys() == std::vector<std::string>{"req-1"});
   CHECK_FALSE(env.journal.Entries().at(0).completed_at.has_value());
   CHECK(up.Health().in_flight == 0);  // the slot is released; a late result is still matched
 }
@@ -416,7 +426,7 @@ TEST_CASE(".err rejection is delivered with its decoded text", "[oqs_folder]") {
            fs::exists(env.ArchiveDay() / entry->file_name);
   }));
   CHECK(Names(env.res()).empty());
-  CHECK(env.journal.Entries().at(0).completed_at.has_value());
+  CHECK(env.journal.Entries().at(0).state == core::JournalState::kRejected);
 }
 
 TEST_CASE("at most max_in_flight requests are written until results arrive", "[oqs_folder]") {
@@ -495,7 +505,7 @@ TEST_CASE("a request submitted before Start() is written once after it", "[oqs_f
   auto entry = up.Submit(MakeRequest("early"));
   REQUIRE(entry.ok());
   CHECK(Names(env.req()).empty());
-  REQUIRE(up.Start(env.recorder.Handlers()).ok());  // Pending() lists it too: not doubled
+  REQUIRE(up.Start(env.recorder.Handlers()).ok());  // Recoverable() lists it too: not doubled
   REQUIRE(Eventually([&] { return fs::exists(env.req() / entry->file_name); }));
   env.Scans(3);
   CHECK(Names(env.req()) == std::vector<std::string>{entry->file_name});
@@ -530,7 +540,7 @@ TEST_CASE("after a restart a pending request is awaited, never rewritten, and de
   }));
   env.Scans(3);
   CHECK(env.recorder.Results().size() == 1);
-  CHECK(env.journal.Entries().at(0).completed_at.has_value());
+  CHECK(env.journal.Entries().at(0).state == core::JournalState::kAnswered);
   CHECK(env.journal.CompleteCalls() == 1);
 }
 
@@ -551,6 +561,7 @@ TEST_CASE("a result name already taken in res/ is never overwritten", "[oqs_fold
   CHECK(Names(env.req()).empty());
   CHECK(ReadFile(env.res() / taken) == ResultXml("OTHER"));  // untouched
   CHECK(env.recorder.Results().size() == 1);
+  CHECK(env.journal.State("req-1") == core::JournalState::kRejected);
 }
 
 TEST_CASE("unknown files in res/ are left alone", "[oqs_folder]") {
