@@ -65,7 +65,10 @@ struct OqsFolderOptions {
   // The folder that CONTAINS req/, res/ and face/ (local path or a mounted share, e.g. the
   // terminal's \\SIKAKUPC\OQS mounted at /mnt/oqs). Not created by the adapter.
   std::filesystem::path folder;
-  // This daemon instance's id; its journal entries are recovered by it alone.
+  // This daemon instance's id (required: Start() and Submit() fail when empty). Written into every
+  // journal entry; Start() recovers only this instance's entries, so daemons sharing one database
+  // (each with its own terminal folder) never write, await or archive each other's requests. Must
+  // stay the same across restarts of one daemon.
   std::string instance_id;
   // Encoding of request files: kUtf8 (written as is) or kShiftJis (converted to CP932, the XML
   // declaration's encoding set to "Shift_JIS"). Received files are decoded per their declaration.
@@ -92,12 +95,24 @@ struct OqsFolderOptions {
   // decode or is not well-formed XML is quarantined, rather than taken for one still being written.
   int malformed_checks = 3;
   std::chrono::milliseconds malformed_grace{10000};
-  // A written request without a result stops holding an in-flight slot after this long (measured
-  // with the Clock from the write, or from journalled_at for requests journalled before a restart);
-  // its result is still delivered if it arrives later.
-  std::chrono::seconds abandon_after{std::chrono::hours(24)};
+  // A written request without an answer holds its in-flight slot this long, measured with the
+  // Clock from its written_at; then it is abandoned (journal kAbandoned, event
+  // upstream.request_abandoned) and its slot released.
+  std::chrono::seconds answer_timeout{300};
+  // An abandoned request is still matched to a late answer this long after it was abandoned;
+  // afterwards files named like its answer are no longer ours and are left alone.
+  std::chrono::seconds late_answer_window{86400};
   // Upper bound of the retry backoff after a handler error or a failed write/move.
   std::chrono::milliseconds max_retry_backoff{60000};
+};
+
+// A request abandoned (no answer within answer_timeout) and not answered yet.
+struct OqsUnansweredRequest {
+  std::string file_name;
+  std::string request_id;         // the journal key
+  std::string client_request_id;  // x-request-id as the client sent it ("" when none)
+  core::SystemTime written_at{};
+  core::SystemTime abandoned_at{};
 };
 
 // For the status board.
@@ -114,6 +129,8 @@ struct OqsFolderHealth {
   int in_flight = 0;                             // requests holding an in-flight slot
   int queued = 0;                                // journalled, waiting to be written
   bool inotify_active = false;                   // false: polling only (normal on network shares)
+  // Abandoned requests not answered yet (still matched to a late answer), oldest first.
+  std::vector<OqsUnansweredRequest> unanswered;
 };
 
 class OqsFolderUpstream final : public core::Upstream {
@@ -154,17 +171,27 @@ class OqsFolderUpstream final : public core::Upstream {
   bool WaitForScans(std::uint64_t count, std::chrono::milliseconds timeout) const;
 
  private:
+  // A request waiting to be written (FIFO).
   struct Queued {
-    core::JournalEntry entry;
-    std::string bytes;
+    core::JournalEntry entry;  // payload: the bytes to write
+    // The journal says kWriting: the rename may have happened. Our temp file still being there is
+    // then the only proof that it did not; without it the request is taken as written.
+    bool writing = false;
+    // Recovered from the journal, or WRITING recorded by an earlier attempt: a request or answer
+    // of its name already in the folders is taken as ours (written), not as a name conflict.
+    bool may_be_visible = false;
   };
   struct Outstanding {
-    core::JournalEntry entry;
-    bool counts = true;  // holds an in-flight slot
-    // Renamed into req/ by this process, or journalled before a restart (possibly written): results
-    // are matched only for these, never for a request still being written.
+    core::JournalEntry entry;  // without the payload
+    bool counts = true;        // holds an in-flight slot
+    // May be in req/ (renamed by us, or recovered as possibly written): results are matched only
+    // for these, never for a request still being written.
     bool awaiting = false;
-    core::SystemTime written_at{};  // Clock time of the rename (journalled_at after a restart)
+    bool written_recorded = true;  // kWritten is in the journal (false: Advance failed; retried)
+    bool abandoned = false;        // kAbandoned is in the journal
+    bool answer_stored = false;    // the handler stored its answer; completion/archive pending
+    core::SystemTime written_at{};  // Clock time of the rename (or of the recovery that found it)
+    core::SystemTime abandoned_at{};
   };
   // Per observed file (watcher thread only).
   struct Observation {
@@ -183,15 +210,26 @@ class OqsFolderUpstream final : public core::Upstream {
     std::string xml_utf8;
     std::string declared_encoding;
   };
+  // What a recovered entry needs (decided from the folders, before the threads start).
+  enum class Recovery { kWrite, kFinishWriting, kAwait, kAwaitFound, kAwaitAbandoned, kNone };
 
   void WriterLoop();
-  enum class WriteOutcome { kWritten, kConflict, kFailed };
-  WriteOutcome WriteRequest(const Queued& item, core::SystemTime* written_at, std::string* error);
+  // kAlreadyThere: not written now because it may have been written before (taken as written).
+  enum class WriteOutcome { kWritten, kAlreadyThere, kConflict, kFailed };
+  WriteOutcome WriteRequest(Queued& item, core::SystemTime* written_at, bool* recorded,
+                            std::string* error);
+  Recovery Decide(const core::JournalEntry& entry);
+  // Whether the request `req_name` is in req/ or an answer to it (result, .err or the request moved
+  // by the terminal) is in res/; nullopt with `error` set when the folders cannot be read.
+  std::optional<bool> RequestOrAnswerPresent(const std::string& req_name, std::string* error) const;
+  std::filesystem::path TempPath(const std::string& req_name) const;
+  bool Known(const std::string& key) const;  // mu_ held: queued, outstanding or conflicted here
 
   bool Scan();  // watcher callback; true: re-observe soon
   void ScanResults(bool* soon);
   void ScanFaces(bool* soon);
-  void ReleaseAbandoned();
+  void RecordWritten();   // retries Advance(kWritten) that failed
+  void TimeOutRequests();  // answer_timeout → kAbandoned; late_answer_window → forgotten
   void DeliverConflicts();
   void HandleResult(const std::filesystem::path& path, const std::string& key, bool* soon);
   void HandleRejection(const std::filesystem::path& path, const std::string& key, bool* soon);
