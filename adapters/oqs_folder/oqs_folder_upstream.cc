@@ -381,7 +381,7 @@ OqsFolderUpstream::Recovery OqsFolderUpstream::Decide(const core::JournalEntry& 
       return Recovery::kAwaitAbandoned;
     case core::JournalState::kAnswered:
     case core::JournalState::kRejected:
-      return Recovery::kNone;
+      return Recovery::kCleanUp;
   }
   return Recovery::kAwait;
 }
@@ -444,7 +444,7 @@ core::Status OqsFolderUpstream::Start(core::UpstreamHandlers handlers) {
     }
   }
 
-  int to_write = 0, awaited = 0, abandoned = 0;
+  int to_write = 0, awaited = 0, abandoned = 0, cleanups = 0;
   {
     std::lock_guard lock(mu_);
     handlers_ = std::move(handlers);
@@ -490,7 +490,13 @@ core::Status OqsFolderUpstream::Start(core::UpstreamHandlers handlers) {
           outstanding_.emplace(key, std::move(o));
           break;
         }
-        case Recovery::kNone:
+        case Recovery::kCleanUp:
+          // Only when it was in req/ for sure: a request rejected before it was ever written
+          // (its result name was taken) has no answer of ours — that file belongs to others.
+          if (e.written_at) {
+            leftovers_.insert(key);
+            ++cleanups;
+          }
           break;
       }
     }
@@ -510,6 +516,7 @@ core::Status OqsFolderUpstream::Start(core::UpstreamHandlers handlers) {
     std::lock_guard lock(mu_);
     started_ = false;
     outstanding_.clear();
+    leftovers_.clear();
     in_flight_ = 0;
     return core::Internal("cannot create eventfd for the folder watcher: " + ErrnoText(errno));
   }
@@ -522,8 +529,9 @@ core::Status OqsFolderUpstream::Start(core::UpstreamHandlers handlers) {
   writer_ = std::thread([this] { WriterLoop(); });
   Log()->info(
       "started on {} as instance {}: recovered {} to write, {} awaited, {} abandoned (late answer "
-      "still accepted); {} queued",
-      options_.folder.string(), options_.instance_id, to_write, awaited, abandoned, queued);
+      "still accepted), {} with answer files to archive; {} queued",
+      options_.folder.string(), options_.instance_id, to_write, awaited, abandoned, cleanups,
+      queued);
   if (auto err = CheckFolder()) Log()->warn("{}", err->message);
   return core::OkStatus();
 }
@@ -548,6 +556,7 @@ void OqsFolderUpstream::Stop() {
   started_ = false;
   // Reloaded from the journal by the next Start() (of this object or of a new one).
   outstanding_.clear();
+  leftovers_.clear();
   in_flight_ = 0;
   // queue_ and conflicts_ stay: this object continues with them after its next Start(); a new
   // object recovers the same entries from the journal instead.
@@ -959,13 +968,16 @@ void OqsFolderUpstream::ScanResults(bool* soon) {
   auto files = ListFiles(res_dir_);
   if (!files) return;
   std::set<std::string> awaiting;
+  std::set<std::string> leftovers;
   {
     std::lock_guard lock(mu_);
     for (const auto& [key, o] : outstanding_) {
       if (o.awaiting) awaiting.insert(key);
     }
+    leftovers = leftovers_;
   }
   std::set<std::string> present;
+  std::set<std::string> leftovers_seen;
   for (const fs::path& path : *files) {
     if (stop_scan_) return;
     std::string name = path.filename().string();
@@ -982,12 +994,26 @@ void OqsFolderUpstream::ScanResults(bool* soon) {
       continue;
     }
     if (awaiting.count(stem) != 0) continue;  // our request moved into res/ beside its .err
+    // An answer (result, .err, or the request moved beside it) of one of our completed requests.
+    std::string done = !key.empty() && leftovers.count(key) != 0 ? key
+                       : leftovers.count(stem) != 0              ? stem
+                                                                 : std::string();
+    if (!done.empty()) {
+      leftovers_seen.insert(done);
+      CleanUpLeftover(path, done);
+      continue;
+    }
     if (unknown_logged_.insert(name).second) {
       Log()->debug("res/{} matches no journalled request; left alone", name);
     }
   }
   for (auto it = unknown_logged_.begin(); it != unknown_logged_.end();) {
     it = present.count(*it) != 0 ? std::next(it) : unknown_logged_.erase(it);
+  }
+  // A complete listing without any file of a completed request: nothing left to archive for it.
+  std::lock_guard lock(mu_);
+  for (const std::string& key : leftovers) {
+    if (leftovers_seen.count(key) == 0) leftovers_.erase(key);
   }
 }
 
@@ -1156,13 +1182,14 @@ void OqsFolderUpstream::ReleaseSlot(const std::string& key) {
   writer_cv_.notify_all();
 }
 
-void OqsFolderUpstream::FinishRequest(const std::string& key) {
+void OqsFolderUpstream::FinishRequest(const std::string& key, bool leftovers) {
   {
     std::lock_guard lock(mu_);
     auto it = outstanding_.find(key);
     if (it == outstanding_.end()) return;
     if (it->second.counts) --in_flight_;
     outstanding_.erase(it);
+    if (leftovers) leftovers_.insert(key);
   }
   writer_cv_.notify_all();
 }
@@ -1225,8 +1252,11 @@ void OqsFolderUpstream::HandleResult(const fs::path& path, const std::string& ke
     AttemptFailed(path, "journal completion", completed.error().reason);
     return;
   }
-  FinishRequest(key);
-  Archive(path);  // on failure the file is no longer ours to match: it stays in res/
+  FinishRequest(key, false);
+  if (!Archive(path)) {
+    std::lock_guard lock(mu_);
+    leftovers_.insert(key);  // archived by a later scan, without delivering it again
+  }
 }
 
 void OqsFolderUpstream::HandleRejection(const fs::path& path, const std::string& key, bool* soon) {
@@ -1274,12 +1304,23 @@ void OqsFolderUpstream::HandleRejection(const fs::path& path, const std::string&
     AttemptFailed(path, "journal completion", completed.error().reason);
     return;
   }
-  FinishRequest(key);
+  // The terminal may have moved the rejected request itself into res/: archived alongside, now or
+  // (if it is still arriving or the move fails) by later scans.
+  FinishRequest(key, true);
   Archive(path);
-  // The terminal may have moved the rejected request itself into res/: archive it alongside.
   fs::path copy = res_dir_ / entry.file_name;
   std::error_code ec;
   if (fs::exists(copy, ec)) Archive(copy);
+}
+
+void OqsFolderUpstream::CleanUpLeftover(const fs::path& path, const std::string& key) {
+  if (!ReadyForAttempt(path)) return;
+  Observation& o = observations_[path];
+  o.seen = true;
+  if (Archive(path)) {
+    Log()->info("{}: answer to {} (stored before) archived without delivering it again",
+                path.filename().string(), key);
+  }
 }
 
 void OqsFolderUpstream::HandleFace(const fs::path& path, bool* soon) {

@@ -211,7 +211,7 @@ class OqsFolderUpstream final : public core::Upstream {
     std::string declared_encoding;
   };
   // What a recovered entry needs (decided from the folders, before the threads start).
-  enum class Recovery { kWrite, kFinishWriting, kAwait, kAwaitFound, kAwaitAbandoned, kNone };
+  enum class Recovery { kWrite, kFinishWriting, kAwait, kAwaitFound, kAwaitAbandoned, kCleanUp };
 
   void WriterLoop();
   // kAlreadyThere: not written now because it may have been written before (taken as written).
@@ -234,6 +234,7 @@ class OqsFolderUpstream final : public core::Upstream {
   void HandleResult(const std::filesystem::path& path, const std::string& key, bool* soon);
   void HandleRejection(const std::filesystem::path& path, const std::string& key, bool* soon);
   void HandleFace(const std::filesystem::path& path, bool* soon);
+  void CleanUpLeftover(const std::filesystem::path& path, const std::string& key);
 
   // Observes `path`; true when it has been stable for stable_checks observations.
   bool Observe(const std::filesystem::path& path, bool* soon);
@@ -250,7 +251,8 @@ class OqsFolderUpstream final : public core::Upstream {
                   const std::string& release_key = "");
   void ReleaseSlot(const std::string& key);  // stops counting it in flight; still awaited
   bool Archive(const std::filesystem::path& path);
-  void FinishRequest(const std::string& key);
+  // The request is answered: forget it; its answer files still in res/ are archived by later scans.
+  void FinishRequest(const std::string& key, bool leftovers);
 
   std::optional<core::DomainError> CheckFolder() const;
 
@@ -274,6 +276,9 @@ class OqsFolderUpstream final : public core::Upstream {
   int in_flight_ = 0;  // Outstanding entries with counts == true
   std::map<std::string, Outstanding> outstanding_;  // by request base name ("…req_….")
   std::vector<core::JournalEntry> conflicts_;       // not written: result name already taken
+  // Answered or rejected requests (by base name) whose answer files may still be in res/: archived
+  // without being delivered again (after a crash between storing and archiving, or a failed move).
+  std::set<std::string> leftovers_;
   std::optional<core::SystemTime> last_face_at_;
   std::uint64_t scans_ = 0;
 

@@ -1027,6 +1027,66 @@ TEST_CASE("after a restart, an abandoned request holds no slot and its late answ
   CHECK(env.journal.Events().size() == 1);
 }
 
+TEST_CASE("after a restart, answer files left behind are archived, not delivered; others stay",
+          "[oqs_folder][restart]") {
+  Env env;
+  auto n1 = Seeded("n1", 1, core::JournalState::kAnswered);  // stored, crash before archiving
+  auto r1 = Seeded("r1", 2, core::JournalState::kRejected);  // .err stored, crash before archiving
+  auto c1 = Seeded("c1", 3, core::JournalState::kRejected);  // never written: its name was taken
+  c1.written_at.reset();
+  auto other = Seeded("other", 4, core::JournalState::kAnswered, "site1-b");  // another daemon's
+  for (const auto& e : {n1, r1, c1, other}) env.journal.Put(e);
+  env.journal.SetSequence(4);
+  Answer(env.res(), n1);
+  WriteFile(env.res() / r1.file_name, r1.file_name);  // the request the terminal moved into res/
+  std::string r1_err = r1.file_name.substr(0, r1.file_name.size() - 4) + ".err";
+  WriteFile(env.res() / r1_err, "rejected");
+  WriteAtomically(env.res(), ResultNameFor(c1.file_name), ResultXml("NOT-OURS"));
+  Answer(env.res(), other);
+  const std::string foreign_res = "OQSsiquc01res_202611210099.xml";
+  const std::string foreign_tmp = TempName("OQSsiquc01req_202611210098.xml");
+  WriteAtomically(env.res(), foreign_res, ResultXml("VENDOR"));
+  WriteFile(env.req() / foreign_tmp, "vendor temp");
+
+  auto& up = env.Started();
+  REQUIRE(Eventually([&] {
+    return fs::exists(env.ArchiveDay() / ResultNameFor(n1.file_name)) &&
+           fs::exists(env.ArchiveDay() / r1_err) && fs::exists(env.ArchiveDay() / r1.file_name);
+  }));
+  env.Scans(3);
+  CHECK(env.recorder.Results().empty());
+  CHECK(Names(env.res()) == std::vector<std::string>{ResultNameFor(c1.file_name),
+                                                     ResultNameFor(other.file_name), foreign_res});
+  CHECK(Names(env.req()) == std::vector<std::string>{foreign_tmp});
+  CHECK(ReadFile(env.req() / foreign_tmp) == "vendor temp");
+  CHECK(up.Health().in_flight == 0);
+  CHECK(env.journal.CompleteCalls() == 0);
+}
+
+TEST_CASE("an answer whose archive move failed is archived later, not delivered again",
+          "[oqs_folder]") {
+  Env env;
+  fs::create_directories(env.options.archive_dir);
+  WriteFile(env.ArchiveDay(), "in the way");  // archive/20261121 is a file: every move fails
+  auto& up = env.Started();
+  auto e = up.Submit(MakeRequest("x", "AFI-x"));
+  REQUIRE(e.ok());
+  REQUIRE(Eventually([&] { return fs::exists(env.req() / e->file_name); }));
+  fs::remove(env.req() / e->file_name);
+  Answer(env.res(), *e);
+  REQUIRE(env.recorder.WaitResults(1));
+  env.Scans(5);
+  CHECK(fs::exists(env.res() / ResultNameFor(e->file_name)));  // stored, not moved yet
+
+  fs::remove(env.ArchiveDay());
+  REQUIRE(Eventually([&] { return fs::exists(env.ArchiveDay() / ResultNameFor(e->file_name)); }));
+  env.Scans(3);
+  CHECK(env.recorder.Results().size() == 1);
+  CHECK(Names(env.res()).empty());
+  CHECK(env.journal.State("x") == core::JournalState::kAnswered);
+  CHECK(up.Health().in_flight == 0);
+}
+
 TEST_CASE("an unanswered request releases its slot after answer_timeout; a late answer counts",
           "[oqs_folder][abandon]") {
   Env env;
