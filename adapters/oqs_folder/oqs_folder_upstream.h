@@ -2,30 +2,67 @@
 // OqsFolderUpstream: the core::Upstream port over the 資格確認端末's shared folders req/, res/ and
 // face/ (OQS-INTERFACE.md §0, §2, §6).
 //
-// Requests: Submit() journals the intent (UpstreamJournal::Record) before anything is written, then
-// queues the request FIFO. A writer thread writes queued requests into req/ while fewer than
-// max_in_flight requests are outstanding: to a dot-temporary name, fsync, then rename into place,
-// so the terminal never sees a half-written file. File names are
+// Requests: Submit() journals the intent (UpstreamJournal::Record, state JOURNALLED, with this
+// daemon's instance_id, the client's request id and the exact bytes to write) before anything is
+// written, then queues the request FIFO. A writer thread writes queued requests into req/ while
+// fewer than max_in_flight hold an in-flight slot. File names are
 //   <message_type>req_<yyyyMMdd (Japan date)><sequence, zero-padded to at least 4 digits>.xml
-// with the sequence from UpstreamJournal::NextSequence(), so names never repeat across restarts.
-// A request is never written twice: after a restart the journal's Pending() entries are only waited
-// for (they hold an in-flight slot until their result arrives or until they are older than
-// abandon_after; a late result is still delivered after that). A request whose result name already
-// exists in res/ is not written; it is reported through on_result as a kRejection whose
-// rejection_text starts with "onshid:" and its journal entry is completed.
+// with the sequence from UpstreamJournal::NextSequence(), so names never repeat across restarts
+// or daemons. Each write walks the journal states, so that a restart can tell what happened:
+//   1. temp file req/.onshid-<file_name>.tmp written and fsynced (hidden: the terminal ignores it);
+//   2. Advance(WRITING) — if that fails, the temp file is removed and the request retried with
+//      backoff: nothing visible was written;
+//   3. rename into req/<file_name> (RENAME_NOREPLACE: never replaces a file) and directory fsync —
+//      if the rename fails the temp file is kept: it is the proof that the rename did not happen;
+//   4. Advance(WRITTEN) (written_at = the Clock time of the rename) — if that fails the request is
+//      awaited anyway (it is in req/) and the record is retried by the scans; never written again.
+// Results are matched only for requests that may be in req/ (from step 3 on). A request whose
+// name, or an answer of its name, already exists is not written (kRejected): it is reported through
+// on_result as a kRejection whose rejection_text starts with "onshid:".
+//
+// Recovery: Start() asks Recoverable(instance_id, now - late_answer_window) — this daemon's entries
+// only (several daemons may share one database, each with its own terminal folder) — and decides
+// per state, in journal order, before any new submission is written:
+//   JOURNALLED  our temp file, if any, is removed (it never was a request the terminal could see:
+//               WRITING is recorded before every rename); if the request or an answer to it exists
+//               anyway it is recorded WRITTEN and awaited, else it is written from the journalled
+//               payload (queued ahead of new submissions).
+//   WRITING     our temp file still there: the rename did not happen — it is finished (the temp
+//               file is rewritten first when its bytes differ from the payload) and WRITTEN
+//               recorded. Otherwise it was renamed (still in req/, answered in res/, or consumed by
+//               the terminal): recorded WRITTEN (written_at = now) and awaited, never written again.
+//   WRITTEN     awaited, holding a slot until answer_timeout after written_at.
+//   ABANDONED   awaited without a slot: a late answer is still delivered.
+//   ANSWERED, REJECTED (completed within late_answer_window, and written): their answer files still
+//               in res/ (result, .err, the request moved beside it) are archived without being
+//               delivered again — a crash came between storing and archiving.
+// Nothing in the folders that is not in this instance's journal (other software's files and temp
+// files, other daemons' requests) is ever touched. Folders unreachable at Start(): the writer takes
+// the same decisions when they are back.
+//
+// Abandonment: a WRITTEN request without an answer for answer_timeout (Clock, from written_at) is
+// completed ABANDONED with an "upstream.request_abandoned" event (request_id = the client's request
+// id, file_name, attribute journal_state) and releases its slot; Health().unanswered lists it. It
+// is still matched to a late answer until late_answer_window after it was abandoned (the answer is
+// delivered and the entry completed ANSWERED/REJECTED); afterwards files of its name are left
+// alone. Requests still queued or being written are never abandoned.
 //
 // Results: res/<type>res_<suffix>.<ext> is matched to the outstanding request
 // <type>req_<suffix>.xml by name and, for XML, verified by ArbitraryFileIdentifier (mismatch →
-// quarantine). A rejection is res/<request base name>.err (the terminal may also move the request
+// quarantine; on_quarantine gets the journal key, and the request stays awaited without a slot). It
+// is delivered with the entry's client_request_id. A rejection is res/<request base name>.err (the terminal may also move the request
 // itself into res/); it is delivered as kRejection with the decoded .err text. Files in res/ that
 // match no journalled request belong to other software and are never touched.
 //
 // Face feed: the adapter is the single consumer of face/. Every stable file is delivered to
 // on_face; only after the handler returns OK is it (optionally copied to face_mirror_dir, then)
-// moved to archive_dir/<yyyyMMdd>/. A result or face file is likewise archived only after on_result
-// returns OK and the journal entry is completed; on a handler error the file stays and is retried
-// with backoff, so a handler may see the same file more than once (recognise duplicates by
-// name/sha256).
+// moved to archive_dir/<yyyyMMdd>/. A result is likewise archived only after on_result returns OK
+// (the handler stores it and completes the journal entry in one transaction); the adapter then
+// calls Complete(ANSWERED or REJECTED) itself as an idempotent safety net (a no-op when the handler
+// did it; when it fails only the completion is retried, the file is not delivered again). On a
+// handler error the file stays and is retried with backoff, so a handler may see the same file more
+// than once (recognise duplicates by name/sha256). A failed archive move is retried by later scans
+// without delivering the file again.
 //
 // Stability: a file is read only after its size and mtime were identical in `stable_checks`
 // consecutive observations and, for XML, it decodes and is well-formed (the root element closed).
@@ -37,6 +74,11 @@
 // Threading: Submit() and Health() from any thread. Handlers run on the watcher thread, one call at
 // a time. Start()/Stop() from the owning thread; Stop() wakes both threads at once and joins them
 // (a handler call in progress finishes first). Logs carry request ids and file names, never XML.
+//
+// Failpoints (failpoint/failpoint.h) at the durable steps: journal.after_record (Submit),
+// request.after_temp, request.after_rename, request.after_written (writer steps 1, 3, 4),
+// result.after_store (a result or rejection stored, still in res/), face.after_store (a face file
+// stored, still in face/), archive.after_move (a file moved into the archive).
 
 #include <atomic>
 #include <chrono>
@@ -122,12 +164,15 @@ struct OqsFolderHealth {
   // Set when not reachable: UPSTREAM_FOLDER_UNAVAILABLE (kUnavailable) with a message for staff.
   std::optional<core::DomainError> folder_error;
   // Age of the oldest file in req/ the terminal has not consumed yet (none: req/ is empty). When
-  // this keeps growing, the terminal's 連携アプリ is not running. Ages use the Clock: from when the
-  // adapter wrote the file (or journalled it, after a restart); for other software's files, mtime.
+  // this keeps growing, the terminal's 連携アプリ is not running. Ages use the Clock: from the
+  // request's written_at (for one found in req/ at a restart without a WRITTEN record: from the
+  // restart); for other software's files, mtime.
   std::optional<std::chrono::seconds> oldest_request_age;
   std::optional<core::SystemTime> last_face_at;  // when the last face file was delivered
-  int in_flight = 0;                             // requests holding an in-flight slot
-  int queued = 0;                                // journalled, waiting to be written
+  // Requests holding an in-flight slot: being written, or written and neither answered, nor
+  // quarantined, nor unanswered for answer_timeout.
+  int in_flight = 0;
+  int queued = 0;     // journalled, waiting to be written (recovered ones included)
   bool inotify_active = false;                   // false: polling only (normal on network shares)
   // Abandoned requests not answered yet (still matched to a late answer), oldest first.
   std::vector<OqsUnansweredRequest> unanswered;
@@ -144,22 +189,25 @@ class OqsFolderUpstream final : public core::Upstream {
   OqsFolderUpstream(const OqsFolderUpstream&) = delete;
   OqsFolderUpstream& operator=(const OqsFolderUpstream&) = delete;
 
-  // Creates archive/quarantine/mirror dirs, loads the journal's Pending() entries (waited for, not
-  // rewritten) and starts the writer and watcher threads. An unreachable terminal folder is not an
-  // error here (it is reported by Health() and retried). Errors: the journal's error (e.g.
-  // DATABASE_UNAVAILABLE), UPSTREAM_STATE_DIR_UNAVAILABLE (cannot create a state dir), INTERNAL.
-  // Calling Start() while started is FAILED_PRECONDITION.
+  // Creates archive/quarantine/mirror dirs, recovers this instance's journal entries (see
+  // "Recovery" above) and starts the writer and watcher threads. An unreachable terminal folder is
+  // not an error here (it is reported by Health() and retried). Errors:
+  // UPSTREAM_INSTANCE_ID_MISSING (FAILED_PRECONDITION: options.instance_id is empty), the journal's
+  // error (e.g. DATABASE_UNAVAILABLE), UPSTREAM_STATE_DIR_UNAVAILABLE (cannot create a state dir),
+  // INTERNAL. Calling Start() while started is FAILED_PRECONDITION (UPSTREAM_ALREADY_STARTED).
   core::Status Start(core::UpstreamHandlers handlers) override;
 
-  // Stops and joins both threads. Queued requests stay queued in this object (written after its
-  // next Start()); a new object over the same journal only waits for them (it cannot know whether
-  // they were written). Idempotent.
+  // Stops and joins both threads (a write in progress finishes its step first). Queued requests
+  // stay queued in this object (written after its next Start()); a new object over the same journal
+  // (a restart) recovers them from the journal and writes what was journalled but never written,
+  // exactly once. Idempotent.
   void Stop() override;
 
   // See core::Upstream. Additional errors: INVALID_UPSTREAM_REQUEST (message_type not
   // alphanumeric, or empty request_id/xml), REQUEST_NOT_ENCODABLE (text not representable in
-  // Shift_JIS/CP932 when that encoding is configured). payload_sha256 is of the bytes written.
-  // May be called before Start(); the request is then written once started.
+  // Shift_JIS/CP932 when that encoding is configured), UPSTREAM_INSTANCE_ID_MISSING. The entry
+  // returned carries the payload (the bytes written) and its payload_sha256. May be called before
+  // Start(); the request is then written once started.
   core::Result<core::JournalEntry> Submit(const core::UpstreamRequest& request) override;
 
   // Checks the folder and lists req/ (may block briefly on a slow share). Thread-safe.
