@@ -351,6 +351,20 @@ bool OqsFolderUpstream::Known(const std::string& key) const {
 OqsFolderUpstream::Recovery OqsFolderUpstream::Decide(const core::JournalEntry& e) {
   const fs::path tmp = TempPath(e.file_name);
   std::string error;
+  bool unfinished =
+      e.state == core::JournalState::kJournalled || e.state == core::JournalState::kWriting;
+  bool payload_usable =
+      !e.payload.empty() && (e.payload_sha256.empty() || Sha256Hex(e.payload) == e.payload_sha256);
+  if (unfinished && !payload_usable) {
+    // Journalled before payloads were kept (adopted from a daemon without journal states, which
+    // may well have written it), or damaged: nothing to write from. Awaited as possibly written;
+    // abandoned after answer_timeout if no answer comes. Never written with other bytes.
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    Log()->warn("request {} ({}): no usable payload in the journal; awaited, not written",
+                e.request_id, e.file_name);
+    return Recovery::kAwaitFound;
+  }
   switch (e.state) {
     case core::JournalState::kJournalled: {
       // The journal says kWriting before every rename, so this request never reached req/ under

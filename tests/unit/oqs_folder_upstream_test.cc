@@ -906,25 +906,28 @@ TEST_CASE("after a restart, requests never made visible are written once from th
   auto j1 = Seeded("j1", 1, core::JournalState::kJournalled);  // died before its temp file
   auto j2 = Seeded("j2", 2, core::JournalState::kJournalled);  // died while writing its temp
   auto w1 = Seeded("w1", 3, core::JournalState::kWriting);     // died before the rename
-  for (const auto& e : {j1, j2, w1}) env.journal.Put(e);
-  env.journal.SetSequence(3);
+  auto w5 = Seeded("w5", 4, core::JournalState::kWriting);     // ... with a damaged temp file
+  for (const auto& e : {j1, j2, w1, w5}) env.journal.Put(e);
+  env.journal.SetSequence(4);
   WriteFile(env.req() / TempName(j2.file_name), j2.payload.substr(0, 20));
   WriteFile(env.req() / TempName(w1.file_name), w1.payload);
+  WriteFile(env.req() / TempName(w5.file_name), w5.payload.substr(0, 20));
 
   ReqWrites writes(env.req());
   auto& up = env.Started();
   auto marker = up.Submit(MakeRequest("marker", "AFI-marker"));
   REQUIRE(marker.ok());
   REQUIRE(writes.WaitFor(marker->file_name));
-  CHECK(writes.Order() ==
-        std::vector<std::string>{j1.file_name, j2.file_name, w1.file_name, marker->file_name});
-  for (const auto& e : {j1, j2, w1}) {
+  CHECK(writes.Order() == std::vector<std::string>{j1.file_name, j2.file_name, w1.file_name,
+                                                   w5.file_name, marker->file_name});
+  for (const auto& e : {j1, j2, w1, w5}) {
     CHECK(ReadFile(env.req() / e.file_name) == e.payload);  // exactly the journalled bytes
     CHECK(env.journal.State(e.request_id) == core::JournalState::kWritten);
+    CHECK(env.journal.Entry(e.request_id)->written_at == TestEpoch());
   }
   CHECK(Names(env.req()) == std::vector<std::string>{j1.file_name, j2.file_name, w1.file_name,
-                                                     marker->file_name});  // no temp left
-  CHECK(up.Health().in_flight == 4);
+                                                     w5.file_name, marker->file_name});  // no temp
+  CHECK(up.Health().in_flight == 5);
 
   Answer(env.res(), j2);
   REQUIRE(env.recorder.WaitResults(1));
@@ -974,6 +977,70 @@ TEST_CASE("after a restart, requests that may be in req/ are awaited and never w
   CHECK(writes.Order() == std::vector<std::string>{marker->file_name});
   CHECK(env.recorder.Results().size() == 4);
   CHECK(up.Health().in_flight == 2);  // w2 (the terminal has not consumed it) and marker
+}
+
+TEST_CASE("an unowned entry from before payloads were kept is adopted and awaited, never written",
+          "[oqs_folder][restart]") {
+  Env env;
+  auto legacy = Seeded("legacy", 1, core::JournalState::kJournalled, "");
+  legacy.payload.clear();  // the old journal kept only the hash; the old daemon may have written it
+  env.journal.Put(legacy);
+  env.journal.SetSequence(1);
+  ReqWrites writes(env.req());
+  auto& up = env.Started();
+  auto marker = up.Submit(MakeRequest("marker", "AFI-marker"));
+  REQUIRE(marker.ok());
+  REQUIRE(writes.WaitFor(marker->file_name));
+  CHECK(writes.Order() == std::vector<std::string>{marker->file_name});
+  CHECK(env.journal.Entry("legacy")->instance_id == "site1-a");  // adopted by the first to ask
+  CHECK(env.journal.State("legacy") == core::JournalState::kWritten);
+  CHECK(up.Health().in_flight == 2);
+  Answer(env.res(), legacy);
+  REQUIRE(env.recorder.WaitResults(1));
+  CHECK(env.recorder.Results().at(0).request_id == "legacy");
+}
+
+TEST_CASE("the adapter's completion after on_result is a safety net, never a second delivery",
+          "[oqs_folder]") {
+  Env env;
+  auto& up = env.Started();
+  SECTION("the handler completed the entry in its own transaction: nothing changes") {
+    auto handlers = env.recorder.Handlers();
+    auto record = handlers.on_result;
+    handlers.on_result = [&](const core::UpstreamFile& f) {
+      auto st = record(f);
+      if (!st.ok()) return st;
+      core::Event ev;
+      ev.type = "eligibility.result";
+      ev.request_id = f.client_request_id;
+      return env.journal.Complete(f.request_id, core::JournalState::kAnswered, f.received_at,
+                                  {ev});
+    };
+    up.Stop();
+    REQUIRE(up.Start(handlers).ok());
+    auto e = up.Submit(MakeRequest("x", "AFI-x"));
+    REQUIRE(e.ok());
+    REQUIRE(Eventually([&] { return fs::exists(env.req() / e->file_name); }));
+    Answer(env.res(), *e);
+    REQUIRE(Eventually([&] { return fs::exists(env.ArchiveDay() / ResultNameFor(e->file_name)); }));
+    CHECK(env.journal.CompleteCalls() == 2);  // the handler's, then the adapter's no-op
+    CHECK(env.journal.Events().size() == 1);
+    CHECK(env.journal.Transitions().back() ==
+          std::pair<std::string, core::JournalState>{"x", core::JournalState::kAnswered});
+  }
+  SECTION("the completion fails: only the completion is retried") {
+    env.journal.FailComplete(2);
+    auto e = up.Submit(MakeRequest("x", "AFI-x"));
+    REQUIRE(e.ok());
+    REQUIRE(Eventually([&] { return fs::exists(env.req() / e->file_name); }));
+    Answer(env.res(), *e);
+    REQUIRE(Eventually([&] { return fs::exists(env.ArchiveDay() / ResultNameFor(e->file_name)); }));
+    env.Scans(3);
+    CHECK(env.recorder.Results().size() == 1);
+    CHECK(env.journal.CompleteCalls() == 3);
+    CHECK(env.journal.State("x") == core::JournalState::kAnswered);
+    CHECK(up.Health().in_flight == 0);
+  }
 }
 
 TEST_CASE("after a restart, an abandoned request holds no slot and its late answer is delivered",
