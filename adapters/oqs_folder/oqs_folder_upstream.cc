@@ -328,7 +328,8 @@ std::optional<bool> OqsFolderUpstream::RequestOrAnswerPresent(const std::string&
   std::string res_stem = SwapKind(stem, "req_", "res_");
   std::vector<fs::path> candidates = {req_dir_ / req_name, res_dir_ / req_name,
                                       res_dir_ / (stem + ".err")};
-  for (const char* ext : {".xml", ".zip", ".pdf"}) candidates.push_back(res_dir_ / (res_stem + ext));
+  for (const char* ext : {".xml", ".zip", ".pdf"})
+    candidates.push_back(res_dir_ / (res_stem + ext));
   for (const fs::path& p : candidates) {
     std::error_code ec;
     bool exists = fs::exists(p, ec);
@@ -344,7 +345,8 @@ std::optional<bool> OqsFolderUpstream::RequestOrAnswerPresent(const std::string&
 bool OqsFolderUpstream::Known(const std::string& key) const {
   if (outstanding_.count(key) != 0) return true;
   auto same = [&](const core::JournalEntry& e) { return Stem(e.file_name) == key; };
-  return std::any_of(queue_.begin(), queue_.end(), [&](const Queued& q) { return same(q.entry); }) ||
+  return std::any_of(queue_.begin(), queue_.end(),
+                     [&](const Queued& q) { return same(q.entry); }) ||
          std::any_of(conflicts_.begin(), conflicts_.end(), same);
 }
 
@@ -424,8 +426,7 @@ core::Status OqsFolderUpstream::Start(core::UpstreamHandlers handlers) {
     return core::Internal("OqsFolderUpstream needs archive_dir and quarantine_dir");
   }
   auto now = clock_.Now();
-  auto recoverable =
-      journal_.Recoverable(options_.instance_id, now - options_.late_answer_window);
+  auto recoverable = journal_.Recoverable(options_.instance_id, now - options_.late_answer_window);
   if (!recoverable.ok()) return recoverable.error();
 
   // Decide from the folders first (no lock: the threads are not running; a concurrent Submit only
@@ -897,8 +898,9 @@ void OqsFolderUpstream::TimeOutRequests() {
       Outstanding& o = it->second;
       if (o.abandoned) {
         if (now - o.abandoned_at >= options_.late_answer_window) {
-          Log()->info("request {} ({}): no late answer within {} s; its answer is no longer awaited",
-                      o.entry.request_id, o.entry.file_name, options_.late_answer_window.count());
+          Log()->info(
+              "request {} ({}): no late answer within {} s; its answer is no longer awaited",
+              o.entry.request_id, o.entry.file_name, options_.late_answer_window.count());
           it = outstanding_.erase(it);
           continue;
         }
@@ -930,8 +932,8 @@ void OqsFolderUpstream::TimeOutRequests() {
                      {"message_type", e.message_type}};
     auto st = journal_.Complete(e.request_id, core::JournalState::kAbandoned, now, {ev});
     if (!st.ok()) {
-      Log()->warn("request {} ({}): recording it as abandoned failed, will retry: {}",
-                  e.request_id, e.file_name, st.error().reason);
+      Log()->warn("request {} ({}): recording it as abandoned failed, will retry: {}", e.request_id,
+                  e.file_name, st.error().reason);
       continue;
     }
     std::lock_guard lock(mu_);

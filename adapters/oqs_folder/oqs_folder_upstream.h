@@ -30,15 +30,18 @@
 //   WRITING     our temp file still there: the rename did not happen — it is finished (the temp
 //               file is rewritten first when its bytes differ from the payload) and WRITTEN
 //               recorded. Otherwise it was renamed (still in req/, answered in res/, or consumed by
-//               the terminal): recorded WRITTEN (written_at = now) and awaited, never written again.
+//               the terminal): recorded WRITTEN (written_at = now) and awaited, never written
+//               again.
 //   WRITTEN     awaited, holding a slot until answer_timeout after written_at.
 //   ABANDONED   awaited without a slot: a late answer is still delivered.
 //   ANSWERED, REJECTED (completed within late_answer_window, and written): their answer files still
 //               in res/ (result, .err, the request moved beside it) are archived without being
 //               delivered again — a crash came between storing and archiving.
-// Nothing in the folders that is not in this instance's journal (other software's files and temp
-// files, other daemons' requests) is ever touched. Folders unreachable at Start(): the writer takes
-// the same decisions when they are back.
+// A JOURNALLED or WRITING entry without a usable payload (empty — journalled before payloads were
+// kept, by a daemon that may have written it — or not matching payload_sha256) is never written:
+// it is recorded WRITTEN and awaited. Nothing in the folders that is not in this instance's journal
+// (other software's files and temp files, other daemons' requests) is ever touched. Folders
+// unreachable at Start(): the writer takes the same decisions when they are back.
 //
 // Abandonment: a WRITTEN request without an answer for answer_timeout (Clock, from written_at) is
 // completed ABANDONED with an "upstream.request_abandoned" event (request_id = the client's request
@@ -50,9 +53,10 @@
 // Results: res/<type>res_<suffix>.<ext> is matched to the outstanding request
 // <type>req_<suffix>.xml by name and, for XML, verified by ArbitraryFileIdentifier (mismatch →
 // quarantine; on_quarantine gets the journal key, and the request stays awaited without a slot). It
-// is delivered with the entry's client_request_id. A rejection is res/<request base name>.err (the terminal may also move the request
-// itself into res/); it is delivered as kRejection with the decoded .err text. Files in res/ that
-// match no journalled request belong to other software and are never touched.
+// is delivered with the entry's client_request_id. A rejection is res/<request base name>.err (the
+// terminal may also move the request itself into res/); it is delivered as kRejection with the
+// decoded .err text. Files in res/ that match no journalled request belong to other software and
+// are never touched.
 //
 // Face feed: the adapter is the single consumer of face/. Every stable file is delivered to
 // on_face; only after the handler returns OK is it (optionally copied to face_mirror_dir, then)
@@ -172,8 +176,8 @@ struct OqsFolderHealth {
   // Requests holding an in-flight slot: being written, or written and neither answered, nor
   // quarantined, nor unanswered for answer_timeout.
   int in_flight = 0;
-  int queued = 0;     // journalled, waiting to be written (recovered ones included)
-  bool inotify_active = false;                   // false: polling only (normal on network shares)
+  int queued = 0;               // journalled, waiting to be written (recovered ones included)
+  bool inotify_active = false;  // false: polling only (normal on network shares)
   // Abandoned requests not answered yet (still matched to a late answer), oldest first.
   std::vector<OqsUnansweredRequest> unanswered;
 };
@@ -235,9 +239,9 @@ class OqsFolderUpstream final : public core::Upstream {
     // May be in req/ (renamed by us, or recovered as possibly written): results are matched only
     // for these, never for a request still being written.
     bool awaiting = false;
-    bool written_recorded = true;  // kWritten is in the journal (false: Advance failed; retried)
-    bool abandoned = false;        // kAbandoned is in the journal
-    bool answer_stored = false;    // the handler stored its answer; completion/archive pending
+    bool written_recorded = true;   // kWritten is in the journal (false: Advance failed; retried)
+    bool abandoned = false;         // kAbandoned is in the journal
+    bool answer_stored = false;     // the handler stored its answer; completion/archive pending
     core::SystemTime written_at{};  // Clock time of the rename (or of the recovery that found it)
     core::SystemTime abandoned_at{};
   };
@@ -276,7 +280,7 @@ class OqsFolderUpstream final : public core::Upstream {
   bool Scan();  // watcher callback; true: re-observe soon
   void ScanResults(bool* soon);
   void ScanFaces(bool* soon);
-  void RecordWritten();   // retries Advance(kWritten) that failed
+  void RecordWritten();    // retries Advance(kWritten) that failed
   void TimeOutRequests();  // answer_timeout → kAbandoned; late_answer_window → forgotten
   void DeliverConflicts();
   void HandleResult(const std::filesystem::path& path, const std::string& key, bool* soon);

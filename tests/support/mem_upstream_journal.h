@@ -121,9 +121,8 @@ class MemUpstreamJournal final : public core::UpstreamJournal {
     }
     core::JournalEntry* e = Find(request_id);
     if (e == nullptr) return NotFound();
-    bool allowed = !core::IsFinal(e->state) &&
-                   !(e->state == core::JournalState::kAbandoned &&
-                     state == core::JournalState::kAbandoned);
+    bool allowed = !core::IsFinal(e->state) && !(e->state == core::JournalState::kAbandoned &&
+                                                 state == core::JournalState::kAbandoned);
     if (!allowed) return core::OkStatus();
     e->state = state;
     e->completed_at = at;
@@ -258,12 +257,17 @@ class MemUpstreamJournal final : public core::UpstreamJournal {
   // Order of the forward moves; every completed state is past kWritten.
   static int Rank(core::JournalState s) {
     switch (s) {
-      case core::JournalState::kJournalled: return 0;
-      case core::JournalState::kWriting: return 1;
-      case core::JournalState::kWritten: return 2;
-      case core::JournalState::kAbandoned: return 3;
+      case core::JournalState::kJournalled:
+        return 0;
+      case core::JournalState::kWriting:
+        return 1;
+      case core::JournalState::kWritten:
+        return 2;
+      case core::JournalState::kAbandoned:
+        return 3;
       case core::JournalState::kAnswered:
-      case core::JournalState::kRejected: return 4;
+      case core::JournalState::kRejected:
+        return 4;
     }
     return 4;
   }

@@ -326,9 +326,8 @@ class ReqWrites {
   // has been counted when this returns true).
   bool WaitFor(const std::string& name) {
     std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, kDeadline, [&] {
-      return std::find(seen_.begin(), seen_.end(), name) != seen_.end();
-    });
+    return cv_.wait_for(lock, kDeadline,
+                        [&] { return std::find(seen_.begin(), seen_.end(), name) != seen_.end(); });
   }
 
  private:
@@ -430,8 +429,7 @@ TEST_CASE("request is journalled before its file appears, and written atomically
   CHECK(written == MakeRequest("req-1", "AFI-1").xml_utf8);
   CHECK(entry->payload_sha256 == Sha256Hex(written));
   CHECK(entry->payload == written);  // the journal keeps exactly what is written
-  REQUIRE(Eventually(
-      [&] { return env.journal.State("req-1") == core::JournalState::kWritten; }));
+  REQUIRE(Eventually([&] { return env.journal.State("req-1") == core::JournalState::kWritten; }));
   CHECK(env.journal.Entry("req-1")->written_at == TestEpoch());
   CHECK(Names(env.req()) == std::vector<std::string>{entry->file_name});  // no temp left behind
 
@@ -661,8 +659,8 @@ TEST_CASE("after a restart a pending request is awaited, never rewritten, and de
   WriteAtomically(env.res(), ResultNameFor(entry->file_name), ResultXml("AFI-1"));
   REQUIRE(env.recorder.WaitResults(1));
   CHECK(env.recorder.Results().at(0).request_id == "req-1");
-  REQUIRE(Eventually(
-      [&] { return fs::exists(env.ArchiveDay() / ResultNameFor(entry->file_name)); }));
+  REQUIRE(
+      Eventually([&] { return fs::exists(env.ArchiveDay() / ResultNameFor(entry->file_name)); }));
   env.Scans(3);
   CHECK(env.recorder.Results().size() == 1);
   CHECK(env.journal.State("req-1") == core::JournalState::kAnswered);
@@ -1013,8 +1011,7 @@ TEST_CASE("the adapter's completion after on_result is a safety net, never a sec
       core::Event ev;
       ev.type = "eligibility.result";
       ev.request_id = f.client_request_id;
-      return env.journal.Complete(f.request_id, core::JournalState::kAnswered, f.received_at,
-                                  {ev});
+      return env.journal.Complete(f.request_id, core::JournalState::kAnswered, f.received_at, {ev});
     };
     up.Stop();
     REQUIRE(up.Start(handlers).ok());
@@ -1301,7 +1298,8 @@ TEST_CASE("a failed WRITING record leaves no visible request; it is written late
     auto& up = env.Started();
     auto e = up.Submit(MakeRequest("x", "AFI-x"));
     REQUIRE(e.ok());
-    REQUIRE(Eventually([&] { return env.journal.AdvanceCalls(core::JournalState::kWriting) == 1; }));
+    REQUIRE(
+        Eventually([&] { return env.journal.AdvanceCalls(core::JournalState::kWriting) == 1; }));
     REQUIRE(Eventually([&] {  // back in the queue, temp file removed
       auto h = up.Health();
       return h.queued == 1 && h.in_flight == 0 && Names(env.req()).empty();
