@@ -1091,7 +1091,7 @@ TEST_CASE("after a restart, an abandoned request holds no slot and its late answ
   CHECK(env.journal.Events().size() == 1);
 }
 
-TEST_CASE("after a restart, answer files left behind are archived, not delivered; others stay",
+TEST_CASE("after a restart, answer files left behind are archived, not delivered, others stay",
           "[oqs_folder][restart]") {
   Env env;
   auto n1 = Seeded("n1", 1, core::JournalState::kAnswered);  // stored, crash before archiving
@@ -1151,7 +1151,7 @@ TEST_CASE("an answer whose archive move failed is archived later, not delivered 
   CHECK(up.Health().in_flight == 0);
 }
 
-TEST_CASE("an unanswered request releases its slot after answer_timeout; a late answer counts",
+TEST_CASE("an unanswered request releases its slot after answer_timeout, a late answer counts",
           "[oqs_folder][abandon]") {
   Env env;
   env.options.max_in_flight = 1;
@@ -1266,7 +1266,7 @@ TEST_CASE("two daemons on one journal never write, await or archive each other's
   CHECK(b.recorder.Results().empty());
 }
 
-TEST_CASE("a failed WRITING record leaves no visible request; it is written later, once",
+TEST_CASE("a failed WRITING record leaves no visible request, it is written later, once",
           "[oqs_folder][writer]") {
   Env env;
   std::atomic<int> visible_at_writing{0};
