@@ -162,3 +162,8 @@ CREATE TABLE request_keys (
          AND (outcome_code IS NULL) = (audit_subject IS NULL))
 );
 CREATE INDEX request_keys_claimed_idx ON request_keys (claimed_at);
+
+-- ---- Quarantined files are kept once ---------------------------------------------------------
+-- A file read again after a crash (before it was moved out of the terminal's folder) is recognised
+-- by its name and bytes and not kept (or reported) twice.
+CREATE INDEX quarantined_files_name_idx ON quarantined_files (file_name);

@@ -151,20 +151,30 @@ core::Status PgStore::Quarantine(const core::QuarantinedFile& file,
   if (!pool_) return NotOpen();
   auto kept = pool_->Run([&](pqxx::connection& c) {
     pqxx::work txn(c, "quarantine");
-    txn.exec_params0(
-        "INSERT INTO quarantined_files (file_name, raw, reason, at) VALUES ($1, $2, $3, " +
-            TimestampFromMicros(4) + ")",
-        file.file_name, pqxx::binarystring(file.raw), file.reason, ToMicros(file.at));
+    // The same file kept again (read again after a crash before it was moved): once is enough,
+    // and its events were committed with it the first time.
+    const bool again = !txn.exec_params("SELECT 1 FROM quarantined_files WHERE file_name = $1"
+                                        " AND raw = $2 LIMIT 1",
+                                        file.file_name, pqxx::binarystring(file.raw))
+                            .empty();
+    if (!again) {
+      txn.exec_params0(
+          "INSERT INTO quarantined_files (file_name, raw, reason, at) VALUES ($1, $2, $3, " +
+              TimestampFromMicros(4) + ")",
+          file.file_name, pqxx::binarystring(file.raw), file.reason, ToMicros(file.at));
+    }
     if (!file.complete_request_id.empty()) {
       // The terminal did answer, unreadably: the request is not awaited any more.
       CompleteJournalEntry(txn, file.complete_request_id, core::JournalState::kAnswered,
                            ToMicros(file.at));
     }
-    InsertEvents(txn, events);
+    if (!again) InsertEvents(txn, events);
     txn.commit();
+    return !again && !events.empty();
   });
-  if (kept.ok() && !events.empty()) WakeSubscribers();
-  return kept;
+  if (!kept.ok()) return kept.error();
+  if (kept.value()) WakeSubscribers();
+  return core::OkStatus();
 }
 
 }  // namespace onshid::postgres

@@ -46,7 +46,8 @@ enum class JournalState {
   kJournalled,  // intent recorded; nothing visible in req/ (a temp file of ours may exist)
   kWriting,     // about to be renamed into req/: it may be there, or consumed by the terminal
   kWritten,     // renamed into req/ and the directory synced: the answer is awaited
-  kAnswered,    // its result (or an unreadable answer, quarantined) is stored
+  kAnswered,    // its result is stored (or its answer, which the codec could not read, is kept
+                // in quarantine)
   kRejected,    // the terminal refused it (.err), or it was never written
   kAbandoned,   // no answer within the answer time-out: its in-flight slot is released; a late
                 // answer is still accepted
@@ -91,12 +92,13 @@ class UpstreamJournal {
   // Errors: UPSTREAM_REQUEST_EXISTS (kAlreadyExists) when the key is journalled already.
   virtual Status Record(const JournalEntry& entry) = 0;
   // Moves a request forward to kWriting or kWritten (kWritten also sets written_at = `at`). A
-  // request already at or past `state` is left as it is (OK). Errors: UPSTREAM_REQUEST_NOT_FOUND.
+  // request already at or past `state` — kAbandoned, kAnswered and kRejected are past kWritten — is
+  // left as it is (OK). Errors: UPSTREAM_REQUEST_NOT_FOUND.
   virtual Status Advance(const std::string& request_id, JournalState state, SystemTime at) = 0;
   // Moves a request to kAnswered, kRejected or kAbandoned and appends `events` in the same
-  // transaction. Allowed from every non-final state and from kAbandoned to kAnswered/kRejected;
-  // otherwise (already final, or kAbandoned again) nothing changes and no event is written (OK).
-  // Errors: UPSTREAM_REQUEST_NOT_FOUND (kNotFound).
+  // transaction. Allowed from kJournalled, kWriting and kWritten, and from kAbandoned to kAnswered
+  // or kRejected; otherwise (already answered or rejected, or abandoned again) nothing changes and
+  // no event is written (OK). Errors: UPSTREAM_REQUEST_NOT_FOUND (kNotFound).
   virtual Status Complete(const std::string& request_id, JournalState state, SystemTime at,
                           const std::vector<Event>& events) = 0;
   // The entry of a key, if journalled.
@@ -106,7 +108,7 @@ class UpstreamJournal {
   // kRejected) at or after `completed_since` — abandoned ones are still matched to a late answer,
   // answered and rejected ones have their answer files archived if a crash left them behind.
   // Entries journalled before owners were recorded (instance "") are adopted by the first
-  // instance that asks.
+  // instance that asks; they have no payload (they may have been written) and are never written.
   virtual Result<std::vector<JournalEntry>> Recoverable(const std::string& instance_id,
                                                         SystemTime completed_since) = 0;
 };
