@@ -401,6 +401,7 @@ void ApplyEnvironment(Config& config, const std::map<std::string, std::string>& 
     else if (var == "ONSHID_STORAGE_DSN") config.storage.dsn = value;
     else if (var == "ONSHID_UPSTREAM_FOLDER") config.upstream.folder = value;
     else if (var == "ONSHID_TOKEN") continue;  // onshictl's, not the daemon's
+    else if (var == "ONSHID_FAILPOINT") continue;  // crash tests (daemon/failpoint), not config
     else throw ConfigError("environment", var, "unknown ONSHID_* variable");
   }
   try {
