@@ -974,9 +974,43 @@ core::Result<ConsentView> CheckInUseCases::RecordOralConsent(const std::string& 
 // ---------------------------------------------------------------------------------------------
 // Sweep
 
+void CheckInUseCases::Reannounce(bool after_start) {
+  if (!change_listener_) return;
+  // NEEDS_FALLBACK check-ins (few: they are open) every time; after a start also those verified
+  // within the late window, whose case the listener may have had to close.
+  std::vector<ck::CheckInQuery> queries;
+  ck::CheckInQuery open;
+  open.state = "NEEDS_FALLBACK";
+  open.limit = 1000;
+  queries.push_back(open);
+  if (after_start) {
+    ck::CheckInQuery verified;
+    verified.state = "VERIFIED";
+    verified.open_or_updated_since = clock_.Now() - options_.late_window;
+    verified.limit = 1000;
+    queries.push_back(verified);
+  }
+  for (const auto& q : queries) {
+    auto rows = store_.ListCheckIns(q);
+    if (!rows) return;
+    for (const auto& row : rows.value()) {
+      if (row.state != q.state) continue;
+      auto record = DecodeRecord(row);
+      if (!record) continue;
+      auto view = View(std::move(record).value());
+      if (view) change_listener_(view.value());
+    }
+  }
+}
+
 void CheckInUseCases::Sweep() {
   auto log = Logger("checkin");
   const auto now = clock_.Now();
+  // A change is announced to the listener after it is stored; a daemon that stopped in between
+  // (or a listener that failed) left its follow-up undone (e.g. no fallback case for a check-in
+  // that needs one). The listener acts on states idempotently, so the open check-ins are announced
+  // again: at the first sweep after a start, then every kReannounceEvery sweeps.
+  if (sweeps_++ % kReannounceEvery == 0) Reannounce(/*after_start=*/sweeps_ == 1);
   ck::CheckInQuery q;
   q.state = "WAITING";
   q.limit = 1000;

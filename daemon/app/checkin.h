@@ -148,8 +148,10 @@ class CheckInUseCases {
   // a query result of a check-in decides it. Errors are logged; Sweep() retries.
   void OnResult(const ResultView& result);
 
-  // Marks waits that ran out, correlates face results nobody correlated, and collects query
-  // results that arrived while nobody waited. Called periodically and at start-up.
+  // Marks waits that ran out, correlates face results nobody correlated, collects query results
+  // that arrived while nobody waited, and announces open check-ins to the change listener again
+  // (at the first sweep and every 60th: follow-ups a stopped daemon left undone). Called
+  // periodically and at start-up, from one thread at a time.
   void Sweep();
 
   // Called (on the executor) with the check-in after every stored change (creation included);
@@ -172,6 +174,9 @@ class CheckInUseCases {
                 std::function<void(core::Result<ResultView>)> done);
 
  private:
+  // Calls the change listener again for the NEEDS_FALLBACK check-ins, and `after_start` also for
+  // those verified within the late window (their follow-ups may have been lost with the daemon).
+  void Reannounce(bool after_start);
   // Inserts a new check-in (CHECKIN_STARTED, then `outcome` when given) with its events.
   core::Result<CheckInView> CreateWith(CheckInRecord record,
                                        const std::optional<core::checkin::Outcome>& outcome);
@@ -202,6 +207,10 @@ class CheckInUseCases {
   std::mutex write_mu_;  // serialises read-modify-write of check-ins
   std::mutex rejoin_mu_;
   std::set<std::string> rejoined_;  // query keys waited for again after a restart
+  // Sweeps so far (Sweep() runs on one thread at a time) and how often open check-ins are
+  // announced to the change listener again (see Reannounce).
+  std::uint64_t sweeps_ = 0;
+  static constexpr std::uint64_t kReannounceEvery = 60;
   ChangeListener change_listener_;
   std::function<bool()> upstream_gate_;
 };

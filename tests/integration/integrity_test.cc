@@ -130,15 +130,17 @@ class Db {
 
 // One daemon with its own terminal (simulator) and state directory, on a given database.
 struct Site {
+  // `upstream_extra` and `checkin_extra` are more members of those sections (each starting with
+  // a comma).
   Site(const std::string& dsn, const std::string& upstream_extra = "", int latency_ms = 0,
-       const std::string& extra = "")
+       const std::string& checkin_extra = "")
       : terminal(dir.path(), latency_ms) {
     const std::string storage = R"(, "dsn": ")" + dsn + R"(")";
     const std::string upstream =
         R"("upstream": {"folder": ")" + terminal.folder + R"(", "medical_institution_code": ")" +
         kSimInstitutionCode + R"(", "poll_interval_ms": 100)" + upstream_extra + R"(},
-    "checkin": {"sweep_interval_ms": 200, "query_timeout_s": 5},
-    "fallback": {"reverify_interval_ms": 200},)" + extra;
+    "checkin": {"sweep_interval_ms": 200)" + (checkin_extra.empty() ? std::string(R"(, "query_timeout_s": 5)") : checkin_extra) + R"(},
+    "fallback": {"reverify_interval_ms": 200},)";
     config = ConfigJson({dir.path() + "/state", ports, storage, Tokens(), "", upstream});
   }
 
@@ -251,6 +253,24 @@ class Follower {
   int Connections() {
     std::lock_guard lock(mu_);
     return connections_;
+  }
+  // Waits for an event of `type` whose attribute `key` is `value` ("" = any); returns it.
+  std::optional<v1::Event> WaitForEvent(const std::string& type, const std::string& key,
+                                        const std::string& value, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    std::optional<v1::Event> found;
+    cv_.wait_for(lock, timeout, [&] {
+      for (const auto& e : events_) {
+        if (e.type() != type) continue;
+        auto it = e.attributes().find(key);
+        if (key.empty() || (it != e.attributes().end() && it->second == value)) {
+          found = e;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
   }
 
  private:
@@ -443,6 +463,9 @@ TEST_CASE("killed at every durable step, the daemon recovers: nothing lost, noth
       // Answer files still in res/ or face/ are archived by then (the store comes first).
       REQUIRE(db.WaitCount("SELECT count(*) FROM upstream_journal WHERE state = 'ANSWERED'",
                            static_cast<std::int64_t>(queries.size()), 30s));
+      // Every check-in's case exists, also one whose opening the kill interrupted.
+      CHECK(db.WaitCount("SELECT count(*) FROM fallback_cases",
+                         static_cast<std::int64_t>(checkins.size()), 30s));
       site.daemon->Signal(SIGTERM);
       CHECK(site.Exited(20s) == std::optional<int>(0));
       CheckInvariants(site, db, follower, queries, checkins, faces);
@@ -477,6 +500,8 @@ TEST_CASE("killed at random moments under concurrent clients, the daemon loses n
   Complete(site, queries, checkins);
   REQUIRE(db.WaitCount("SELECT count(*) FROM eligibility_results WHERE source = 'face'", faces,
                        30s));
+  CHECK(db.WaitCount("SELECT count(*) FROM fallback_cases",
+                     static_cast<std::int64_t>(checkins.size()), 30s));
   site.daemon->Signal(SIGTERM);
   CHECK(site.Exited(20s) == std::optional<int>(0));
   CHECK(follower.Connections() > 8);
@@ -701,4 +726,70 @@ TEST_CASE("the systemd watchdog is fed only while the daemon and its database an
   CHECK(site.Log().find("liveness probe not answered") != std::string::npos);
   site.daemon->Signal(SIGTERM);
   CHECK(site.Exited(20s) == std::optional<int>(0));
+}
+
+TEST_CASE("a re-verification in flight when the daemon is killed is waited for after the restart, "
+          "not sent again",
+          "[integrity]") {
+  auto& pg = SharedPgTestEnv();
+  const std::string dsn = pg.CreateDatabase();
+  Db db(dsn);
+  // A quickly visible outage: queries time out after 2 s, an unconsumed req/ file after 1 s
+  // marks the terminal as not answering.
+  Site site(dsn, R"(, "stale_request_warn_s": 1)", 0, R"(, "query_timeout_s": 2)");
+  REQUIRE(site.terminal.ready);
+  REQUIRE(site.Start());
+  Follower follower(site.Channel());
+  auto checkins = v1::CheckInService::NewStub(site.Channel());
+  auto start = [&](const std::string& id, const std::string& branch, const std::string& birth) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, kDeskToken, id);
+    v1::StartCheckInRequest r;
+    r.set_desk_id("reception");
+    r.set_channel(v1::DOCUMENT_QUERY);
+    r.add_documents(v1::QUALIFICATION_CERTIFICATE_CARD);
+    r.mutable_visit()->set_kind(v1::FIRST_VISIT);
+    r.mutable_identifiers()->set_insurer_number("06139992");
+    r.mutable_identifiers()->set_insured_card_symbol("1234");
+    r.mutable_identifiers()->set_insured_identification_number("5678");
+    r.mutable_identifiers()->set_insured_branch_number(branch);
+    r.set_birth_date(birth);
+    v1::CheckIn out;
+    auto s = checkins->StartCheckIn(&ctx, r, &out);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+    return out.check_in_id();
+  };
+  // Both answers the terminal gives once it runs again come late (4 s).
+  REQUIRE(site.terminal.Ctl("fault --kind late --delay-ms 4000 --count 2").exit_code == 0);
+  // The terminal hangs: the first check-in's query is written and times out; then the terminal
+  // counts as not answering and the second check-in is not sent at all (its case waits QUEUED).
+  site.terminal.process->Signal(SIGSTOP);
+  const std::string first = start("rv-ci-1", "01", "1982-09-20");
+  REQUIRE(follower.WaitForEvent("fallback.case_opened", "check_in_id", first, 20s));
+  REQUIRE(follower.WaitForEvent("upstream.state", "state", "DEGRADED", 20s));
+  const std::string second = start("rv-ci-2", "02", "2022-06-10");
+  REQUIRE(follower.WaitForEvent("fallback.case_opened", "check_in_id", second, 20s));
+  CHECK(db.Count("SELECT count(*) FROM upstream_journal WHERE request_id = $1",
+                 "checkin:" + second) == 0);
+  // The terminal runs again: the second check-in's re-verification is sent (attempt 1), and the
+  // daemon is killed while the terminal still works on it.
+  site.terminal.process->Signal(SIGCONT);
+  auto sent = follower.WaitForEvent("fallback.reverify_sent", "", "", 20s);
+  REQUIRE(sent);
+  REQUIRE(db.WaitCount("SELECT count(*) FROM upstream_journal WHERE request_id LIKE '%#r1'"
+                       " AND state IN ('WRITTEN', 'ANSWERED')",
+                       1, 10s));
+  site.daemon->Signal(SIGKILL);
+  REQUIRE(site.Exited(10s).has_value());
+  // After the restart the case is still SENT: the daemon waits for attempt 1 instead of asking
+  // the terminal about the same patient again.
+  REQUIRE(site.Start());
+  INFO(site.Log());
+  REQUIRE(follower.WaitForEvent("checkin.verified", "check_in_id", second, 30s));
+  REQUIRE(follower.WaitForEvent("checkin.verified", "check_in_id", first, 30s));
+  CHECK(db.Count("SELECT count(*) FROM upstream_journal WHERE request_id LIKE 'checkin:%#r2'") == 0);
+  const auto files = site.RequestFiles();
+  CHECK(files.size() == 2);  // the first check-in's query and the one re-verification
+  for (const auto& [name, times] : files) CHECK(times == 1);
 }
