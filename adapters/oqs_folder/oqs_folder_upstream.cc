@@ -1210,6 +1210,36 @@ void OqsFolderUpstream::FinishRequest(const std::string& key, bool leftovers) {
   writer_cv_.notify_all();
 }
 
+core::UpstreamFile OqsFolderUpstream::AnswerFile(core::UpstreamFile::Kind kind,
+                                                 const fs::path& path,
+                                                 const core::JournalEntry& entry, std::string raw,
+                                                 core::SystemTime at) {
+  core::UpstreamFile f;
+  f.kind = kind;
+  f.file_name = path.filename().string();
+  f.request_id = entry.request_id;
+  f.client_request_id = entry.client_request_id;
+  f.sha256 = Sha256Hex(raw);
+  f.raw = std::move(raw);
+  f.received_at = at;
+  return f;
+}
+
+bool OqsFolderUpstream::DeliverAnswer(const fs::path& path, const std::string& key,
+                                      const core::UpstreamFile& f, const char* what) {
+  auto handled = handlers_.on_result ? handlers_.on_result(f) : core::OkStatus();
+  if (!handled.ok()) {
+    AttemptFailed(path, what, handled.error().reason);
+    return false;
+  }
+  ONSHID_FAILPOINT("result.after_store");
+  // Stored: a failed completion or archive move is retried without delivering it again.
+  std::lock_guard lock(mu_);
+  auto it = outstanding_.find(key);
+  if (it != outstanding_.end()) it->second.answer_stored = true;
+  return true;
+}
+
 void OqsFolderUpstream::HandleResult(const fs::path& path, const std::string& key, bool* soon) {
   if (!Observe(path, soon) || !ReadyForAttempt(path)) return;
   core::JournalEntry entry;
@@ -1240,26 +1270,12 @@ void OqsFolderUpstream::HandleResult(const fs::path& path, const std::string& ke
         return;
       }
     }
-    core::UpstreamFile f;
-    f.kind = core::UpstreamFile::Kind::kResult;
-    f.file_name = path.filename().string();
-    f.request_id = entry.request_id;
-    f.client_request_id = entry.client_request_id;
-    f.sha256 = Sha256Hex(rf.raw);
-    f.raw = std::move(rf.raw);
+    core::UpstreamFile f =
+        AnswerFile(core::UpstreamFile::Kind::kResult, path, entry, std::move(rf.raw), at);
     f.xml_utf8 = std::move(rf.xml_utf8);
     f.declared_encoding = std::move(rf.declared_encoding);
-    f.received_at = at;
-    auto handled = handlers_.on_result ? handlers_.on_result(f) : core::OkStatus();
-    if (!handled.ok()) {
-      AttemptFailed(path, "result handler", handled.error().reason);
-      return;
-    }
-    ONSHID_FAILPOINT("result.after_store");
+    if (!DeliverAnswer(path, key, f, "result handler")) return;
     Log()->info("result {} delivered for request {}", f.file_name, entry.request_id);
-    std::lock_guard lock(mu_);
-    auto it = outstanding_.find(key);
-    if (it != outstanding_.end()) it->second.answer_stored = true;
   }
   // The handler completed the entry in its own transaction; this is a no-op then, and a safety
   // net otherwise. On failure the completion alone is retried (the file is not delivered again).
@@ -1295,25 +1311,11 @@ void OqsFolderUpstream::HandleRejection(const fs::path& path, const std::string&
       Quarantine(path, "rejection text not decodable as UTF-8 or Shift_JIS", key);
       return;
     }
-    core::UpstreamFile f;
-    f.kind = core::UpstreamFile::Kind::kRejection;
-    f.file_name = path.filename().string();
-    f.request_id = entry.request_id;
-    f.client_request_id = entry.client_request_id;
-    f.sha256 = Sha256Hex(rf.raw);
-    f.raw = std::move(rf.raw);
+    core::UpstreamFile f =
+        AnswerFile(core::UpstreamFile::Kind::kRejection, path, entry, std::move(rf.raw), at);
     f.rejection_text = std::move(*text);
-    f.received_at = at;
-    auto handled = handlers_.on_result ? handlers_.on_result(f) : core::OkStatus();
-    if (!handled.ok()) {
-      AttemptFailed(path, "rejection handler", handled.error().reason);
-      return;
-    }
-    ONSHID_FAILPOINT("result.after_store");
+    if (!DeliverAnswer(path, key, f, "rejection handler")) return;
     Log()->warn("request {} rejected by the terminal ({})", entry.request_id, f.file_name);
-    std::lock_guard lock(mu_);
-    auto it = outstanding_.find(key);
-    if (it != outstanding_.end()) it->second.answer_stored = true;
   }
   auto completed = journal_.Complete(entry.request_id, core::JournalState::kRejected, at, {});
   if (!completed.ok()) {

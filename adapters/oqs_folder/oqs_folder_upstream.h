@@ -285,6 +285,15 @@ class OqsFolderUpstream final : public core::Upstream {
   void DeliverConflicts();
   void HandleResult(const std::filesystem::path& path, const std::string& key, bool* soon);
   void HandleRejection(const std::filesystem::path& path, const std::string& key, bool* soon);
+  // An answer file of `entry` (a result or a rejection) as the handler gets it.
+  static core::UpstreamFile AnswerFile(core::UpstreamFile::Kind kind,
+                                       const std::filesystem::path& path,
+                                       const core::JournalEntry& entry, std::string raw,
+                                       core::SystemTime at);
+  // Hands an answer of the outstanding request `key` to on_result and marks it stored; false (and
+  // retried with backoff) when the handler failed. `what` names the step in the log.
+  bool DeliverAnswer(const std::filesystem::path& path, const std::string& key,
+                     const core::UpstreamFile& f, const char* what);
   void HandleFace(const std::filesystem::path& path, bool* soon);
   void CleanUpLeftover(const std::filesystem::path& path, const std::string& key);
 

@@ -1,8 +1,5 @@
 #include "api/call.h"
 
-#include <openssl/evp.h>
-
-#include <array>
 #include <stdexcept>
 
 #include <google/protobuf/io/coded_stream.h>
@@ -10,6 +7,7 @@
 
 #include "api/status_mapping.h"
 #include "app/logging.h"
+#include "app/token_hash.h"
 #include "failpoint/failpoint.h"
 #include "onshi/v1/options.pb.h"
 
@@ -44,15 +42,17 @@ core::DomainError DeadlinePassed() {
   return e;
 }
 
-std::string Hex(const unsigned char* data, unsigned int len) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[data[i] >> 4]);
-    out.push_back(kHex[data[i] & 0x0f]);
-  }
-  return out;
+// The audit row of `call` with `outcome`.
+core::AuditRecord AuditOf(const Call& call, const std::string& outcome, core::SystemTime at) {
+  core::AuditRecord rec;
+  rec.at = at;
+  rec.request_id = call.request_id;
+  rec.client = call.principal.name;
+  rec.method = call.method;
+  rec.channel = call.channel;
+  rec.subject = call.audit_subject;
+  rec.outcome = outcome;
+  return rec;
 }
 
 // The outcome to keep for a retry: the response bytes, or the status with its details.
@@ -99,23 +99,14 @@ core::DomainError InvalidRequestId() {
 }
 
 std::string Fingerprint(const std::string& method, const google::protobuf::Message& request) {
-  std::string bytes;
+  std::string bytes = method + "\n";
   {
     google::protobuf::io::StringOutputStream raw(&bytes);
     google::protobuf::io::CodedOutputStream coded(&raw);
     coded.SetSerializationDeterministic(true);
     request.SerializeToCodedStream(&coded);
   }
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, method.data(), method.size());
-  EVP_DigestUpdate(ctx, "\n", 1);
-  EVP_DigestUpdate(ctx, bytes.data(), bytes.size());
-  EVP_DigestFinal_ex(ctx, md.data(), &len);
-  EVP_MD_CTX_free(ctx);
-  return Hex(md.data(), len);
+  return app::Sha256Hex(bytes);
 }
 
 bool IsFinalOutcome(const core::Status& status) {
@@ -279,14 +270,7 @@ grpc::ServerUnaryReactor* CallRunner::UnaryAsync(grpc::CallbackServerContext* ct
 core::Result<bool> CallRunner::BeginWrite(const std::shared_ptr<UnaryState>& state) {
   Call& call = *state->call;
   if (state->policy.audited) {
-    core::AuditRecord rec;
-    rec.at = deps_.clock->Now();
-    rec.request_id = call.request_id;
-    rec.client = call.principal.name;
-    rec.method = call.method;
-    rec.channel = call.channel;
-    rec.outcome = "ATTEMPTED";
-    auto id = deps_.store->AppendAudit(rec);
+    auto id = deps_.store->AppendAudit(AuditOf(call, "ATTEMPTED", deps_.clock->Now()));
     // A write that cannot be audited does not run.
     if (!id) return id.error();
     state->audit_id = id.value();
@@ -335,15 +319,7 @@ void CallRunner::Complete(const std::shared_ptr<UnaryState>& state, core::Status
   if (state->policy.audited && state->audit_id == 0) {
     // A read, or a write refused before its audit row was written (its deadline passed): the row
     // is written now. A read whose audit row fails does not succeed.
-    core::AuditRecord rec;
-    rec.at = deps_.clock->Now();
-    rec.request_id = call.request_id;
-    rec.client = call.principal.name;
-    rec.method = call.method;
-    rec.channel = call.channel;
-    rec.subject = call.audit_subject;
-    rec.outcome = reason;
-    if (auto s = deps_.store->AppendAudit(rec); !s) {
+    if (auto s = deps_.store->AppendAudit(AuditOf(call, reason, deps_.clock->Now())); !s) {
       app::Logger("audit")->error("audit record not written: {}", s.error().message);
       if (status.ok() && !state->policy.idempotent) status = ToGrpcStatus(s.error());
     }

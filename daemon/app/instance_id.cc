@@ -1,16 +1,15 @@
 #include "app/instance_id.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "app/random_ids.h"
+#include "app/token_hash.h"
 
 namespace onshid::app {
 namespace {
@@ -22,19 +21,6 @@ core::DomainError Unusable(const std::string& path, const std::string& why) {
   e.message = "state_dir: " + path + ": " + why;
   e.message_ja = "データ保存用フォルダを使用できません。システム管理者に連絡してください。";
   return e;
-}
-
-std::string FolderHash(const std::string& folder) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  EVP_Digest(folder.data(), folder.size(), md.data(), &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < 4 && i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0x0f]);
-  }
-  return out;
 }
 
 bool PlausibleId(const std::string& id) {
@@ -73,7 +59,7 @@ core::Result<std::string> LoadInstanceId(const std::string& state_dir,
       close(dir);
     }
   }
-  return id + "-" + FolderHash(upstream_folder);
+  return id + "-" + Sha256Hex(upstream_folder).substr(0, 8);
 }
 
 }  // namespace onshid::app
