@@ -89,15 +89,6 @@ grpc::Status Replay(const core::RequestOutcome& outcome, google::protobuf::Messa
 
 }  // namespace
 
-core::DomainError InvalidRequestId() {
-  return core::InvalidArgument(
-      "INVALID_REQUEST_ID",
-      "x-request-id must be 1 to 128 printable ASCII characters without spaces; it is never "
-      "replaced, so that a retry with it is recognised",
-      "要求IDの形式が正しくありません。連携ソフトウェアの設定を確認してください。",
-      {{"x-request-id", "1 to 128 printable ASCII characters (0x21-0x7E), no spaces"}});
-}
-
 std::string Fingerprint(const std::string& method, const google::protobuf::Message& request) {
   std::string bytes = method + "\n";
   {
@@ -141,6 +132,15 @@ std::map<std::string, MethodPolicy> ReadPolicies(const google::protobuf::Service
 CallRunner::CallRunner(ApiDeps deps, const google::protobuf::ServiceDescriptor* service)
     : deps_(deps), service_name_(service->full_name()), policies_(ReadPolicies(service)) {}
 
+std::string CallRunner::ChannelOf(const grpc::CallbackServerContext* ctx) const {
+  // The REST gateway reaches us over the in-process channel and proves it with the per-process
+  // secret; nobody else can claim the "rest" channel.
+  return !deps_.gateway_secret.empty() &&
+                 Metadata(ctx, "x-onshid-gateway") == deps_.gateway_secret
+             ? "rest"
+             : "grpc";
+}
+
 core::Result<std::shared_ptr<Call>> CallRunner::Admit(grpc::CallbackServerContext* ctx,
                                                       const std::string& method_name) {
   auto call = std::make_shared<Call>();
@@ -150,12 +150,7 @@ core::Result<std::shared_ptr<Call>> CallRunner::Admit(grpc::CallbackServerContex
   // The id is echoed on every answer; a refused id is not echoed back (the refusal gets its own).
   call->request_id = valid ? std::string(sent) : deps_.ids->NewId();
   ctx->AddInitialMetadata("x-request-id", call->request_id);
-  // The REST gateway reaches us over the in-process channel and proves it with the per-process
-  // secret; nobody else can claim the "rest" channel.
-  call->channel = (!deps_.gateway_secret.empty() &&
-                   Metadata(ctx, "x-onshid-gateway") == deps_.gateway_secret)
-                      ? "rest"
-                      : "grpc";
+  call->channel = ChannelOf(ctx);
   auto policy_it = policies_.find(method_name);
   if (policy_it == policies_.end()) return core::Internal("no policy for " + call->method);
   auto principal = deps_.auth->Authenticate(Metadata(ctx, "authorization"));
@@ -224,6 +219,7 @@ grpc::ServerUnaryReactor* CallRunner::UnaryAsync(grpc::CallbackServerContext* ct
     anonymous.method = "/" + service_name_ + "/" + method_name;
     const std::string_view sent = Metadata(ctx, "x-request-id");
     anonymous.request_id = ValidRequestId(sent) ? std::string(sent) : std::string();
+    anonymous.channel = ChannelOf(ctx);
     grpc::Status status = ToGrpcStatus(admitted.error());
     Finished(anonymous, status, started);
     reactor->Finish(status);

@@ -143,6 +143,9 @@ class CallRunner {
   const ApiDeps& deps() const { return deps_; }
 
  private:
+  // "rest" for calls the REST gateway forwards (it proves itself with the per-process secret),
+  // else "grpc".
+  std::string ChannelOf(const grpc::CallbackServerContext* ctx) const;
   // For a write: the ATTEMPTED audit row and the request key. Returns true when the call was
   // answered from a recorded outcome (nothing else to do), false when the use case should run.
   core::Result<bool> BeginWrite(const std::shared_ptr<UnaryState>& state);
@@ -156,10 +159,6 @@ class CallRunner {
   std::string service_name_;
   std::map<std::string, MethodPolicy> policies_;
 };
-
-// INVALID_ARGUMENT INVALID_REQUEST_ID: the client's x-request-id is not acceptable (it is refused,
-// never replaced, so that a retry can rely on it).
-core::DomainError InvalidRequestId();
 
 // Hex SHA-256 of `method` and the deterministic serialization of `request`: what identifies a
 // write for its x-request-id (the same over gRPC and REST, which share the message).

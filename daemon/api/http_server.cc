@@ -95,6 +95,13 @@ std::string HttpRequest::Header(std::string_view lower_name) const {
   return "";
 }
 
+bool HttpRequest::HasHeader(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return true;
+  }
+  return false;
+}
+
 ResponseStream::ResponseStream() : ResponseStream(Options{}) {}
 
 ResponseStream::ResponseStream(Options options)

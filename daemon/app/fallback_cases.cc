@@ -1176,7 +1176,6 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::ChooseClaimRoute(const std:
   Loaded l = std::move(loaded).value();
   if (l.Applied(actor.Key())) return ViewOf(l);
   if (l.Closed()) return CaseClosed(id);
-  l.MarkApplied(actor.Key());
   auto built = BuildOutcome(l.body, l.personal, l.Input(), in.actual_days_at_claim);
   if (built.error) return *built.error;
   auto routed = fb::RouteClaim(*built.outcome);
@@ -1194,7 +1193,8 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::ChooseClaimRoute(const std:
       e.metadata = {{"route", std::string(fb::ClaimRouteName(routed->route))},
                     {"rule", routed->rule.id}};
     }
-    // The refusal is part of the proof of attempt too.
+    // The refusal is part of the proof of attempt too. Its request key is not marked applied: a
+    // retry (whose refusal was lost with the daemon) is refused again, never answered OK.
     json fields = json::array();
     for (const auto& f : e.field_violations) fields.push_back(f.field);
     with.attempts.push_back(MakeAttempt(clock_.Now(), who, "CLAIM_ROUTE_REFUSED",
@@ -1203,6 +1203,7 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::ChooseClaimRoute(const std:
     if (auto s = Save(l, false, std::move(with)); !s) return s.error();
     return e;
   }
+  l.MarkApplied(actor.Key());
   ClaimSummary c;
   c.route = routed->route;
   c.rule = routed->rule;
