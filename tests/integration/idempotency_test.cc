@@ -10,7 +10,9 @@
 //  - a query the terminal rejected answers the rejection again (never INTERNAL), sent once;
 //  - a slow query reaches the client as UPSTREAM_RESULT_PENDING before the client's deadline
 //    (gRPC) and before the HTTP timeout (REST), and a retry rejoins it without sending it again;
-//  - the audit row of a write exists (ATTEMPTED) while it runs and is finished with its outcome.
+//  - the audit row of a write exists (ATTEMPTED) while it runs and is finished with its outcome;
+//  - over REST, an x-request-id gRPC metadata cannot carry (or an empty one) is refused like any
+//    other bad id, and the daemon keeps serving.
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
@@ -27,6 +29,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -1206,6 +1209,70 @@ TEST_CASE(
   }
   CHECK(terminal.RequestsSeen() == seen_before_restart);
   CheckEachRequestFileTakenOnce(terminal);
+  daemon->Signal(SIGTERM);
+  CHECK(daemon->WaitExit(30s) == std::optional<int>(0));
+}
+
+TEST_CASE(
+    "over REST an x-request-id the API cannot take is refused INVALID_REQUEST_ID without "
+    "running anything, the empty one and those gRPC metadata cannot carry included, and the "
+    "daemon keeps serving",
+    "[integrity]") {
+  TempDir dir;
+  Ports ports;
+  const std::string config = ConfigJson({dir.path() + "/state", ports, "", Tokens(), "", ""});
+  auto daemon = std::make_unique<DaemonProcess>(dir.path(), config);
+  REQUIRE(daemon->Start());
+  // An answer, or status 0 when the connection ended without one.
+  const auto try_http = [&](const std::string& method, const std::string& target,
+                            const std::map<std::string, std::string>& headers,
+                            const std::string& body) {
+    try {
+      return HttpCall(ports.rest, method, target, headers, body);
+    } catch (const std::exception&) {
+      return HttpResult{};
+    }
+  };
+  v1::OpenCaseRequest open_req;
+  *open_req.mutable_fallback_case() = FirstVisitCase(JapanToday());
+  std::string open_json;
+  REQUIRE(google::protobuf::util::MessageToJsonString(open_req, &open_json).ok());
+  // Empty (0 characters), non-ASCII and a control character: none is 1-128 printable ASCII. The
+  // HTTP server passes a bad id on for the API to refuse: it must reach the API (not be dropped
+  // when empty) and must be refused before it is put into gRPC metadata, which cannot carry
+  // non-ASCII or control characters.
+  for (const std::string& bad : {std::string(), std::string("受付-1"), std::string("tab\there")}) {
+    // (Catch's text wrapping cannot print a tab: it is shown as \t.)
+    std::string shown;
+    for (char c : bad) shown += c == '\t' ? std::string("\\t") : std::string(1, c);
+    INFO("REST x-request-id \"" << shown << "\"");
+    const auto r = try_http("POST", "/v1/fallback/cases", RestHeaders({bad}), open_json);
+    INFO(r.body);
+    CHECK(r.status == 400);
+    CHECK(DetailsOfJson(r.body).reason == "INVALID_REQUEST_ID");
+    const auto echoed = r.headers.find("x-request-id");
+    CHECK(
+        (echoed != r.headers.end() && echoed->second != bad && LooksLikeRequestId(echoed->second)));
+    const auto alive = try_http("GET", "/v1/status", RestHeaders(std::nullopt), "");
+    CHECK(alive.status == 200);
+    if (alive.status != 200) {
+      // The daemon died answering it: started again so that the next id is tried too.
+      const auto exit_code = daemon->WaitExit(10s);
+      // The gRPC library's own lines say why (e.g. "API misuse ... assertion failed").
+      std::string why;
+      std::istringstream lines(daemon->log());
+      for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("{", 0) != 0) why += line + "\n";
+      }
+      FAIL_CHECK("the daemon exited (" + (exit_code ? std::to_string(*exit_code) : "running") +
+                 ")\n" + why);
+      daemon = std::make_unique<DaemonProcess>(dir.path(), config);
+      REQUIRE(daemon->Start());
+    }
+  }
+  // Nothing was done: no case was opened.
+  Client client(ports.grpc);
+  CHECK(client.CountCases() == 0);
   daemon->Signal(SIGTERM);
   CHECK(daemon->WaitExit(30s) == std::optional<int>(0));
 }
