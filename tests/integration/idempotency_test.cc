@@ -12,7 +12,9 @@
 //    (gRPC) and before the HTTP timeout (REST), and a retry rejoins it without sending it again;
 //  - the audit row of a write exists (ATTEMPTED) while it runs and is finished with its outcome;
 //  - over REST, an x-request-id gRPC metadata cannot carry (or an empty one) is refused like any
-//    other bad id, and the daemon keeps serving.
+//    other bad id, and the daemon keeps serving;
+//  - a write whose outcome was lost in a crash (failpoint call.after_use_case) answers a retry
+//    with the outcome it would have recorded.
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
@@ -1276,3 +1278,75 @@ TEST_CASE(
   daemon->Signal(SIGTERM);
   CHECK(daemon->WaitExit(30s) == std::optional<int>(0));
 }
+
+#if defined(ONSHID_FAILPOINTS) && ONSHID_FAILPOINTS
+TEST_CASE(
+    "a write whose outcome was lost in a crash answers the same outcome when retried, a "
+    "refused claim route is refused again, not answered OK",
+    "[integrity]") {
+  TempDir dir;
+  Ports ports;
+  const std::string config = ConfigJson({dir.path() + "/state", ports, "", Tokens(), "", ""});
+  const std::string today = JapanToday();
+  using Fb = v1::FallbackService::Stub;
+  v1::ChooseClaimRouteRequest route_req;
+  route_req.set_expected_route(v1::CLAIM_ROUTE_UNKNOWN);
+  {
+    // Failpoints are set through the environment (daemon/failpoint/failpoint.h); the daemon must
+    // accept ONSHID_FAILPOINT among its ONSHID_* variables.
+    // The third write call's use case finishes, then the daemon dies before its outcome is
+    // recorded for retries (call.after_use_case): the outcome lives only in what the use case
+    // committed.
+    DaemonProcess daemon(dir.path(), config, {{"ONSHID_FAILPOINT", "call.after_use_case@3=kill"}});
+    const bool started = daemon.Start();
+    INFO(daemon.log());
+    REQUIRE(started);
+    Client client(ports.grpc);
+    v1::OpenCaseRequest open_req;
+    *open_req.mutable_fallback_case() = FirstVisitCase(today);
+    v1::FallbackCaseRecord opened;
+    const Answer open =
+        Invoke(*client.fallback, &Fb::OpenCase, {"crash-open-1"}, open_req, &opened);
+    INFO(open.message);
+    REQUIRE(open.ok());
+    route_req.set_case_id(opened.case_id());
+    v1::RecordEvidenceRequest evidence;
+    evidence.set_case_id(opened.case_id());
+    evidence.mutable_evidence()->set_kind(v1::FALLBACK_EVIDENCE_KIND_METHOD_APPLIED);
+    evidence.mutable_evidence()->set_method(v1::FALLBACK_METHOD_INSURANCE_STATEMENT);
+    evidence.mutable_evidence()->set_staff_id("S-07");
+    *evidence.mutable_evidence()->mutable_statement() = Statement(today);
+    v1::FallbackCaseRecord recorded;
+    const Answer recorded_answer =
+        Invoke(*client.fallback, &Fb::RecordEvidence, {"crash-evidence-1"}, evidence, &recorded);
+    INFO(recorded_answer.message);
+    REQUIRE(recorded_answer.ok());
+    // 不詳 without the patient-contact date: refused (FUSHO_TEKIYO_INCOMPLETE) and the refusal is
+    // committed to the case's proof of attempt; then the daemon dies.
+    v1::FallbackCaseRecord lost;
+    const Answer crashed =
+        Invoke(*client.fallback, &Fb::ChooseClaimRoute, {"crash-route-1"}, route_req, &lost);
+    CHECK(crashed.code == grpc::StatusCode::UNAVAILABLE);
+    const auto exit_code = daemon.WaitExit(30s);
+    REQUIRE(exit_code.has_value());
+    CHECK(*exit_code == 128 + SIGKILL);
+  }
+  DaemonProcess daemon(dir.path(), config);
+  REQUIRE(daemon.Start());
+  Client client(ports.grpc);
+  // The retry runs the use case again (no outcome was recorded). Nothing changed, so it must be
+  // refused again; an OK would tell the client a claim route was chosen when none was.
+  v1::FallbackCaseRecord retried;
+  const Answer retry =
+      Invoke(*client.fallback, &Fb::ChooseClaimRoute, {"crash-route-1"}, route_req, &retried);
+  CheckRefused(retry, grpc::StatusCode::FAILED_PRECONDITION, "FUSHO_TEKIYO_INCOMPLETE");
+  if (retry.ok()) CHECK(retried.claim().route() != v1::CLAIM_ROUTE_UNSPECIFIED);
+  CHECK(client.GetCase(route_req.case_id()).claim().route() == v1::CLAIM_ROUTE_UNSPECIFIED);
+  // And the answer it gave is now the recorded one.
+  CheckSame(retry,
+            Invoke(*client.fallback, &Fb::ChooseClaimRoute, {"crash-route-1"}, route_req, &retried),
+            "crash-route-1");
+  daemon.Signal(SIGTERM);
+  CHECK(daemon.WaitExit(30s) == std::optional<int>(0));
+}
+#endif
