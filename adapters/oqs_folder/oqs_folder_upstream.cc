@@ -115,9 +115,10 @@ bool WriteAll(int fd, const std::string& data) {
   return true;
 }
 
-// Writes `data` to `path` and fsyncs it. On failure the file is removed and errno text returned.
-std::optional<std::string> WriteFileSynced(const fs::path& path, const std::string& data) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+// Writes `data` to `path` (opened with `flags`, truncated) and fsyncs it; errno text on failure.
+std::optional<std::string> WriteSyncedWith(const fs::path& path, const std::string& data,
+                                           int flags) {
+  int fd = open(path.c_str(), flags | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return "open: " + ErrnoText(errno);
   bool ok = WriteAll(fd, data);
   int err = errno;
@@ -129,11 +130,15 @@ std::optional<std::string> WriteFileSynced(const fs::path& path, const std::stri
     ok = false;
     err = errno;
   }
-  if (!ok) {
-    unlink(path.c_str());
-    return "write: " + ErrnoText(err);
-  }
+  if (!ok) return "write: " + ErrnoText(err);
   return std::nullopt;
+}
+
+// Writes `data` to `path` and fsyncs it. On failure the file is removed and errno text returned.
+std::optional<std::string> WriteFileSynced(const fs::path& path, const std::string& data) {
+  auto err = WriteSyncedWith(path, data, O_CREAT);
+  if (err) unlink(path.c_str());
+  return err;
 }
 
 // Best effort: makes a rename durable on local file systems (shares may not support it).
@@ -278,20 +283,7 @@ int RenameNoReplace(const fs::path& from, const fs::path& to) {
 // Overwrites `path` with `data` and fsyncs it; unlike WriteFileSynced it leaves a partial file in
 // place on failure (for a temp file that must keep existing: see WriteRequest).
 std::optional<std::string> OverwriteSynced(const fs::path& path, const std::string& data) {
-  int fd = open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0) return "open: " + ErrnoText(errno);
-  bool ok = WriteAll(fd, data);
-  int err = errno;
-  if (ok && fsync(fd) != 0 && errno != EINVAL) {
-    ok = false;
-    err = errno;
-  }
-  if (close(fd) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) return "write: " + ErrnoText(err);
-  return std::nullopt;
+  return WriteSyncedWith(path, data, 0);
 }
 
 core::DomainError InstanceIdMissing() {

@@ -237,48 +237,38 @@ struct Client {
         fallback(v1::FallbackService::NewStub(channel)),
         system(v1::SystemService::NewStub(channel)) {}
 
-  v1::CheckIn GetCheckIn(const std::string& id) {
-    v1::GetCheckInRequest req;
-    req.set_check_in_id(id);
-    v1::CheckIn out;
-    const Answer a = Invoke(*checkins, &v1::CheckInService::Stub::GetCheckIn, {}, req, &out);
+  // A read that must succeed (no request id).
+  template <typename Stub, typename Req, typename Resp>
+  Resp Read(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+            const Req& req) {
+    Resp out;
+    const Answer a = Invoke(stub, method, {}, req, &out);
     INFO(a.message);
     REQUIRE(a.ok());
     return out;
   }
+  v1::CheckIn GetCheckIn(const std::string& id) {
+    v1::GetCheckInRequest req;
+    req.set_check_in_id(id);
+    return Read(*checkins, &v1::CheckInService::Stub::GetCheckIn, req);
+  }
   int CountCheckIns() {
-    v1::ListCheckInsRequest req;
-    v1::ListCheckInsResponse out;
-    const Answer a = Invoke(*checkins, &v1::CheckInService::Stub::ListCheckIns, {}, req, &out);
-    INFO(a.message);
-    REQUIRE(a.ok());
-    return out.check_ins_size();
+    return Read(*checkins, &v1::CheckInService::Stub::ListCheckIns, v1::ListCheckInsRequest{})
+        .check_ins_size();
   }
   v1::ConsentStatus GetConsent(const std::string& id) {
     v1::GetConsentRequest req;
     req.set_check_in_id(id);
-    v1::ConsentStatus out;
-    const Answer a = Invoke(*consent, &v1::ConsentService::Stub::GetConsent, {}, req, &out);
-    INFO(a.message);
-    REQUIRE(a.ok());
-    return out;
+    return Read(*consent, &v1::ConsentService::Stub::GetConsent, req);
   }
   v1::FallbackCaseRecord GetCase(const std::string& id) {
     v1::GetCaseRequest req;
     req.set_case_id(id);
-    v1::FallbackCaseRecord out;
-    const Answer a = Invoke(*fallback, &v1::FallbackService::Stub::GetCase, {}, req, &out);
-    INFO(a.message);
-    REQUIRE(a.ok());
-    return out;
+    return Read(*fallback, &v1::FallbackService::Stub::GetCase, req);
   }
   int CountCases() {
-    v1::ListCasesRequest req;
-    v1::ListCasesResponse out;
-    const Answer a = Invoke(*fallback, &v1::FallbackService::Stub::ListCases, {}, req, &out);
-    INFO(a.message);
-    REQUIRE(a.ok());
-    return out.cases_size();
+    return Read(*fallback, &v1::FallbackService::Stub::ListCases, v1::ListCasesRequest{})
+        .cases_size();
   }
   // Audit entries of one request id, newest first (ops token: admin scope).
   std::vector<v1::AuditEntry> Audit(const std::string& request_id) {
