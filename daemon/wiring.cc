@@ -6,15 +6,18 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "api/auth.h"
 #include "api/metrics.h"
 #include "api/server.h"
 #include "app/executor.h"
+#include "app/instance_id.h"
 #include "app/logging.h"
 #include "app/random_ids.h"
 #include "core/clock.h"
 #include "core/dependency.h"
+#include "failpoint/failpoint.h"
 #include "onshid/version.h"
 #include "app/checkin.h"
 #include "app/fallback_cases.h"
@@ -32,6 +35,7 @@ namespace {
 constexpr const char* kDatabase = "database";
 constexpr const char* kUpstream = "upstream";
 constexpr const char* kReaders = "readers";
+constexpr const char* kUpstreamRequests = "upstream_requests";
 
 core::DomainError StartupError(std::string reason, std::string message) {
   core::DomainError e;
@@ -98,6 +102,12 @@ core::Status Daemon::Start() {
   store_opts.dsn = dsn;
   store_opts.pool_size = config_.storage.pool_size;
   store_opts.connect_timeout_ms = config_.storage.connect_timeout_ms;
+  store_opts.statement_timeout_ms = config_.storage.statement_timeout_ms;
+  store_opts.lock_timeout_ms = config_.storage.lock_timeout_ms;
+  store_opts.idle_in_transaction_timeout_ms = config_.storage.idle_in_transaction_timeout_ms;
+  store_opts.keepalives_idle_s = config_.storage.keepalives_idle_s;
+  store_opts.keepalives_interval_s = config_.storage.keepalives_interval_s;
+  store_opts.keepalives_count = config_.storage.keepalives_count;
   store_ = std::make_unique<postgres::PgStore>(store_opts);
   auto version = store_->Open();
   if (!version) return version.error();
@@ -130,6 +140,7 @@ core::Status Daemon::Start() {
   });
 
   executor_ = std::make_unique<app::Executor>(config_.service.worker_threads);
+  if (failpoint::Active()) log->warn("failpoints are set (ONSHID_FAILPOINT): this is a test run");
 
   if (config_.upstream.folder.empty()) {
     board_->Set(kUpstream, core::DependencyState::kDisabled, "UPSTREAM_NOT_CONFIGURED",
@@ -139,7 +150,13 @@ core::Status Daemon::Start() {
     const auto encoding = config_.upstream.encoding == "shift_jis" ? oqs_folder::Encoding::kShiftJis
                                                                    : oqs_folder::Encoding::kUtf8;
     codec_ = std::make_unique<oqs_folder::PugixmlCodec>(encoding);
+    auto instance = app::LoadInstanceId(config_.state_dir, config_.upstream.folder);
+    if (!instance) return instance.error();
+    log->info("instance {} on the terminal folder (upstream.folder)", instance.value());
     oqs_folder::OqsFolderOptions o;
+    o.instance_id = instance.value();
+    o.answer_timeout = std::chrono::seconds(config_.upstream.answer_timeout_s);
+    o.late_answer_window = std::chrono::seconds(config_.upstream.late_answer_window_s);
     o.folder = config_.upstream.folder;
     o.encoding = encoding;
     o.max_in_flight = config_.upstream.max_in_flight;
@@ -170,6 +187,7 @@ core::Status Daemon::Start() {
   deps.auth = auth_.get();
   deps.metrics = metrics_.get();
   deps.store = store_.get();
+  deps.request_keys = store_.get();
   deps.events = store_.get();
   deps.results = store_.get();
   deps.eligibility = eligibility_.get();
@@ -341,6 +359,10 @@ void Daemon::SweepLoop() {
       if (auto n = fallback_->PurgeExpired(); !n) {
         app::Logger("fallback")->warn("scheduled purge failed: {}", n.error().message);
       }
+      const auto keep = std::chrono::hours(config_.service.request_key_retention_h);
+      if (auto n = store_->PurgeRequestKeys(clock_->Now() - keep, 10000); !n) {
+        app::Logger("main")->warn("request key purge failed: {}", n.error().message);
+      }
     }
     lock.lock();
     monitor_cv_.wait_for(lock, std::chrono::milliseconds(config_.checkin.sweep_interval_ms),
@@ -393,6 +415,23 @@ void Daemon::RefreshUpstreamBoard() {
       detail += ", last face file " + std::to_string(age.count()) + " s ago";
     }
     board_->Set(kUpstream, core::DependencyState::kOk, "", detail);
+  }
+  // Requests the terminal never answered (abandoned after upstream.answer_timeout_s) are named
+  // until they are answered late or the late window ends. They do not stop new requests.
+  if (h.unanswered.empty()) {
+    board_->Set(kUpstreamRequests, core::DependencyState::kOk, "", "", "", false);
+  } else {
+    std::string names;
+    for (const auto& u : h.unanswered) {
+      if (!names.empty()) names += ", ";
+      names += u.file_name;
+      if (!u.client_request_id.empty()) names += " (x-request-id " + u.client_request_id + ")";
+    }
+    board_->Set(kUpstreamRequests, core::DependencyState::kDegraded, "UPSTREAM_REQUESTS_UNANSWERED",
+                std::to_string(h.unanswered.size()) +
+                    " request(s) written to req/ were never answered: " + names,
+                "資格確認端末から応答のない照会があります。端末の状態を確認し、必要なら照会をやり直してください。",
+                /*required_for_ready=*/false);
   }
 }
 
@@ -473,6 +512,23 @@ void Daemon::Stop() {
   managed_pg_.reset();
 }
 
+bool Daemon::Alive(std::chrono::milliseconds timeout) {
+  if (!executor_ || !store_) return false;
+  // One probe on the executor that pings the database pool: it answers when the executor runs
+  // tasks and the pool answers (an error is an answer: a database that is down is reported on the
+  // board, not a hang of this process). One probe at a time: a probe still running from before
+  // means one of them does not answer. Stop() joins the executor, so the probe never outlives us.
+  if (db_probe_running_.exchange(true)) return false;
+  auto answered = std::make_shared<std::promise<void>>();
+  auto future = answered->get_future();
+  executor_->Post([this, answered] {
+    (void)store_->Ping();
+    db_probe_running_ = false;
+    answered->set_value();
+  });
+  return future.wait_for(timeout) == std::future_status::ready;
+}
+
 int Daemon::grpc_port() const { return api_ ? api_->grpc_port() : 0; }
 int Daemon::rest_port() const { return api_ ? api_->rest_port() : 0; }
 int Daemon::health_port() const { return api_ ? api_->health_port() : 0; }
@@ -506,10 +562,27 @@ int RunDaemon(app::Config config, const std::string& config_path) {
   bool wd_stop = false;
   std::thread watchdog;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
-    watchdog = std::thread([&] {
+    // Fed only while the daemon answers a liveness probe (its executor runs tasks and its
+    // database pool answers), so systemd restarts a hung daemon.
+    const auto half = std::chrono::microseconds(watchdog_usec / 2);
+    watchdog = std::thread([&, half] {
+      bool was_alive = true;
       std::unique_lock lock(wd_mu);
-      while (!wd_cv.wait_for(lock, std::chrono::microseconds(watchdog_usec / 2), [&] { return wd_stop; })) {
-        sd_notify(0, "WATCHDOG=1");
+      while (!wd_cv.wait_for(lock, half, [&] { return wd_stop; })) {
+        lock.unlock();
+        const bool alive =
+            daemon.Alive(std::chrono::duration_cast<std::chrono::milliseconds>(half));
+        if (alive) sd_notify(0, "WATCHDOG=1");
+        if (alive != was_alive) {
+          if (alive) {
+            log->info("liveness probe answered again; watchdog fed");
+          } else {
+            log->error("liveness probe not answered (executor or database pool hung); the systemd "
+                       "watchdog is not fed");
+          }
+          was_alive = alive;
+        }
+        lock.lock();
       }
     });
   }

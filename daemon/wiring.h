@@ -62,6 +62,10 @@ class Daemon {
   // Stops accepting, lets in-flight calls finish within service.shutdown_grace_ms, stops storage.
   void Stop();
 
+  // Liveness for the systemd watchdog: true when the application executor ran a task and the
+  // database pool answered a ping (successfully or not) within `timeout`. Thread-safe.
+  bool Alive(std::chrono::milliseconds timeout);
+
   int grpc_port() const;
   int rest_port() const;
   int health_port() const;
@@ -105,6 +109,7 @@ class Daemon {
   std::condition_variable monitor_cv_;
   bool stopping_ = false;
   std::atomic<bool> pg_restarting_{false};
+  std::atomic<bool> db_probe_running_{false};  // a liveness ping is waiting for the pool
   std::thread monitor_;
   std::thread sweeper_;  // check-in time-outs and recovery, re-verification, scheduled purge
 };

@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 ./deploy/install-deps.sh
 
 build_dir=${ONSHID_BUILD_DIR:-build}
-cmake_args=(-G Ninja -DCMAKE_BUILD_TYPE=${ONSHID_BUILD_TYPE:-RelWithDebInfo} -DONSHID_WERROR=ON)
+# Failpoints (daemon/failpoint) are compiled into development and test builds; release packages
+# set ONSHID_FAILPOINTS=OFF.
+cmake_args=(-G Ninja -DCMAKE_BUILD_TYPE=${ONSHID_BUILD_TYPE:-RelWithDebInfo} -DONSHID_WERROR=ON
+            -DONSHID_FAILPOINTS=${ONSHID_FAILPOINTS:-ON})
 if [[ ${ONSHID_SANITIZE:-0} == 1 ]]; then cmake_args+=(-DONSHID_SANITIZE=ON); fi
 cmake -S . -B "$build_dir" "${cmake_args[@]}" >/dev/null
 # 2 cores, ~1.5 GB per compiler process at most: two jobs.

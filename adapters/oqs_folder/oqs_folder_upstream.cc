@@ -19,6 +19,7 @@
 #include <string_view>
 #include <utility>
 
+#include "failpoint/failpoint.h"
 #include "oqs_folder/encoding.h"
 
 namespace onshid::oqs_folder {
@@ -114,9 +115,10 @@ bool WriteAll(int fd, const std::string& data) {
   return true;
 }
 
-// Writes `data` to `path` and fsyncs it. On failure the file is removed and errno text returned.
-std::optional<std::string> WriteFileSynced(const fs::path& path, const std::string& data) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+// Writes `data` to `path` (opened with `flags`, truncated) and fsyncs it; errno text on failure.
+std::optional<std::string> WriteSyncedWith(const fs::path& path, const std::string& data,
+                                           int flags) {
+  int fd = open(path.c_str(), flags | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return "open: " + ErrnoText(errno);
   bool ok = WriteAll(fd, data);
   int err = errno;
@@ -128,11 +130,15 @@ std::optional<std::string> WriteFileSynced(const fs::path& path, const std::stri
     ok = false;
     err = errno;
   }
-  if (!ok) {
-    unlink(path.c_str());
-    return "write: " + ErrnoText(err);
-  }
+  if (!ok) return "write: " + ErrnoText(err);
   return std::nullopt;
+}
+
+// Writes `data` to `path` and fsyncs it. On failure the file is removed and errno text returned.
+std::optional<std::string> WriteFileSynced(const fs::path& path, const std::string& data) {
+  auto err = WriteSyncedWith(path, data, O_CREAT);
+  if (err) unlink(path.c_str());
+  return err;
 }
 
 // Best effort: makes a rename durable on local file systems (shares may not support it).
@@ -245,6 +251,52 @@ std::optional<std::string> DecodeErrText(std::string raw) {
   return std::nullopt;
 }
 
+// Regular, non-hidden files of `dir`, sorted by name; nullopt when the directory cannot be read.
+std::optional<std::vector<fs::path>> ListFiles(const fs::path& dir) {
+  std::error_code ec;
+  std::vector<fs::path> files;
+  fs::directory_iterator it(dir, ec);
+  if (ec) return std::nullopt;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return std::nullopt;
+    std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    std::error_code type_ec;
+    if (!it->is_regular_file(type_ec)) continue;
+    files.push_back(it->path());
+  }
+  if (ec) return std::nullopt;
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Renames `from` to `to` without ever replacing a file of that name (plain rename where
+// RENAME_NOREPLACE is not supported). Returns 0 or errno.
+int RenameNoReplace(const fs::path& from, const fs::path& to) {
+  int rc = renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
+  if (rc != 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
+    rc = std::rename(from.c_str(), to.c_str());
+  }
+  return rc == 0 ? 0 : errno;
+}
+
+// Overwrites `path` with `data` and fsyncs it; unlike WriteFileSynced it leaves a partial file in
+// place on failure (for a temp file that must keep existing: see WriteRequest).
+std::optional<std::string> OverwriteSynced(const fs::path& path, const std::string& data) {
+  return WriteSyncedWith(path, data, 0);
+}
+
+core::DomainError InstanceIdMissing() {
+  core::DomainError e;
+  e.kind = core::ErrorKind::kFailedPrecondition;
+  e.reason = "UPSTREAM_INSTANCE_ID_MISSING";
+  e.message =
+      "OqsFolderOptions.instance_id is empty: every daemon needs its own, stable instance id (it "
+      "owns the daemon's upstream journal entries)";
+  e.message_ja = "システムの設定に誤りがあります。システム管理者に連絡してください。";
+  return e;
+}
+
 }  // namespace
 
 OqsFolderUpstream::OqsFolderUpstream(Options options, core::Clock& clock,
@@ -258,7 +310,92 @@ OqsFolderUpstream::OqsFolderUpstream(Options options, core::Clock& clock,
 
 OqsFolderUpstream::~OqsFolderUpstream() { Stop(); }
 
+fs::path OqsFolderUpstream::TempPath(const std::string& req_name) const {
+  return req_dir_ / (".onshid-" + req_name + ".tmp");
+}
+
+std::optional<bool> OqsFolderUpstream::RequestOrAnswerPresent(const std::string& req_name,
+                                                              std::string* error) const {
+  std::string stem = Stem(req_name);
+  std::string res_stem = SwapKind(stem, "req_", "res_");
+  std::vector<fs::path> candidates = {req_dir_ / req_name, res_dir_ / req_name,
+                                      res_dir_ / (stem + ".err")};
+  for (const char* ext : {".xml", ".zip", ".pdf"})
+    candidates.push_back(res_dir_ / (res_stem + ext));
+  for (const fs::path& p : candidates) {
+    std::error_code ec;
+    bool exists = fs::exists(p, ec);
+    if (ec) {
+      *error = "cannot check " + p.string() + ": " + ec.message();
+      return std::nullopt;
+    }
+    if (exists) return true;
+  }
+  return false;
+}
+
+bool OqsFolderUpstream::Known(const std::string& key) const {
+  if (outstanding_.count(key) != 0) return true;
+  auto same = [&](const core::JournalEntry& e) { return Stem(e.file_name) == key; };
+  return std::any_of(queue_.begin(), queue_.end(),
+                     [&](const Queued& q) { return same(q.entry); }) ||
+         std::any_of(conflicts_.begin(), conflicts_.end(), same);
+}
+
+OqsFolderUpstream::Recovery OqsFolderUpstream::Decide(const core::JournalEntry& e) {
+  const fs::path tmp = TempPath(e.file_name);
+  std::string error;
+  bool unfinished =
+      e.state == core::JournalState::kJournalled || e.state == core::JournalState::kWriting;
+  bool payload_usable =
+      !e.payload.empty() && (e.payload_sha256.empty() || Sha256Hex(e.payload) == e.payload_sha256);
+  if (unfinished && !payload_usable) {
+    // Journalled before payloads were kept (adopted from a daemon without journal states, which
+    // may well have written it), or damaged: nothing to write from. Awaited as possibly written;
+    // abandoned after answer_timeout if no answer comes. Never written with other bytes.
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    Log()->warn("request {} ({}): no usable payload in the journal; awaited, not written",
+                e.request_id, e.file_name);
+    return Recovery::kAwaitFound;
+  }
+  switch (e.state) {
+    case core::JournalState::kJournalled: {
+      // The journal says kWriting before every rename, so this request never reached req/ under
+      // its real name: a temp file of ours is a half-done write the terminal never saw as a
+      // request (it ignores hidden names). Remove it and write the request from the journal.
+      std::error_code ec;
+      fs::remove(tmp, ec);  // on failure (share away) the writer overwrites it later
+      auto present = RequestOrAnswerPresent(e.file_name, &error);
+      // Present anyway (the journal lost the kWriting record?): taken as written, never rewritten.
+      if (present && *present) return Recovery::kAwaitFound;
+      return Recovery::kWrite;  // not readable now: the writer checks again before writing
+    }
+    case core::JournalState::kWriting: {
+      // The rename may or may not have happened. Our temp file still there means it did not.
+      std::error_code ec;
+      bool temp = fs::exists(tmp, ec);
+      if (ec) return Recovery::kFinishWriting;  // cannot tell now: the writer decides later
+      auto present = RequestOrAnswerPresent(e.file_name, &error);
+      if (!present) return Recovery::kFinishWriting;
+      if (temp && !*present) return Recovery::kFinishWriting;
+      // Renamed: in req/, answered in res/, or neither (consumed by the terminal). Never again.
+      if (temp) fs::remove(tmp, ec);
+      return Recovery::kAwaitFound;
+    }
+    case core::JournalState::kWritten:
+      return Recovery::kAwait;
+    case core::JournalState::kAbandoned:
+      return Recovery::kAwaitAbandoned;
+    case core::JournalState::kAnswered:
+    case core::JournalState::kRejected:
+      return Recovery::kCleanUp;
+  }
+  return Recovery::kAwait;
+}
+
 core::Status OqsFolderUpstream::Start(core::UpstreamHandlers handlers) {
+  if (options_.instance_id.empty()) return InstanceIdMissing();
   {
     std::lock_guard lock(mu_);
     if (started_) {
@@ -280,30 +417,99 @@ core::Status OqsFolderUpstream::Start(core::UpstreamHandlers handlers) {
   if (options_.archive_dir.empty() || options_.quarantine_dir.empty()) {
     return core::Internal("OqsFolderUpstream needs archive_dir and quarantine_dir");
   }
-  auto pending = journal_.Pending();
-  if (!pending.ok()) return pending.error();
-
   auto now = clock_.Now();
-  int resumed = 0;
+  auto recoverable = journal_.Recoverable(options_.instance_id, now - options_.late_answer_window);
+  if (!recoverable.ok()) return recoverable.error();
+
+  // Decide from the folders first (no lock: the threads are not running; a concurrent Submit only
+  // adds to the queue, and what it queued is skipped below).
+  std::vector<std::pair<core::JournalEntry, Recovery>> plan;
+  {
+    std::set<std::string> known;
+    {
+      std::lock_guard lock(mu_);
+      for (const core::JournalEntry& e : *recoverable) {
+        if (Known(Stem(e.file_name))) known.insert(Stem(e.file_name));
+      }
+    }
+    for (const core::JournalEntry& e : *recoverable) {
+      if (e.instance_id != options_.instance_id && !e.instance_id.empty()) continue;  // not ours
+      if (known.count(Stem(e.file_name)) != 0) continue;  // this object has it (Stop → Start)
+      plan.emplace_back(e, Decide(e));
+    }
+  }
+  // Entries found written (or possibly written) are recorded as kWritten now: they are awaited and
+  // never written again. A failed record is retried by the scans.
+  std::map<std::string, bool> recorded;
+  for (const auto& [e, how] : plan) {
+    if (how != Recovery::kAwaitFound) continue;
+    auto st = journal_.Advance(e.request_id, core::JournalState::kWritten, now);
+    recorded[e.request_id] = st.ok();
+    if (!st.ok()) {
+      Log()->warn("request {} ({}): recording it as written failed, will retry: {}", e.request_id,
+                  e.file_name, st.error().reason);
+    }
+  }
+
+  int to_write = 0, awaited = 0, abandoned = 0, cleanups = 0;
   {
     std::lock_guard lock(mu_);
     handlers_ = std::move(handlers);
-    for (const core::JournalEntry& e : *pending) {
+    std::deque<Queued> recovered;
+    for (auto& [e, how] : plan) {
       std::string key = Stem(e.file_name);
-      bool queued = std::any_of(queue_.begin(), queue_.end(),
-                                [&](const Queued& q) { return q.entry.file_name == e.file_name; });
-      bool conflicted = std::any_of(conflicts_.begin(), conflicts_.end(),
-                                    [&](const auto& c) { return c.file_name == e.file_name; });
-      if (queued || conflicted || outstanding_.count(key) != 0) continue;
-      Outstanding o;
-      o.entry = e;
-      o.awaiting = true;  // may have been written before the restart: never write it again
-      o.written_at = e.journalled_at;
-      o.counts = now - e.journalled_at < options_.abandon_after;
-      if (o.counts) ++in_flight_;
-      outstanding_.emplace(key, std::move(o));
-      ++resumed;
+      if (Known(key)) continue;  // queued by a Submit() meanwhile
+      switch (how) {
+        case Recovery::kWrite:
+        case Recovery::kFinishWriting: {
+          Queued q;
+          q.entry = e;
+          q.writing = how == Recovery::kFinishWriting;
+          q.may_be_visible = true;
+          recovered.push_back(std::move(q));
+          ++to_write;
+          break;
+        }
+        case Recovery::kAwait:
+        case Recovery::kAwaitFound:
+        case Recovery::kAwaitAbandoned: {
+          Outstanding o;
+          o.entry = e;
+          o.entry.payload.clear();
+          o.awaiting = true;
+          if (how == Recovery::kAwaitFound) {
+            o.written_at = now;  // when it was renamed is unknown: its answer time starts now
+            o.written_recorded = recorded[e.request_id];
+          } else {
+            o.written_at = e.written_at.value_or(e.journalled_at);
+          }
+          if (how == Recovery::kAwaitAbandoned) {
+            o.abandoned = true;
+            o.abandoned_at = e.completed_at.value_or(now);
+            o.counts = false;
+            ++abandoned;
+          } else {
+            // An answer time already over releases the slot now; the first scan abandons it.
+            o.counts = now - o.written_at < options_.answer_timeout;
+            ++awaited;
+          }
+          if (o.counts) ++in_flight_;
+          outstanding_.emplace(key, std::move(o));
+          break;
+        }
+        case Recovery::kCleanUp:
+          // Only when it was in req/ for sure: a request rejected before it was ever written
+          // (its result name was taken) has no answer of ours — that file belongs to others.
+          if (e.written_at) {
+            leftovers_.insert(key);
+            ++cleanups;
+          }
+          break;
+      }
     }
+    // Journal order, before anything submitted to this object since.
+    queue_.insert(queue_.begin(), std::make_move_iterator(recovered.begin()),
+                  std::make_move_iterator(recovered.end()));
     started_ = true;
     stopping_ = false;
     stop_scan_ = false;
@@ -317,6 +523,7 @@ core::Status OqsFolderUpstream::Start(core::UpstreamHandlers handlers) {
     std::lock_guard lock(mu_);
     started_ = false;
     outstanding_.clear();
+    leftovers_.clear();
     in_flight_ = 0;
     return core::Internal("cannot create eventfd for the folder watcher: " + ErrnoText(errno));
   }
@@ -327,8 +534,11 @@ core::Status OqsFolderUpstream::Start(core::UpstreamHandlers handlers) {
     queued = queue_.size();
   }
   writer_ = std::thread([this] { WriterLoop(); });
-  Log()->info("started on {}: {} journalled request(s) awaited, {} queued",
-              options_.folder.string(), resumed, queued);
+  Log()->info(
+      "started on {} as instance {}: recovered {} to write, {} awaited, {} abandoned (late answer "
+      "still accepted), {} with answer files to archive; {} queued",
+      options_.folder.string(), options_.instance_id, to_write, awaited, abandoned, cleanups,
+      queued);
   if (auto err = CheckFolder()) Log()->warn("{}", err->message);
   return core::OkStatus();
 }
@@ -351,15 +561,19 @@ void OqsFolderUpstream::Stop() {
   if (watcher) watcher->Stop();
   std::lock_guard lock(mu_);
   started_ = false;
-  outstanding_.clear();  // reloaded from the journal by the next Start()
+  // Reloaded from the journal by the next Start() (of this object or of a new one).
+  outstanding_.clear();
+  leftovers_.clear();
   in_flight_ = 0;
-  // conflicts_ stay: delivered after the next Start() of this object.
+  // queue_ and conflicts_ stay: this object continues with them after its next Start(); a new
+  // object recovers the same entries from the journal instead.
   observations_.clear();
   unknown_logged_.clear();
   delivered_faces_.clear();
 }
 
 core::Result<core::JournalEntry> OqsFolderUpstream::Submit(const core::UpstreamRequest& request) {
+  if (options_.instance_id.empty()) return InstanceIdMissing();
   std::vector<core::FieldViolation> violations;
   if (request.request_id.empty()) violations.push_back({"request_id", "must not be empty"});
   if (request.message_type.empty() ||
@@ -431,20 +645,26 @@ core::Result<core::JournalEntry> OqsFolderUpstream::Submit(const core::UpstreamR
 
   core::JournalEntry entry;
   entry.request_id = request.request_id;
+  entry.client_request_id = request.client_request_id;
+  entry.instance_id = options_.instance_id;
   entry.message_type = request.message_type;
   entry.kind = request.kind;
   entry.file_name = request.message_type + "req_" + JapanDate(now) + digits + ".xml";
   entry.payload_sha256 = Sha256Hex(bytes);
+  entry.payload = std::move(bytes);
   entry.arbitrary_file_identifier = request.arbitrary_file_identifier;
+  entry.state = core::JournalState::kJournalled;
   entry.journalled_at = now;
   auto recorded = journal_.Record(entry);
   if (!recorded.ok()) return recorded.error();
+  ONSHID_FAILPOINT("journal.after_record");
 
   {
     std::lock_guard lock(mu_);
     --reserved_;
     release.armed = false;
-    queue_.push_back(Queued{entry, std::move(bytes)});
+    // A Start() running concurrently may have recovered it from the journal already.
+    if (!Known(Stem(entry.file_name))) queue_.push_back(Queued{entry, false, false});
   }
   writer_cv_.notify_all();
   Log()->debug("request {} journalled as {}", entry.request_id, entry.file_name);
@@ -469,20 +689,25 @@ void OqsFolderUpstream::WriterLoop() {
     std::string key = Stem(item.entry.file_name);
     Outstanding o;
     o.entry = item.entry;
+    o.entry.payload.clear();
     outstanding_[key] = o;  // holds the slot; not matched to results until written
     ++in_flight_;
     lock.unlock();
     std::string error;
     core::SystemTime written_at{};
-    WriteOutcome outcome = WriteRequest(item, &written_at, &error);
+    bool recorded = false;
+    WriteOutcome outcome = WriteRequest(item, &written_at, &recorded, &error);
     lock.lock();
     switch (outcome) {
-      case WriteOutcome::kWritten: {
+      case WriteOutcome::kWritten:
+      case WriteOutcome::kAlreadyThere: {
         auto& w = outstanding_[key];
         w.awaiting = true;
         w.written_at = written_at;
+        w.written_recorded = recorded;
         if (failures > 0) Log()->info("writing requests to {} works again", req_dir_.string());
         failures = 0;
+        if (watcher_) watcher_->Wake();  // its answer may be there already
         break;
       }
       case WriteOutcome::kConflict:
@@ -509,33 +734,81 @@ void OqsFolderUpstream::WriterLoop() {
   }
 }
 
-OqsFolderUpstream::WriteOutcome OqsFolderUpstream::WriteRequest(const Queued& item,
+OqsFolderUpstream::WriteOutcome OqsFolderUpstream::WriteRequest(Queued& item,
                                                                 core::SystemTime* written_at,
+                                                                bool* recorded,
                                                                 std::string* error) {
   const std::string& name = item.entry.file_name;
-  std::error_code ec;
-  fs::path result = res_dir_ / (SwapKind(Stem(name), "req_", "res_") + ".xml");
-  fs::path final_path = req_dir_ / name;
-  bool result_exists = fs::exists(result, ec);
-  if (ec) {
-    *error = "cannot check " + result.string() + ": " + ec.message();
-    return WriteOutcome::kFailed;
+  const std::string& id = item.entry.request_id;
+  const fs::path final_path = req_dir_ / name;
+  const fs::path tmp = TempPath(name);
+  const bool may_be_visible = item.may_be_visible;
+  auto record_written = [&](core::SystemTime at) {
+    auto st = journal_.Advance(id, core::JournalState::kWritten, at);
+    *recorded = st.ok();
+    if (!st.ok()) {
+      Log()->warn("request {} ({}) is in req/ but recording it as written failed, will retry: {}",
+                  id, name, st.error().reason);
+    }
+  };
+  auto taken_as_written = [&]() {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    *written_at = clock_.Now();
+    Log()->info("request {} ({}) may have been written before; awaited, not written again", id,
+                name);
+    record_written(*written_at);
+    return WriteOutcome::kAlreadyThere;
+  };
+
+  if (!item.writing) {
+    // Journal: kJournalled. Nothing of ours is visible under the request's name.
+    auto present = RequestOrAnswerPresent(name, error);
+    if (!present) return WriteOutcome::kFailed;
+    if (*present) {
+      if (may_be_visible) return taken_as_written();
+      Log()->error("request {} not written: {} or its answer already exists (never overwritten)",
+                   id, name);
+      return WriteOutcome::kConflict;
+    }
+    if (auto err = WriteFileSynced(tmp, item.entry.payload)) {
+      *error = *err;
+      return WriteOutcome::kFailed;
+    }
+    ONSHID_FAILPOINT("request.after_temp");
+    auto writing = journal_.Advance(id, core::JournalState::kWriting, clock_.Now());
+    if (!writing.ok()) {
+      // Nothing visible was written: drop the temp file and try again later.
+      unlink(tmp.c_str());
+      *error = "journal: " + writing.error().reason;
+      return WriteOutcome::kFailed;
+    }
+    item.writing = true;
+    item.may_be_visible = true;
+  } else {
+    // Journal: kWriting (recovered, or an earlier attempt of ours whose rename failed). Without
+    // our temp file the rename happened: the request is in req/ or was consumed. Never again.
+    std::error_code ec;
+    bool temp = fs::exists(tmp, ec);
+    if (ec) {
+      *error = "cannot check " + tmp.string() + ": " + ec.message();
+      return WriteOutcome::kFailed;
+    }
+    if (!temp) return taken_as_written();
+    auto present = RequestOrAnswerPresent(name, error);
+    if (!present) return WriteOutcome::kFailed;
+    if (*present) return taken_as_written();
+    // The temp file was synced before kWriting was recorded; rewrite it only if it differs, and in
+    // place (removing it would turn "not renamed" into "renamed" for the next attempt).
+    auto current = ReadWhole(tmp);
+    if (!current || *current != item.entry.payload) {
+      if (auto err = OverwriteSynced(tmp, item.entry.payload)) {
+        *error = *err;
+        return WriteOutcome::kFailed;
+      }
+    }
   }
-  bool request_exists = fs::exists(final_path, ec);
-  if (ec) {
-    *error = "cannot check " + final_path.string() + ": " + ec.message();
-    return WriteOutcome::kFailed;
-  }
-  if (result_exists || request_exists) {
-    Log()->error("request {} not written: {} already exists (never overwritten)",
-                 item.entry.request_id, result_exists ? result.string() : final_path.string());
-    return WriteOutcome::kConflict;
-  }
-  fs::path tmp = req_dir_ / (".onshid-" + name + ".tmp");
-  if (auto err = WriteFileSynced(tmp, item.bytes)) {
-    *error = *err;
-    return WriteOutcome::kFailed;
-  }
+
   *written_at = clock_.Now();
   {
     // Recorded before the file becomes visible, so Health() never ages it by its mtime.
@@ -543,26 +816,31 @@ OqsFolderUpstream::WriteOutcome OqsFolderUpstream::WriteRequest(const Queued& it
     auto it = outstanding_.find(Stem(name));
     if (it != outstanding_.end()) it->second.written_at = *written_at;
   }
-  // RENAME_NOREPLACE: never replace a file of the same name; plain rename where unsupported.
-  int rc = renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE);
-  if (rc != 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) {
-    rc = std::rename(tmp.c_str(), final_path.c_str());
-  }
-  if (rc != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    if (err == EEXIST) return WriteOutcome::kConflict;
+  if (int err = RenameNoReplace(tmp, final_path); err != 0) {
+    if (err == EEXIST) {
+      // A file of the request's name appeared since the check above.
+      unlink(tmp.c_str());
+      if (may_be_visible) return taken_as_written();
+      Log()->error("request {} not written: {} already exists (never overwritten)", id, name);
+      return WriteOutcome::kConflict;
+    }
+    // The temp file stays: it tells the next attempt (or a restart) that the rename did not
+    // happen.
     *error = "rename: " + ErrnoText(err);
     return WriteOutcome::kFailed;
   }
   SyncDir(req_dir_);
-  Log()->info("request {} written as {}", item.entry.request_id, name);
+  ONSHID_FAILPOINT("request.after_rename");
+  Log()->info("request {} written as {}", id, name);
+  record_written(*written_at);
+  ONSHID_FAILPOINT("request.after_written");
   return WriteOutcome::kWritten;
 }
 
 bool OqsFolderUpstream::Scan() {
   bool soon = false;
-  ReleaseAbandoned();
+  RecordWritten();
+  TimeOutRequests();
   DeliverConflicts();
   for (auto& [path, obs] : observations_) obs.seen = false;
   ScanResults(&soon);
@@ -578,23 +856,88 @@ bool OqsFolderUpstream::Scan() {
   return soon;
 }
 
-void OqsFolderUpstream::ReleaseAbandoned() {
-  auto now = clock_.Now();
-  bool released = false;
+void OqsFolderUpstream::RecordWritten() {
+  std::vector<std::pair<std::string, core::SystemTime>> todo;  // key, written_at
   {
     std::lock_guard lock(mu_);
-    for (auto& [key, o] : outstanding_) {
-      if (o.counts && o.awaiting && now - o.written_at >= options_.abandon_after) {
-        o.counts = false;
-        --in_flight_;
-        released = true;
-        Log()->warn("request {} ({}) has no result after {} h; no longer counted as in flight",
-                    o.entry.request_id, o.entry.file_name,
-                    std::chrono::duration_cast<std::chrono::hours>(options_.abandon_after).count());
+    for (const auto& [key, o] : outstanding_) {
+      if (o.awaiting && !o.written_recorded) todo.emplace_back(key, o.written_at);
+    }
+  }
+  for (const auto& [key, at] : todo) {
+    std::string id;
+    {
+      std::lock_guard lock(mu_);
+      auto it = outstanding_.find(key);
+      if (it == outstanding_.end()) continue;
+      id = it->second.entry.request_id;
+    }
+    if (!journal_.Advance(id, core::JournalState::kWritten, at).ok()) continue;
+    std::lock_guard lock(mu_);
+    auto it = outstanding_.find(key);
+    if (it != outstanding_.end()) it->second.written_recorded = true;
+    Log()->info("request {} recorded as written", id);
+  }
+}
+
+void OqsFolderUpstream::TimeOutRequests() {
+  auto now = clock_.Now();
+  bool released = false;
+  std::vector<core::JournalEntry> to_abandon;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = outstanding_.begin(); it != outstanding_.end();) {
+      Outstanding& o = it->second;
+      if (o.abandoned) {
+        if (now - o.abandoned_at >= options_.late_answer_window) {
+          Log()->info(
+              "request {} ({}): no late answer within {} s; its answer is no longer awaited",
+              o.entry.request_id, o.entry.file_name, options_.late_answer_window.count());
+          it = outstanding_.erase(it);
+          continue;
+        }
+      } else if (o.awaiting && now - o.written_at >= options_.answer_timeout) {
+        if (o.counts) {
+          o.counts = false;
+          --in_flight_;
+          released = true;
+        }
+        // Abandoned in the journal only once it is recorded as written (retried until then).
+        if (o.written_recorded && !o.answer_stored) to_abandon.push_back(o.entry);
       }
+      ++it;
     }
   }
   if (released) writer_cv_.notify_all();
+  for (const core::JournalEntry& e : to_abandon) {
+    core::Event ev;
+    ev.at = now;
+    ev.type = "upstream.request_abandoned";
+    ev.request_id = e.client_request_id;
+    ev.file_name = e.file_name;
+    ev.detail = "no answer from the terminal within " +
+                std::to_string(options_.answer_timeout.count()) +
+                " s; its in-flight slot is released and a late answer is still accepted for " +
+                std::to_string(options_.late_answer_window.count()) + " s";
+    ev.attributes = {{"journal_state", core::ToString(core::JournalState::kAbandoned)},
+                     {"kind", e.kind},
+                     {"message_type", e.message_type}};
+    auto st = journal_.Complete(e.request_id, core::JournalState::kAbandoned, now, {ev});
+    if (!st.ok()) {
+      Log()->warn("request {} ({}): recording it as abandoned failed, will retry: {}", e.request_id,
+                  e.file_name, st.error().reason);
+      continue;
+    }
+    std::lock_guard lock(mu_);
+    auto it = outstanding_.find(Stem(e.file_name));
+    if (it == outstanding_.end()) continue;
+    it->second.abandoned = true;
+    it->second.abandoned_at = now;
+    Log()->warn(
+        "request {} ({}) abandoned: no answer within {} s; slot released, a late answer is still "
+        "accepted",
+        e.request_id, e.file_name, options_.answer_timeout.count());
+  }
 }
 
 void OqsFolderUpstream::DeliverConflicts() {
@@ -609,11 +952,15 @@ void OqsFolderUpstream::DeliverConflicts() {
     f.kind = core::UpstreamFile::Kind::kRejection;
     f.file_name = entry.file_name;
     f.request_id = entry.request_id;
+    f.client_request_id = entry.client_request_id;
     f.rejection_text =
         "onshid: request not sent because a result file of the same name already exists in res/";
     f.received_at = clock_.Now();
     auto delivered = handlers_.on_result ? handlers_.on_result(f) : core::OkStatus();
-    if (delivered.ok()) delivered = journal_.Complete(entry.request_id, f.received_at);
+    if (delivered.ok()) {
+      delivered =
+          journal_.Complete(entry.request_id, core::JournalState::kRejected, f.received_at, {});
+    }
     if (!delivered.ok()) {
       retry.push_back(entry);
       continue;
@@ -625,40 +972,20 @@ void OqsFolderUpstream::DeliverConflicts() {
   }
 }
 
-namespace {
-
-// Regular, non-hidden files of `dir`, sorted by name; nullopt when the directory cannot be read.
-std::optional<std::vector<fs::path>> ListFiles(const fs::path& dir) {
-  std::error_code ec;
-  std::vector<fs::path> files;
-  fs::directory_iterator it(dir, ec);
-  if (ec) return std::nullopt;
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) return std::nullopt;
-    std::string name = it->path().filename().string();
-    if (name.empty() || name[0] == '.') continue;
-    std::error_code type_ec;
-    if (!it->is_regular_file(type_ec)) continue;
-    files.push_back(it->path());
-  }
-  if (ec) return std::nullopt;
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-}  // namespace
-
 void OqsFolderUpstream::ScanResults(bool* soon) {
   auto files = ListFiles(res_dir_);
   if (!files) return;
   std::set<std::string> awaiting;
+  std::set<std::string> leftovers;
   {
     std::lock_guard lock(mu_);
     for (const auto& [key, o] : outstanding_) {
       if (o.awaiting) awaiting.insert(key);
     }
+    leftovers = leftovers_;
   }
   std::set<std::string> present;
+  std::set<std::string> leftovers_seen;
   for (const fs::path& path : *files) {
     if (stop_scan_) return;
     std::string name = path.filename().string();
@@ -675,12 +1002,26 @@ void OqsFolderUpstream::ScanResults(bool* soon) {
       continue;
     }
     if (awaiting.count(stem) != 0) continue;  // our request moved into res/ beside its .err
+    // An answer (result, .err, or the request moved beside it) of one of our completed requests.
+    std::string done = !key.empty() && leftovers.count(key) != 0 ? key
+                       : leftovers.count(stem) != 0              ? stem
+                                                                 : std::string();
+    if (!done.empty()) {
+      leftovers_seen.insert(done);
+      CleanUpLeftover(path, done);
+      continue;
+    }
     if (unknown_logged_.insert(name).second) {
       Log()->debug("res/{} matches no journalled request; left alone", name);
     }
   }
   for (auto it = unknown_logged_.begin(); it != unknown_logged_.end();) {
     it = present.count(*it) != 0 ? std::next(it) : unknown_logged_.erase(it);
+  }
+  // A complete listing without any file of a completed request: nothing left to archive for it.
+  std::lock_guard lock(mu_);
+  for (const std::string& key : leftovers) {
+    if (leftovers_seen.count(key) == 0) leftovers_.erase(key);
   }
 }
 
@@ -807,9 +1148,17 @@ void OqsFolderUpstream::Quarantine(const fs::path& path, const std::string& reas
     Log()->error("cannot write {}: {}", reason_path.string(), *err);
   }
   observations_.erase(path);
-  if (!release_key.empty()) ReleaseSlot(release_key);
+  std::string request_id;
+  if (!release_key.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = outstanding_.find(release_key);
+      if (it != outstanding_.end()) request_id = it->second.entry.request_id;
+    }
+    ReleaseSlot(release_key);
+  }
   Log()->warn("{} quarantined to {}: {}", name, dest.string(), reason);
-  if (handlers_.on_quarantine) handlers_.on_quarantine(name, reason);
+  if (handlers_.on_quarantine) handlers_.on_quarantine(name, request_id, reason);
 }
 
 bool OqsFolderUpstream::Archive(const fs::path& path) {
@@ -824,6 +1173,7 @@ bool OqsFolderUpstream::Archive(const fs::path& path) {
     AttemptFailed(path, "archiving", *err);
     return false;
   }
+  ONSHID_FAILPOINT("archive.after_move");
   AttemptSucceeded(path);
   observations_.erase(path);
   return true;
@@ -840,108 +1190,147 @@ void OqsFolderUpstream::ReleaseSlot(const std::string& key) {
   writer_cv_.notify_all();
 }
 
-void OqsFolderUpstream::FinishRequest(const std::string& key) {
+void OqsFolderUpstream::FinishRequest(const std::string& key, bool leftovers) {
   {
     std::lock_guard lock(mu_);
     auto it = outstanding_.find(key);
     if (it == outstanding_.end()) return;
     if (it->second.counts) --in_flight_;
     outstanding_.erase(it);
+    if (leftovers) leftovers_.insert(key);
   }
   writer_cv_.notify_all();
+}
+
+core::UpstreamFile OqsFolderUpstream::AnswerFile(core::UpstreamFile::Kind kind,
+                                                 const fs::path& path,
+                                                 const core::JournalEntry& entry, std::string raw,
+                                                 core::SystemTime at) {
+  core::UpstreamFile f;
+  f.kind = kind;
+  f.file_name = path.filename().string();
+  f.request_id = entry.request_id;
+  f.client_request_id = entry.client_request_id;
+  f.sha256 = Sha256Hex(raw);
+  f.raw = std::move(raw);
+  f.received_at = at;
+  return f;
+}
+
+bool OqsFolderUpstream::DeliverAnswer(const fs::path& path, const std::string& key,
+                                      const core::UpstreamFile& f, const char* what) {
+  auto handled = handlers_.on_result ? handlers_.on_result(f) : core::OkStatus();
+  if (!handled.ok()) {
+    AttemptFailed(path, what, handled.error().reason);
+    return false;
+  }
+  ONSHID_FAILPOINT("result.after_store");
+  // Stored: a failed completion or archive move is retried without delivering it again.
+  std::lock_guard lock(mu_);
+  auto it = outstanding_.find(key);
+  if (it != outstanding_.end()) it->second.answer_stored = true;
+  return true;
 }
 
 void OqsFolderUpstream::HandleResult(const fs::path& path, const std::string& key, bool* soon) {
   if (!Observe(path, soon) || !ReadyForAttempt(path)) return;
   core::JournalEntry entry;
+  bool stored = false;
   {
     std::lock_guard lock(mu_);
     auto it = outstanding_.find(key);
     if (it == outstanding_.end()) return;
     entry = it->second.entry;
+    stored = it->second.answer_stored;
   }
-  bool xml = Lower(path.extension().string()) == ".xml";
-  ReadFile rf;
-  // A broken or foreign answer: the real result may never come. Keep matching a late one, but
-  // stop holding an in-flight slot.
-  if (ReadStable(path, xml, &rf, key) != ReadOutcome::kReady) return;
-  if (xml && !entry.arbitrary_file_identifier.empty()) {
-    pugi::xml_document doc;
-    doc.load_buffer(rf.xml_utf8.data(), rf.xml_utf8.size(), pugi::parse_default,
-                    pugi::encoding_utf8);
-    auto afi = FindArbitraryFileIdentifier(doc);
-    if (!afi || *afi != entry.arbitrary_file_identifier) {
-      Log()->warn("result {} for request {}: ArbitraryFileIdentifier mismatch",
-                  path.filename().string(), entry.request_id);
-      Quarantine(path, "ArbitraryFileIdentifier mismatch", key);
-      return;
+  core::SystemTime at = clock_.Now();
+  if (!stored) {
+    bool xml = Lower(path.extension().string()) == ".xml";
+    ReadFile rf;
+    // A broken or foreign answer: the real result may never come. Keep matching a late one, but
+    // stop holding an in-flight slot.
+    if (ReadStable(path, xml, &rf, key) != ReadOutcome::kReady) return;
+    if (xml && !entry.arbitrary_file_identifier.empty()) {
+      pugi::xml_document doc;
+      doc.load_buffer(rf.xml_utf8.data(), rf.xml_utf8.size(), pugi::parse_default,
+                      pugi::encoding_utf8);
+      auto afi = FindArbitraryFileIdentifier(doc);
+      if (!afi || *afi != entry.arbitrary_file_identifier) {
+        Log()->warn("result {} for request {}: ArbitraryFileIdentifier mismatch",
+                    path.filename().string(), entry.request_id);
+        Quarantine(path, "ArbitraryFileIdentifier mismatch", key);
+        return;
+      }
     }
+    core::UpstreamFile f =
+        AnswerFile(core::UpstreamFile::Kind::kResult, path, entry, std::move(rf.raw), at);
+    f.xml_utf8 = std::move(rf.xml_utf8);
+    f.declared_encoding = std::move(rf.declared_encoding);
+    if (!DeliverAnswer(path, key, f, "result handler")) return;
+    Log()->info("result {} delivered for request {}", f.file_name, entry.request_id);
   }
-  core::UpstreamFile f;
-  f.kind = core::UpstreamFile::Kind::kResult;
-  f.file_name = path.filename().string();
-  f.request_id = entry.request_id;
-  f.sha256 = Sha256Hex(rf.raw);
-  f.raw = std::move(rf.raw);
-  f.xml_utf8 = std::move(rf.xml_utf8);
-  f.declared_encoding = std::move(rf.declared_encoding);
-  f.received_at = clock_.Now();
-  auto stored = handlers_.on_result ? handlers_.on_result(f) : core::OkStatus();
-  if (!stored.ok()) {
-    AttemptFailed(path, "result handler", stored.error().reason);
-    return;
-  }
-  auto completed = journal_.Complete(entry.request_id, f.received_at);
+  // The handler completed the entry in its own transaction; this is a no-op then, and a safety
+  // net otherwise. On failure the completion alone is retried (the file is not delivered again).
+  auto completed = journal_.Complete(entry.request_id, core::JournalState::kAnswered, at, {});
   if (!completed.ok()) {
     AttemptFailed(path, "journal completion", completed.error().reason);
     return;
   }
-  Log()->info("result {} delivered for request {}", f.file_name, entry.request_id);
-  FinishRequest(key);
-  Archive(path);  // on failure the file is no longer ours to match: it stays in res/
+  FinishRequest(key, false);
+  if (!Archive(path)) {
+    std::lock_guard lock(mu_);
+    leftovers_.insert(key);  // archived by a later scan, without delivering it again
+  }
 }
 
 void OqsFolderUpstream::HandleRejection(const fs::path& path, const std::string& key, bool* soon) {
   if (!Observe(path, soon) || !ReadyForAttempt(path)) return;
   core::JournalEntry entry;
+  bool stored = false;
   {
     std::lock_guard lock(mu_);
     auto it = outstanding_.find(key);
     if (it == outstanding_.end()) return;
     entry = it->second.entry;
+    stored = it->second.answer_stored;
   }
-  ReadFile rf;
-  if (ReadStable(path, false, &rf) != ReadOutcome::kReady) return;
-  auto text = DecodeErrText(rf.raw);
-  if (!text) {
-    Quarantine(path, "rejection text not decodable as UTF-8 or Shift_JIS", key);
-    return;
+  core::SystemTime at = clock_.Now();
+  if (!stored) {
+    ReadFile rf;
+    if (ReadStable(path, false, &rf) != ReadOutcome::kReady) return;
+    auto text = DecodeErrText(rf.raw);
+    if (!text) {
+      Quarantine(path, "rejection text not decodable as UTF-8 or Shift_JIS", key);
+      return;
+    }
+    core::UpstreamFile f =
+        AnswerFile(core::UpstreamFile::Kind::kRejection, path, entry, std::move(rf.raw), at);
+    f.rejection_text = std::move(*text);
+    if (!DeliverAnswer(path, key, f, "rejection handler")) return;
+    Log()->warn("request {} rejected by the terminal ({})", entry.request_id, f.file_name);
   }
-  core::UpstreamFile f;
-  f.kind = core::UpstreamFile::Kind::kRejection;
-  f.file_name = path.filename().string();
-  f.request_id = entry.request_id;
-  f.sha256 = Sha256Hex(rf.raw);
-  f.raw = std::move(rf.raw);
-  f.rejection_text = std::move(*text);
-  f.received_at = clock_.Now();
-  auto stored = handlers_.on_result ? handlers_.on_result(f) : core::OkStatus();
-  if (!stored.ok()) {
-    AttemptFailed(path, "rejection handler", stored.error().reason);
-    return;
-  }
-  auto completed = journal_.Complete(entry.request_id, f.received_at);
+  auto completed = journal_.Complete(entry.request_id, core::JournalState::kRejected, at, {});
   if (!completed.ok()) {
     AttemptFailed(path, "journal completion", completed.error().reason);
     return;
   }
-  Log()->warn("request {} rejected by the terminal ({})", entry.request_id, f.file_name);
-  FinishRequest(key);
+  // The terminal may have moved the rejected request itself into res/: archived alongside, now or
+  // (if it is still arriving or the move fails) by later scans.
+  FinishRequest(key, true);
   Archive(path);
-  // The terminal may have moved the rejected request itself into res/: archive it alongside.
   fs::path copy = res_dir_ / entry.file_name;
   std::error_code ec;
   if (fs::exists(copy, ec)) Archive(copy);
+}
+
+void OqsFolderUpstream::CleanUpLeftover(const fs::path& path, const std::string& key) {
+  if (!ReadyForAttempt(path)) return;
+  Observation& o = observations_[path];
+  o.seen = true;
+  if (Archive(path)) {
+    Log()->info("{}: answer to {} (stored before) archived without delivering it again",
+                path.filename().string(), key);
+  }
 }
 
 void OqsFolderUpstream::HandleFace(const fs::path& path, bool* soon) {
@@ -966,6 +1355,7 @@ void OqsFolderUpstream::HandleFace(const fs::path& path, bool* soon) {
     AttemptFailed(path, "face handler", stored.error().reason);
     return;
   }
+  ONSHID_FAILPOINT("face.after_store");
   {
     std::lock_guard lock(mu_);
     last_face_at_ = f.received_at;
@@ -1014,8 +1404,15 @@ OqsFolderHealth OqsFolderUpstream::Health() const {
     h.inotify_active = watcher_ != nullptr && watcher_->InotifyActive();
     for (const auto& [key, o] : outstanding_) {
       if (o.awaiting || o.written_at != core::SystemTime{}) ours[o.entry.file_name] = o.written_at;
+      if (o.abandoned) {
+        h.unanswered.push_back(OqsUnansweredRequest{o.entry.file_name, o.entry.request_id,
+                                                    o.entry.client_request_id, o.written_at,
+                                                    o.abandoned_at});
+      }
     }
   }
+  std::stable_sort(h.unanswered.begin(), h.unanswered.end(),
+                   [](const auto& a, const auto& b) { return a.written_at < b.written_at; });
   auto now = clock_.Now();
   if (auto files = ListFiles(req_dir_)) {
     for (const fs::path& path : *files) {

@@ -24,17 +24,6 @@ bool IdleConnectionStale(const pqxx::connection& conn) {
 
 }  // namespace
 
-std::string WithConnectTimeout(const std::string& dsn, int connect_timeout_ms) {
-  if (dsn.find("connect_timeout") != std::string::npos) return dsn;
-  const int seconds = std::max(1, (connect_timeout_ms + 999) / 1000);
-  const std::string setting = "connect_timeout=" + std::to_string(seconds);
-  if (dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0) {
-    return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + setting;
-  }
-  if (dsn.empty()) return setting;
-  return dsn + " " + setting;
-}
-
 ConnectionPool::ConnectionPool(std::string dsn, int size)
     : dsn_(std::move(dsn)), size_(std::max(1, size)) {
   workers_.reserve(static_cast<std::size_t>(size_));

@@ -47,10 +47,6 @@ struct PoolStats {
   std::uint64_t connect_failures = 0;    // failed connects since construction
 };
 
-// Returns `dsn` with a libpq connect_timeout (whole seconds, rounded up, at least 1) added, unless
-// the DSN already sets one. Handles both "key=value" and "postgresql://" URI forms.
-std::string WithConnectTimeout(const std::string& dsn, int connect_timeout_ms);
-
 namespace internal {
 
 // What Run() returns for a job returning R: Status for void, R itself for a core::Result, else
@@ -86,7 +82,8 @@ struct RunTraits<core::Result<T>> {
 class ConnectionPool {
  public:
   // Starts `size` (at least 1) worker threads; does not connect yet. `dsn` is a libpq connection
-  // string (see WithConnectTimeout); it may hold a password and is never logged.
+  // string (PgStore passes one with its session bounds, pg_session.h); it may hold a password and
+  // is never logged.
   ConnectionPool(std::string dsn, int size);
   ~ConnectionPool();  // Stop()
 

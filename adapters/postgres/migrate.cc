@@ -46,6 +46,10 @@ core::Result<int> Migrate(pqxx::connection& connection,
   int applying = 0;
   try {
     pqxx::work txn(connection, "migrate");
+    // A migration may rewrite large tables, and may wait for another daemon's migration: the
+    // session's statement and lock time-outs (PgStoreOptions) do not apply to it.
+    txn.exec0("SET LOCAL statement_timeout = 0");
+    txn.exec0("SET LOCAL lock_timeout = 0");
     txn.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLockKey);
     txn.exec0(kCreateMigrationsTable);
     const int current =

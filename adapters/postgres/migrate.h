@@ -11,12 +11,13 @@
 namespace onshid::postgres {
 
 // Advisory lock key held (transaction-scoped) while migrating; daemons sharing one database
-// serialise on it. ("onshid" in ASCII, then 1.)
+// serialise on it. ("onshid" in ASCII, then 1; ... 2 orders event cursors, schema/0006.)
 inline constexpr std::int64_t kMigrationLockKey = 0x6F6E736869640001;
 
-// In one transaction: takes pg_advisory_xact_lock(kMigrationLockKey), creates schema_migrations if
-// missing, and applies every migration newer than the database's highest version in ascending
-// order, recording each; then commits. Nothing is applied when any step fails.
+// In one transaction, without statement and lock time-outs (SET LOCAL): takes
+// pg_advisory_xact_lock(kMigrationLockKey), creates schema_migrations if missing, and applies
+// every migration newer than the database's highest version in ascending order, recording each;
+// then commits. Nothing is applied when any step fails.
 //
 // `migrations` must be sorted by ascending, unique version (schema::Migrations() is).
 // Returns the database's schema version afterwards (unchanged when nothing was pending).

@@ -13,6 +13,7 @@
 #include "core/checkin/mem_check_in_store.h"
 #include "core/mem_store.h"
 #include "postgres/pg_errors.h"
+#include "postgres/pg_internal.h"
 #include "postgres/pg_store.h"
 #include "postgres/pg_time.h"
 
@@ -24,8 +25,6 @@ using core::checkin::CheckInQuery;
 using core::checkin::CheckInRow;
 using core::checkin::PatientLink;
 using core::checkin::ResultLink;
-
-core::DomainError NotOpen() { return core::DatabaseUnavailable("store is not open"); }
 
 const std::string kCheckInColumns =
     "id, version, client_key, day, desk_id, state, correlation, patient_id, result_id,"
@@ -178,7 +177,7 @@ core::Status PgStore::WriteCheckIn(const CheckInRow& row, const Attachments& wit
           txn.abort();  // nothing of this write is kept
           return linked;
         }
-        for (const core::Event& e : with.events) InsertEvent(txn, e);
+        InsertEvents(txn, with.events);
         txn.commit();
         return core::OkStatus();
       }

@@ -13,12 +13,17 @@ namespace {
 bool IsUnavailableState(const std::string& state) {
   if (state.rfind("08", 0) == 0) return true;  // connection exception
   if (state.rfind("53", 0) == 0) return true;  // insufficient resources (too many connections...)
+  if (state == "25P03") return true;  // idle_in_transaction_session_timeout ended the session
   return state == "57P01" || state == "57P02" || state == "57P03";  // shutdown / cannot connect now
 }
 
 bool ConnectionUnusable(const std::string& state) {
-  return state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02";
+  return state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "25P03";
 }
+
+// 57014 query_canceled: statement_timeout (or a cancel request); 55P03 lock_not_available:
+// lock_timeout. The transaction is rolled back; the connection stays usable.
+bool IsTimeoutState(const std::string& state) { return state == "57014" || state == "55P03"; }
 
 }  // namespace
 
@@ -34,6 +39,19 @@ std::shared_ptr<spdlog::logger> PostgresLogger() {
   return logger;
 }
 
+core::DomainError DatabaseTimeout(const std::string& sqlstate) {
+  const bool lock = sqlstate == "55P03";
+  core::DomainError e = core::Unavailable(
+      "DATABASE_TIMEOUT",
+      std::string("database ") +
+          (lock ? "lock wait exceeded lock_timeout" : "statement exceeded statement_timeout") +
+          " (SQLSTATE " + sqlstate + "); nothing was changed",
+      "データベースの処理が時間内に終わりませんでした。しばらく待ってから再度お試しください。"
+      "続く場合はシステム管理者に連絡してください。");
+  e.metadata = {{"sqlstate", sqlstate}};
+  return e;
+}
+
 MappedError MapDatabaseException(std::exception_ptr e) {
   auto log = PostgresLogger();
   try {
@@ -46,6 +64,10 @@ MappedError MapDatabaseException(std::exception_ptr e) {
     return {core::DatabaseUnavailable("connection lost while committing; outcome unknown"), true};
   } catch (const pqxx::sql_error& ex) {
     const std::string state = ex.sqlstate();
+    if (IsTimeoutState(state)) {
+      log->warn("database statement cut off by a time-out (SQLSTATE {})", state);
+      return {DatabaseTimeout(state), false};
+    }
     if (IsUnavailableState(state)) {
       log->warn("database unavailable (SQLSTATE {})", state);
       return {core::DatabaseUnavailable("server refused the request (SQLSTATE " + state + ")"),

@@ -11,6 +11,7 @@
 
 #include "core/fallback/mem_case_store.h"
 #include "core/mem_store.h"
+#include "postgres/pg_internal.h"
 #include "postgres/pg_store.h"
 #include "postgres/pg_time.h"
 
@@ -23,8 +24,6 @@ using core::fallback::CaseRow;
 using core::fallback::CaseWrite;
 using core::fallback::Task;
 using core::fallback::TaskQuery;
-
-core::DomainError NotOpen() { return core::DatabaseUnavailable("store is not open"); }
 
 const std::string kCaseColumns =
     "id, version, client_key, check_in_id, state, claim_route, day, " + MicrosOf("opened_at") +
@@ -132,7 +131,7 @@ core::Status PgStore::InsertCase(const CaseRow& row, const CaseWrite& with) {
       return core::fallback::CaseExists(holder[0][0].as<std::string>());
     }
     WriteAttached(txn, row.id, with, row.updated_at);
-    for (const core::Event& e : with.events) InsertEvent(txn, e);
+    InsertEvents(txn, with.events);
     txn.commit();
     return core::OkStatus();
   });
@@ -162,7 +161,7 @@ core::Status PgStore::UpdateCase(const CaseRow& row, const CaseWrite& with) {
       return core::fallback::CaseConcurrentUpdate(row.id);
     }
     WriteAttached(txn, row.id, with, row.updated_at);
-    for (const core::Event& e : with.events) InsertEvent(txn, e);
+    InsertEvents(txn, with.events);
     txn.commit();
     return core::OkStatus();
   });

@@ -1,4 +1,5 @@
-// PgStore as ReferenceNumberStore (schema/0004_reference_numbers.sql).
+// PgStore as ReferenceNumberStore (schema/0004_reference_numbers.sql, client_request_id since
+// schema/0006_integrity.sql).
 #include <cstdint>
 #include <optional>
 #include <pqxx/pqxx>
@@ -6,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/mem_store.h"
+#include "postgres/pg_internal.h"
 #include "postgres/pg_store.h"
 #include "postgres/pg_time.h"
 
@@ -15,10 +16,8 @@ namespace {
 
 using core::ReferenceNumberRecord;
 
-core::DomainError NotOpen() { return core::DatabaseUnavailable("store is not open"); }
-
 const std::string kColumns =
-    "id, request_id, reference_number, insurer_number, insured_card_symbol,"
+    "id, request_id, client_request_id, reference_number, insurer_number, insured_card_symbol,"
     " insured_identification_number, insured_branch_number, state, error_code, error_message,"
     " file_name, raw, raw_sha256, " +
     MicrosOf("requested_at") + " AS requested_us, " + MicrosOf("completed_at") + " AS completed_us";
@@ -27,6 +26,7 @@ ReferenceNumberRecord FromRow(const pqxx::row& row) {
   ReferenceNumberRecord r;
   r.id = row["id"].as<std::int64_t>();
   r.request_id = row["request_id"].as<std::string>();
+  r.client_request_id = row["client_request_id"].as<std::string>();
   r.reference_number = row["reference_number"].as<std::string>();
   r.insurer_number = row["insurer_number"].as<std::string>();
   r.insured_card_symbol = row["insured_card_symbol"].as<std::string>();
@@ -58,12 +58,14 @@ core::Result<ReferenceNumberRecord> PgStore::CreateRegistration(const ReferenceN
   return pool_->Run([&](pqxx::connection& c) -> core::Result<ReferenceNumberRecord> {
     pqxx::work txn(c, "create_reference_number");
     txn.exec_params0(
-        "INSERT INTO reference_number_registrations (request_id, reference_number, insurer_number,"
-        " insured_card_symbol, insured_identification_number, insured_branch_number, state,"
-        " requested_at) VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', " +
-            TimestampFromMicros(7) + ") ON CONFLICT (request_id) DO NOTHING",
-        r.request_id, r.reference_number, r.insurer_number, r.insured_card_symbol,
-        r.insured_identification_number, r.insured_branch_number, ToMicros(r.requested_at));
+        "INSERT INTO reference_number_registrations (request_id, client_request_id,"
+        " reference_number, insurer_number, insured_card_symbol, insured_identification_number,"
+        " insured_branch_number, state, requested_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+        " 'PENDING', " +
+            TimestampFromMicros(8) + ") ON CONFLICT (request_id) DO NOTHING",
+        r.request_id, r.client_request_id, r.reference_number, r.insurer_number,
+        r.insured_card_symbol, r.insured_identification_number, r.insured_branch_number,
+        ToMicros(r.requested_at));
     auto stored = Select(txn, "request_id = $1", r.request_id);
     txn.commit();
     return *stored;  // inserted now or before: the row exists inside this transaction
@@ -110,15 +112,16 @@ core::Result<std::vector<ReferenceNumberRecord>> PgStore::ListRegistrations(
 }
 
 core::Result<std::pair<ReferenceNumberRecord, bool>> PgStore::CompleteRegistration(
-    const ReferenceNumberRecord& o) {
+    const ReferenceNumberRecord& o, const RegistrationEvents& events) {
   if (!pool_) return NotOpen();
   const std::int64_t at = ToMicros(o.completed_at.value_or(o.requested_at));
-  return pool_->Run(
-      [&](pqxx::connection& c) -> core::Result<std::pair<ReferenceNumberRecord, bool>> {
+  const core::JournalState journal_state =
+      o.state == "REJECTED" ? core::JournalState::kRejected : core::JournalState::kAnswered;
+  bool wrote_events = false;
+  auto completed =
+      pool_->Run([&](pqxx::connection& c) -> core::Result<std::pair<ReferenceNumberRecord, bool>> {
         pqxx::work txn(c, "complete_reference_number");
-        txn.exec_params0("UPDATE upstream_journal SET completed_at = " + TimestampFromMicros(2) +
-                             " WHERE request_id = $1 AND completed_at IS NULL",
-                         o.request_id, at);
+        CompleteJournalEntry(txn, o.request_id, journal_state, at);
         const pqxx::result updated = txn.exec_params(
             "UPDATE reference_number_registrations SET state = $2, error_code = $3,"
             " error_message = $4, file_name = $5, raw = $6, raw_sha256 = $7, completed_at = " +
@@ -126,8 +129,8 @@ core::Result<std::pair<ReferenceNumberRecord, bool>> PgStore::CompleteRegistrati
             o.request_id, o.state, o.error_code, o.error_message, o.file_name,
             pqxx::binarystring(o.raw), o.raw_sha256, at);
         auto stored = Select(txn, "request_id = $1", o.request_id);
-        txn.commit();
         if (!stored) {
+          txn.commit();  // the journal entry is completed all the same (the file gets archived)
           core::DomainError e;
           e.kind = core::ErrorKind::kNotFound;
           e.reason = "REFERENCE_NUMBER_NOT_FOUND";
@@ -135,8 +138,17 @@ core::Result<std::pair<ReferenceNumberRecord, bool>> PgStore::CompleteRegistrati
           e.message_ja = "照会番号登録の記録が見つかりません。";
           return e;
         }
-        return std::pair<ReferenceNumberRecord, bool>(*std::move(stored), !updated.empty());
+        const bool changed = !updated.empty();
+        if (changed && events) {
+          const std::vector<core::Event> built = events(*stored);
+          InsertEvents(txn, built);
+          wrote_events = !built.empty();
+        }
+        txn.commit();
+        return std::pair<ReferenceNumberRecord, bool>(*std::move(stored), changed);
       });
+  if (completed.ok() && wrote_events) WakeSubscribers();
+  return completed;
 }
 
 }  // namespace onshid::postgres

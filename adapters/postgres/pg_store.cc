@@ -8,14 +8,11 @@
 #include "core/mem_store.h"
 #include "postgres/migrate.h"
 #include "postgres/pg_errors.h"
+#include "postgres/pg_internal.h"
+#include "postgres/pg_session.h"
 #include "postgres/pg_time.h"
 
 namespace onshid::postgres {
-namespace {
-
-core::DomainError NotOpen() { return core::DatabaseUnavailable("store is not open"); }
-
-}  // namespace
 
 PgStore::PgStore(PgStoreOptions options) : options_(std::move(options)) {}
 
@@ -25,8 +22,7 @@ core::Result<int> PgStore::Open() { return Open(schema::Migrations()); }
 
 core::Result<int> PgStore::Open(const std::vector<schema::Migration>& migrations) {
   Close();
-  auto pool = std::make_unique<ConnectionPool>(
-      WithConnectTimeout(options_.dsn, options_.connect_timeout_ms), options_.pool_size);
+  auto pool = std::make_unique<ConnectionPool>(Dsn(), options_.pool_size);
   core::Result<int> version =
       pool->Run([&](pqxx::connection& c) { return Migrate(c, migrations); });
   if (!version.ok()) {
@@ -55,6 +51,18 @@ void PgStore::Close() {
   pool_.reset();
 }
 
+std::string PgStore::Dsn() const {
+  SessionBounds bounds;
+  bounds.connect_timeout_ms = options_.connect_timeout_ms;
+  bounds.statement_timeout_ms = options_.statement_timeout_ms;
+  bounds.lock_timeout_ms = options_.lock_timeout_ms;
+  bounds.idle_in_transaction_timeout_ms = options_.idle_in_transaction_timeout_ms;
+  bounds.keepalives_idle_s = options_.keepalives_idle_s;
+  bounds.keepalives_interval_s = options_.keepalives_interval_s;
+  bounds.keepalives_count = options_.keepalives_count;
+  return BoundedDsn(options_.dsn, bounds);
+}
+
 PoolStats PgStore::PoolUsage() const { return pool_ ? pool_->Stats() : PoolStats{}; }
 
 core::Status PgStore::Ping() {
@@ -65,23 +73,54 @@ core::Status PgStore::Ping() {
   });
 }
 
+core::Result<std::string> PgStore::ServerSetting(const std::string& name) {
+  if (!pool_) return NotOpen();
+  return pool_->Run([&](pqxx::connection& c) -> core::Result<std::string> {
+    pqxx::nontransaction txn(c, "server_setting");
+    return txn.exec_params1("SELECT current_setting($1)", name)[0].as<std::string>();
+  });
+}
+
 core::Result<int> PgStore::SchemaVersion() {
   if (!pool_) return NotOpen();
   return pool_->Run([](pqxx::connection& c) { return ReadSchemaVersion(c); });
 }
 
-core::Status PgStore::AppendAudit(const core::AuditRecord& record) {
+core::Result<std::int64_t> PgStore::AppendAudit(const core::AuditRecord& record) {
   if (!pool_) return NotOpen();
   const std::int64_t at = ToMicros(record.at);
-  return pool_->Run([&](pqxx::connection& c) {
+  return pool_->Run([&](pqxx::connection& c) -> core::Result<std::int64_t> {
     pqxx::work txn(c, "append_audit");
-    txn.exec_params0(
+    const pqxx::row row = txn.exec_params1(
         "INSERT INTO audit_log (at, request_id, client, method, channel, subject, outcome)"
         " VALUES (" +
-            TimestampFromMicros(1) + ", $2, $3, $4, $5, $6, $7)",
+            TimestampFromMicros(1) + ", $2, $3, $4, $5, $6, $7) RETURNING id",
         at, record.request_id, record.client, record.method, record.channel, record.subject,
         record.outcome);
     txn.commit();
+    return row[0].as<std::int64_t>();
+  });
+}
+
+core::Status PgStore::FinishAudit(std::int64_t id, const std::string& outcome,
+                                  const std::string& subject, core::SystemTime at) {
+  if (!pool_) return NotOpen();
+  return pool_->Run([&](pqxx::connection& c) -> core::Status {
+    pqxx::work txn(c, "finish_audit");
+    const pqxx::result updated = txn.exec_params(
+        "UPDATE audit_log SET outcome = $2, subject = $3, at = " + TimestampFromMicros(4) +
+            " WHERE id = $1",
+        id, outcome, subject, ToMicros(at));
+    if (updated.affected_rows() == 0) {
+      core::DomainError e;
+      e.kind = core::ErrorKind::kNotFound;
+      e.reason = "AUDIT_RECORD_NOT_FOUND";
+      e.message = "no audit record " + std::to_string(id);
+      e.message_ja = "監査記録が見つかりません。";
+      return e;
+    }
+    txn.commit();
+    return core::OkStatus();
   });
 }
 

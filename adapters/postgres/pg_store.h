@@ -8,8 +8,18 @@
 //
 // Threading: Store methods are thread-safe and block the caller until the database answers (at most
 // pool_size run at once; the rest queue). Call them from the application executor.
-// Errors: as documented on core::Store; additionally any unexpected SQL failure is INTERNAL naming
-// the SQLSTATE. Nothing is thrown. All statements are parameterised.
+// Errors: as documented on the ports; additionally a statement cut off by statement_timeout or
+// lock_timeout is kUnavailable "DATABASE_TIMEOUT" (its transaction rolled back, see pg_errors.h),
+// and any unexpected SQL failure is INTERNAL naming the SQLSTATE. Nothing is thrown. All
+// statements are parameterised.
+//
+// Sessions are bounded (PgStoreOptions): every pooled connection and the LISTEN connection get TCP
+// keepalives and the server-side statement, lock and idle-in-transaction time-outs, unless the DSN
+// sets them itself (pg_session.h).
+//
+// Events: every transaction that writes events inserts them with cursor NULL; the deferred trigger
+// of schema/0006_integrity.sql gives them their cursors at commit, in commit order. The failpoint
+// "event.before_commit" is hit after a transaction's events are inserted and before it commits.
 // Audit times are kept to the microsecond (PostgreSQL's resolution); ListAudit orders by `at`
 // descending, then id descending.
 
@@ -21,12 +31,14 @@
 #include <mutex>
 #include <optional>
 #include <pqxx/types>  // forward declarations (pqxx::transaction_base)
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/checkin/check_in_store.h"
+#include "core/event.h"
 #include "core/fallback/case_store.h"
+#include "core/request_keys.h"
 #include "core/results.h"
 #include "core/store.h"
 #include "core/upstream.h"
@@ -39,6 +51,17 @@ struct PgStoreOptions {
   std::string dsn;    // libpq connection string or URI; may hold a password, never logged
   int pool_size = 4;  // connections (and worker threads)
   int connect_timeout_ms = 5000;  // per connection attempt (libpq connect_timeout, whole seconds)
+  // Server-side bounds of every session (0 disables one): a statement running longer is cancelled,
+  // a lock waited for longer is given up (both DATABASE_TIMEOUT), a session idle inside a
+  // transaction longer is ended by the server.
+  int statement_timeout_ms = 30000;
+  int lock_timeout_ms = 10000;
+  int idle_in_transaction_timeout_ms = 60000;
+  // TCP keepalives (libpq), so that a server gone without a word is noticed within about
+  // idle + interval * count seconds even by a connection waiting for an answer.
+  int keepalives_idle_s = 30;
+  int keepalives_interval_s = 10;
+  int keepalives_count = 3;
 };
 
 class PgStore final : public core::Store,
@@ -47,7 +70,8 @@ class PgStore final : public core::Store,
                       public core::EventStore,
                       public core::checkin::CheckInStore,
                       public core::ReferenceNumberStore,
-                      public core::fallback::FallbackCaseStore {
+                      public core::fallback::FallbackCaseStore,
+                      public core::RequestKeyStore {
  public:
   explicit PgStore(PgStoreOptions options);
   ~PgStore() override;
@@ -56,8 +80,9 @@ class PgStore final : public core::Store,
   PgStore& operator=(const PgStore&) = delete;
 
   // Starts the pool, connects, and migrates the database to `migrations` (default: the ones built
-  // into this binary). Returns the schema version. Errors: DATABASE_UNAVAILABLE (cannot connect
-  // within connect_timeout_ms), SCHEMA_TOO_NEW (upgrade onshid), INTERNAL (a migration failed).
+  // into this binary; migrations run without the statement and lock time-outs). Returns the schema
+  // version. Errors: DATABASE_UNAVAILABLE (cannot connect within connect_timeout_ms),
+  // SCHEMA_TOO_NEW (upgrade onshid), INTERNAL (a migration failed).
   // On error the store stays closed; Open() may be called again.
   core::Result<int> Open();
   core::Result<int> Open(const std::vector<schema::Migration>& migrations);
@@ -67,28 +92,41 @@ class PgStore final : public core::Store,
 
   core::Status Ping() override;
   core::Result<int> SchemaVersion() override;
-  core::Status AppendAudit(const core::AuditRecord& record) override;
+  core::Result<std::int64_t> AppendAudit(const core::AuditRecord& record) override;
+  core::Status FinishAudit(std::int64_t id, const std::string& outcome, const std::string& subject,
+                           core::SystemTime at) override;
   core::Result<std::vector<core::AuditRecord>> ListAudit(const core::AuditQuery& query) override;
 
-  // core::UpstreamJournal (pg_results.cc)
+  // core::UpstreamJournal (pg_journal.cc). Complete() with a state other than kAnswered,
+  // kRejected or kAbandoned, or Advance() with one other than kWriting or kWritten, is INTERNAL
+  // (a caller bug) and changes nothing.
   core::Result<std::int64_t> NextSequence() override;
   core::Status Record(const core::JournalEntry& entry) override;
-  core::Status Complete(const std::string& request_id, core::SystemTime at) override;
-  core::Result<std::vector<core::JournalEntry>> Pending() override;
+  core::Status Advance(const std::string& request_id, core::JournalState state,
+                       core::SystemTime at) override;
+  core::Status Complete(const std::string& request_id, core::JournalState state,
+                        core::SystemTime at, const std::vector<core::Event>& events) override;
+  core::Result<std::optional<core::JournalEntry>> Get(const std::string& request_id) override;
+  core::Result<std::vector<core::JournalEntry>> Recoverable(
+      const std::string& instance_id, core::SystemTime completed_since) override;
 
-  // core::ResultStore (pg_results.cc)
-  core::Result<core::StoreOutcome> StoreResult(const core::StoredResult& result) override;
+  // core::ResultStore (pg_results.cc). A query result completes its journal entry (kAnswered,
+  // from any state but kAnswered and kRejected; the request bytes are dropped). An events builder
+  // that throws rolls the whole write back (INTERNAL).
+  core::Result<core::StoreOutcome> StoreResult(const core::StoredResult& result,
+                                               const core::ResultEvents& events) override;
   core::Result<std::optional<core::StoredResult>> GetResult(std::int64_t id) override;
   core::Result<std::vector<core::StoredResult>> ListResults(const core::ResultQuery& query) override;
   core::Result<std::optional<core::StoredResult>> ResultForRequest(
       const std::string& request_id) override;
-  core::Status Quarantine(const std::string& file_name, const std::string& raw,
-                          const std::string& reason, core::SystemTime at) override;
+  core::Status Quarantine(const core::QuarantinedFile& file,
+                          const std::vector<core::Event>& events) override;
 
-  // core::EventStore (pg_results.cc). Subscribers are woken by LISTEN/NOTIFY on a dedicated
+  // core::EventStore (pg_events.cc). Subscribers are woken by LISTEN/NOTIFY on a dedicated
   // connection and thread (started by Open(), stopped by Close()), so daemons sharing the database
-  // see each other's events; a periodic wake-up covers a lost notification connection.
-  core::Result<std::int64_t> Append(const core::Event& event) override;
+  // see each other's events; a periodic wake-up covers a lost notification connection. Every
+  // write that commits events also wakes this store's subscribers directly.
+  core::Status Append(const core::Event& event) override;
   core::Result<std::vector<core::Event>> ListAfter(std::int64_t after, int limit) override;
   int Subscribe(std::function<void()> wake) override;
   void Unsubscribe(int handle) override;
@@ -122,7 +160,7 @@ class PgStore final : public core::Store,
   core::Result<std::vector<core::ReferenceNumberRecord>> ListRegistrations(
       const std::string& reference_number, int limit) override;
   core::Result<std::pair<core::ReferenceNumberRecord, bool>> CompleteRegistration(
-      const core::ReferenceNumberRecord& outcome) override;
+      const core::ReferenceNumberRecord& outcome, const RegistrationEvents& events) override;
 
   // core::fallback::FallbackCaseStore (pg_fallback.cc). Tables of schema/0005_fallback.sql.
   core::Status InsertCase(const core::fallback::CaseRow& row,
@@ -142,15 +180,32 @@ class PgStore final : public core::Store,
       const core::fallback::TaskQuery& query) override;
   core::Result<std::vector<std::string>> CasesToPurge(core::SystemTime before, int limit) override;
 
+  // core::RequestKeyStore (pg_request_keys.cc). Table request_keys of schema/0006_integrity.sql.
+  // PurgeRequestKeys deletes the oldest claims first; a limit below 1 deletes nothing.
+  core::Result<core::RequestKeyRecord> ClaimRequestKey(const core::RequestKey& key,
+                                                       core::SystemTime at) override;
+  core::Status FinishRequestKey(const std::string& client, const std::string& request_id,
+                                const core::RequestOutcome& outcome, core::SystemTime at) override;
+  core::Result<int> PurgeRequestKeys(core::SystemTime before, int limit) override;
+
+  // The value of server setting `name` as this store's sessions see it (current_setting, in SHOW's
+  // format, e.g. "30s"), for diagnostics: it shows the session bounds in force. Errors: INTERNAL
+  // (SQLSTATE 42704) for an unknown setting.
+  core::Result<std::string> ServerSetting(const std::string& name);
+
   // Pool usage for metrics; all zero while closed. Thread-safe.
   PoolStats PoolUsage() const;
 
  private:
   void ListenLoop();
   void WakeSubscribers();
-  // Inserts `event` into the events table within `txn` and returns its cursor; shared by Append
-  // and the check-in writes (pg_results.cc). The caller wakes subscribers after committing.
-  static std::int64_t InsertEvent(pqxx::transaction_base& txn, const core::Event& event);
+  // Inserts `events` into the events table within `txn` (cursor NULL: the deferred trigger assigns
+  // it at commit), then hits the failpoint "event.before_commit" when there was any. The caller
+  // commits right after and then wakes subscribers (WakeSubscribers). Shared by every write that
+  // carries events (pg_events.cc).
+  static void InsertEvents(pqxx::transaction_base& txn, const std::vector<core::Event>& events);
+  // The connection string with the session bounds of options_ (pg_session.h).
+  std::string Dsn() const;
   // The check-in writes (pg_checkins.cc).
   core::Status WriteCheckIn(const core::checkin::CheckInRow& row,
                             const core::checkin::Attachments& with, bool insert);

@@ -40,13 +40,13 @@ grpc::ServerUnaryReactor* CheckInServiceImpl::StartCheckIn(
     grpc::CallbackServerContext* ctx, const v1::StartCheckInRequest* request,
     v1::CheckIn* response) {
   return runner_.UnaryAsync(
-      ctx, "StartCheckIn",
+      ctx, "StartCheckIn", *request, response,
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto* checkins = runner_.deps().checkins;
         if (!checkins) return done(CheckInsUnavailable());
         // One key per client and request id: a retry with the same x-request-id gets the same
         // check-in.
-        auto input = FromProto(*request, call->principal.name + "/" + call->request_id);
+        auto input = FromProto(*request, call->Key());
         if (!input) return done(input.error());
         checkins->Start(std::move(input).value(),
                         [call, response, done = OnExecutor(runner_.deps().executor,
@@ -61,7 +61,7 @@ grpc::ServerUnaryReactor* CheckInServiceImpl::StartCheckIn(
 grpc::ServerUnaryReactor* CheckInServiceImpl::GetCheckIn(grpc::CallbackServerContext* ctx,
                                                          const v1::GetCheckInRequest* request,
                                                          v1::CheckIn* response) {
-  return runner_.Unary(ctx, "GetCheckIn", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "GetCheckIn", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* checkins = runner_.deps().checkins;
     if (!checkins) return CheckInsUnavailable();
     if (auto bad = CheckCheckInId(request->check_in_id())) return *bad;
@@ -73,7 +73,7 @@ grpc::ServerUnaryReactor* CheckInServiceImpl::GetCheckIn(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* CheckInServiceImpl::ListCheckIns(
     grpc::CallbackServerContext* ctx, const v1::ListCheckInsRequest* request,
     v1::ListCheckInsResponse* response) {
-  return runner_.Unary(ctx, "ListCheckIns", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "ListCheckIns", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* checkins = runner_.deps().checkins;
     if (!checkins) return CheckInsUnavailable();
     auto filter = FromProto(*request);
@@ -93,7 +93,7 @@ grpc::ServerUnaryReactor* CheckInServiceImpl::ListCheckIns(
 grpc::ServerUnaryReactor* CheckInServiceImpl::AssignResult(grpc::CallbackServerContext* ctx,
                                                            const v1::AssignResultRequest* request,
                                                            v1::CheckIn* response) {
-  return runner_.Unary(ctx, "AssignResult", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "AssignResult", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* checkins = runner_.deps().checkins;
     if (!checkins) return CheckInsUnavailable();
     if (auto bad = CheckCheckInId(request->check_in_id())) return *bad;
@@ -113,7 +113,7 @@ grpc::ServerUnaryReactor* CheckInServiceImpl::AssignResult(grpc::CallbackServerC
 grpc::ServerUnaryReactor* CheckInServiceImpl::CancelCheckIn(
     grpc::CallbackServerContext* ctx, const v1::CancelCheckInRequest* request,
     v1::CheckIn* response) {
-  return runner_.Unary(ctx, "CancelCheckIn", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "CancelCheckIn", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* checkins = runner_.deps().checkins;
     if (!checkins) return CheckInsUnavailable();
     if (auto bad = CheckCheckInId(request->check_in_id())) return *bad;
@@ -132,7 +132,7 @@ grpc::ServerUnaryReactor* CheckInServiceImpl::CancelCheckIn(
 grpc::ServerUnaryReactor* CheckInServiceImpl::LinkPatient(grpc::CallbackServerContext* ctx,
                                                           const v1::LinkPatientRequest* request,
                                                           v1::CheckIn* response) {
-  return runner_.Unary(ctx, "LinkPatient", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "LinkPatient", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* checkins = runner_.deps().checkins;
     if (!checkins) return CheckInsUnavailable();
     if (auto bad = CheckCheckInId(request->check_in_id())) return *bad;

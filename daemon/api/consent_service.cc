@@ -27,7 +27,7 @@ ConsentServiceImpl::ConsentServiceImpl(ApiDeps deps)
 grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(grpc::CallbackServerContext* ctx,
                                                          const v1::GetConsentRequest* request,
                                                          v1::ConsentStatus* response) {
-  return runner_.Unary(ctx, "GetConsent", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "GetConsent", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* checkins = runner_.deps().checkins;
     if (!checkins) return CheckInsUnavailable();
     if (auto bad = CheckCheckInId(request->check_in_id())) return *bad;
@@ -39,7 +39,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsent(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* ConsentServiceImpl::CheckAccess(grpc::CallbackServerContext* ctx,
                                                           const v1::CheckAccessRequest* request,
                                                           v1::AccessDecision* response) {
-  return runner_.Unary(ctx, "CheckAccess", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "CheckAccess", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* checkins = runner_.deps().checkins;
     if (!checkins) return CheckInsUnavailable();
     const auto kind = FromProto(request->kind());
@@ -79,7 +79,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsentWithdrawal(
     grpc::CallbackServerContext* ctx, const v1::RecordConsentWithdrawalRequest* request,
     v1::ConsentStatus* response) {
   return runner_.Unary(
-      ctx, "RecordConsentWithdrawal", [this, request, response](Call& call) -> core::Status {
+      ctx, "RecordConsentWithdrawal", *request, response, [this, request, response](Call& call) -> core::Status {
         auto* checkins = runner_.deps().checkins;
         if (!checkins) return CheckInsUnavailable();
         if (auto bad = CheckCheckInId(request->check_in_id())) return *bad;
@@ -107,7 +107,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordOralConsent(
     grpc::CallbackServerContext* ctx, const v1::RecordOralConsentRequest* request,
     v1::ConsentStatus* response) {
   return runner_.Unary(
-      ctx, "RecordOralConsent", [this, request, response](Call& call) -> core::Status {
+      ctx, "RecordOralConsent", *request, response, [this, request, response](Call& call) -> core::Status {
         auto* checkins = runner_.deps().checkins;
         if (!checkins) return CheckInsUnavailable();
         if (auto bad = CheckCheckInId(request->check_in_id())) return *bad;

@@ -186,7 +186,7 @@ onshi::v1::EligibilityResult ToProto(const app::ResultView& view) {
   const auto& s = view.stored;
   out.set_result_id(s.id);
   out.set_source(s.source == "face" ? onshi::v1::RESULT_SOURCE_FACE : onshi::v1::RESULT_SOURCE_QUERY);
-  out.set_request_id(s.request_id);
+  out.set_request_id(s.client_request_id);
   out.set_file_name(s.file_name);
   *out.mutable_received_at() = ToTimestamp(s.received_at);
   out.set_raw_sha256(s.raw_sha256);
@@ -242,7 +242,7 @@ onshi::v1::ReferenceNumberRegistration ToProto(const core::ReferenceNumberRecord
   out.set_error_message(r.error_message);
   *out.mutable_requested_at() = ToTimestamp(r.requested_at);
   if (r.completed_at) *out.mutable_completed_at() = ToTimestamp(*r.completed_at);
-  out.set_request_id(r.request_id);
+  out.set_request_id(r.client_request_id);
   return out;
 }
 

@@ -42,7 +42,7 @@ EligibilityServiceImpl::EligibilityServiceImpl(ApiDeps deps)
 grpc::ServerUnaryReactor* EligibilityServiceImpl::Query(grpc::CallbackServerContext* ctx,
                                                         const onshi::v1::QueryRequest* request,
                                                         onshi::v1::QueryResponse* response) {
-  return runner_.UnaryAsync(ctx, "Query", [this, request, response](std::shared_ptr<Call> call,
+  return runner_.UnaryAsync(ctx, "Query", *request, response, [this, request, response](std::shared_ptr<Call> call,
                                                                     CallRunner::Done done) {
     auto* eligibility = runner_.deps().eligibility;
     if (!eligibility) return done(NotConfigured());
@@ -64,8 +64,7 @@ grpc::ServerUnaryReactor* EligibilityServiceImpl::Query(grpc::CallbackServerCont
       date = parsed.value();
     }
     // One key per client and request id: a retry with the same x-request-id rejoins the query.
-    const std::string key = call->principal.name + "/" + call->request_id;
-    eligibility->Query(key, input, date, call->deadline,
+    eligibility->Query(app::RequestRef{call->Key(), call->request_id}, input, date, call->deadline,
                        [call, response, done](core::Result<app::ResultView> outcome) {
                          if (!outcome) {
                            call->audit_subject = "query:" + call->request_id;
@@ -81,7 +80,7 @@ grpc::ServerUnaryReactor* EligibilityServiceImpl::Query(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* EligibilityServiceImpl::GetResult(
     grpc::CallbackServerContext* ctx, const onshi::v1::GetResultRequest* request,
     onshi::v1::EligibilityResult* response) {
-  return runner_.Unary(ctx, "GetResult", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "GetResult", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* eligibility = runner_.deps().eligibility;
     if (!eligibility) return NotConfigured();
     if (request->result_id() <= 0) {
@@ -100,7 +99,7 @@ grpc::ServerUnaryReactor* EligibilityServiceImpl::GetResult(
 grpc::ServerUnaryReactor* EligibilityServiceImpl::ListResults(
     grpc::CallbackServerContext* ctx, const onshi::v1::ListResultsRequest* request,
     onshi::v1::ListResultsResponse* response) {
-  return runner_.Unary(ctx, "ListResults", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "ListResults", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* eligibility = runner_.deps().eligibility;
     if (!eligibility) return NotConfigured();
     core::ResultQuery q;
@@ -152,7 +151,7 @@ grpc::ServerUnaryReactor* EligibilityServiceImpl::RegisterReferenceNumber(
     grpc::CallbackServerContext* ctx, const onshi::v1::RegisterReferenceNumberRequest* request,
     onshi::v1::ReferenceNumberRegistration* response) {
   return runner_.UnaryAsync(
-      ctx, "RegisterReferenceNumber",
+      ctx, "RegisterReferenceNumber", *request, response,
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto* eligibility = runner_.deps().eligibility;
         if (!eligibility) return done(NotConfigured());
@@ -163,10 +162,9 @@ grpc::ServerUnaryReactor* EligibilityServiceImpl::RegisterReferenceNumber(
         input.insured_identification_number =
             request->identifiers().insured_identification_number();
         input.insured_branch_number = request->identifiers().insured_branch_number();
-        const std::string key = "refno:" + call->principal.name + "/" + call->request_id;
         call->audit_subject = "reference_number_request:" + call->request_id;
         eligibility->RegisterReferenceNumber(
-            key, input, call->deadline,
+            app::RequestRef{"refno:" + call->Key(), call->request_id}, input, call->deadline,
             [call, response, done](core::Result<core::ReferenceNumberRecord> outcome) {
               if (!outcome) return done(outcome.error());
               call->audit_subject = "reference_number:" + std::to_string(outcome->id);
@@ -180,7 +178,7 @@ grpc::ServerUnaryReactor* EligibilityServiceImpl::GetReferenceNumberRegistration
     grpc::CallbackServerContext* ctx,
     const onshi::v1::GetReferenceNumberRegistrationRequest* request,
     onshi::v1::ReferenceNumberRegistration* response) {
-  return runner_.Unary(ctx, "GetReferenceNumberRegistration",
+  return runner_.Unary(ctx, "GetReferenceNumberRegistration", *request, response,
                        [this, request, response](Call& call) -> core::Status {
                          auto* eligibility = runner_.deps().eligibility;
                          if (!eligibility) return NotConfigured();
@@ -203,7 +201,7 @@ grpc::ServerUnaryReactor* EligibilityServiceImpl::ListReferenceNumberRegistratio
     const onshi::v1::ListReferenceNumberRegistrationsRequest* request,
     onshi::v1::ListReferenceNumberRegistrationsResponse* response) {
   return runner_.Unary(
-      ctx, "ListReferenceNumberRegistrations",
+      ctx, "ListReferenceNumberRegistrations", *request, response,
       [this, request, response](Call& call) -> core::Status {
         auto* eligibility = runner_.deps().eligibility;
         if (!eligibility) return NotConfigured();

@@ -40,7 +40,7 @@ core::oqs::OqsDate FallbackServiceImpl::Today() const {
 grpc::ServerUnaryReactor* FallbackServiceImpl::EvaluateOptions(
     grpc::CallbackServerContext* ctx, const v1::EvaluateOptionsRequest* request,
     v1::EvaluateOptionsResponse* response) {
-  return runner_.Unary(ctx, "EvaluateOptions", [this, request, response](Call&) -> core::Status {
+  return runner_.Unary(ctx, "EvaluateOptions", *request, response, [this, request, response](Call&) -> core::Status {
     auto input = FromProto(request->fallback_case(), Today(), kCasePrefix);
     if (!input) return input.error();
     auto decision = core::fallback::Decide(input.value());
@@ -53,11 +53,11 @@ grpc::ServerUnaryReactor* FallbackServiceImpl::EvaluateOptions(
 grpc::ServerUnaryReactor* FallbackServiceImpl::OpenCase(grpc::CallbackServerContext* ctx,
                                                         const v1::OpenCaseRequest* request,
                                                         v1::FallbackCaseRecord* response) {
-  return runner_.Unary(ctx, "OpenCase", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "OpenCase", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* cases = runner_.deps().fallback_cases;
     if (!cases) return FallbackCasesUnavailable();
     // One key per client and request id: a retry with the same x-request-id gets the same case.
-    auto input = FromProto(*request, call.principal.name + "/" + call.request_id, Today());
+    auto input = FromProto(*request, call.Key(), Today());
     if (!input) return input.error();
     if (!input->check_in_id.empty()) call.audit_subject = CheckInSubject(input->check_in_id);
     return Answer(cases->Open(input.value(), ActorOf(call)), call, response);
@@ -67,7 +67,7 @@ grpc::ServerUnaryReactor* FallbackServiceImpl::OpenCase(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* FallbackServiceImpl::ReviseCase(grpc::CallbackServerContext* ctx,
                                                           const v1::ReviseCaseRequest* request,
                                                           v1::FallbackCaseRecord* response) {
-  return runner_.Unary(ctx, "ReviseCase", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "ReviseCase", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* cases = runner_.deps().fallback_cases;
     if (!cases) return FallbackCasesUnavailable();
     if (auto bad = CheckCaseId(request->case_id())) return *bad;
@@ -81,7 +81,7 @@ grpc::ServerUnaryReactor* FallbackServiceImpl::ReviseCase(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* FallbackServiceImpl::GetCase(grpc::CallbackServerContext* ctx,
                                                        const v1::GetCaseRequest* request,
                                                        v1::FallbackCaseRecord* response) {
-  return runner_.Unary(ctx, "GetCase", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "GetCase", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* cases = runner_.deps().fallback_cases;
     if (!cases) return FallbackCasesUnavailable();
     if (auto bad = CheckCaseId(request->case_id())) return *bad;
@@ -93,7 +93,7 @@ grpc::ServerUnaryReactor* FallbackServiceImpl::GetCase(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* FallbackServiceImpl::ListCases(grpc::CallbackServerContext* ctx,
                                                          const v1::ListCasesRequest* request,
                                                          v1::ListCasesResponse* response) {
-  return runner_.Unary(ctx, "ListCases", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "ListCases", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* cases = runner_.deps().fallback_cases;
     if (!cases) return FallbackCasesUnavailable();
     auto filter = FromProto(*request);
@@ -110,7 +110,7 @@ grpc::ServerUnaryReactor* FallbackServiceImpl::RecordEvidence(
     grpc::CallbackServerContext* ctx, const v1::RecordEvidenceRequest* request,
     v1::FallbackCaseRecord* response) {
   return runner_.Unary(
-      ctx, "RecordEvidence", [this, request, response](Call& call) -> core::Status {
+      ctx, "RecordEvidence", *request, response, [this, request, response](Call& call) -> core::Status {
         auto* cases = runner_.deps().fallback_cases;
         if (!cases) return FallbackCasesUnavailable();
         if (auto bad = CheckCaseId(request->case_id())) return *bad;
@@ -126,7 +126,7 @@ grpc::ServerUnaryReactor* FallbackServiceImpl::ChooseClaimRoute(
     grpc::CallbackServerContext* ctx, const v1::ChooseClaimRouteRequest* request,
     v1::FallbackCaseRecord* response) {
   return runner_.Unary(
-      ctx, "ChooseClaimRoute", [this, request, response](Call& call) -> core::Status {
+      ctx, "ChooseClaimRoute", *request, response, [this, request, response](Call& call) -> core::Status {
         auto* cases = runner_.deps().fallback_cases;
         if (!cases) return FallbackCasesUnavailable();
         if (auto bad = CheckCaseId(request->case_id())) return *bad;
@@ -141,7 +141,7 @@ grpc::ServerUnaryReactor* FallbackServiceImpl::ChooseClaimRoute(
 grpc::ServerUnaryReactor* FallbackServiceImpl::CloseCase(grpc::CallbackServerContext* ctx,
                                                          const v1::CloseCaseRequest* request,
                                                          v1::FallbackCaseRecord* response) {
-  return runner_.Unary(ctx, "CloseCase", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "CloseCase", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* cases = runner_.deps().fallback_cases;
     if (!cases) return FallbackCasesUnavailable();
     if (auto bad = CheckCaseId(request->case_id())) return *bad;
@@ -155,7 +155,7 @@ grpc::ServerUnaryReactor* FallbackServiceImpl::CloseCase(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* FallbackServiceImpl::ListTasks(grpc::CallbackServerContext* ctx,
                                                          const v1::ListTasksRequest* request,
                                                          v1::ListTasksResponse* response) {
-  return runner_.Unary(ctx, "ListTasks", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "ListTasks", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* cases = runner_.deps().fallback_cases;
     if (!cases) return FallbackCasesUnavailable();
     auto query = FromProto(*request);
@@ -172,7 +172,7 @@ grpc::ServerUnaryReactor* FallbackServiceImpl::ListTasks(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* FallbackServiceImpl::CompleteTask(grpc::CallbackServerContext* ctx,
                                                             const v1::CompleteTaskRequest* request,
                                                             v1::FallbackTask* response) {
-  return runner_.Unary(ctx, "CompleteTask", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "CompleteTask", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* cases = runner_.deps().fallback_cases;
     if (!cases) return FallbackCasesUnavailable();
     if (auto bad = CheckTaskId(request->task_id())) return *bad;
@@ -191,7 +191,7 @@ grpc::ServerUnaryReactor* FallbackServiceImpl::CompleteTask(grpc::CallbackServer
 grpc::ServerUnaryReactor* FallbackServiceImpl::ExportProof(grpc::CallbackServerContext* ctx,
                                                            const v1::ExportProofRequest* request,
                                                            v1::ExportProofResponse* response) {
-  return runner_.Unary(ctx, "ExportProof", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "ExportProof", *request, response, [this, request, response](Call& call) -> core::Status {
     auto* cases = runner_.deps().fallback_cases;
     if (!cases) return FallbackCasesUnavailable();
     if (auto bad = CheckCaseId(request->case_id())) return *bad;

@@ -1,5 +1,7 @@
 #include "api/http_server.h"
 
+#include "api/request_id.h"
+
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
@@ -91,6 +93,13 @@ std::string HttpRequest::Header(std::string_view lower_name) const {
     if (name == lower_name) return value;
   }
   return "";
+}
+
+bool HttpRequest::HasHeader(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return true;
+  }
+  return false;
 }
 
 ResponseStream::ResponseStream() : ResponseStream(Options{}) {}
@@ -518,6 +527,18 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       request.headers.emplace_back(std::move(name), Str(field.value()));
     }
     request.body = std::move(req.body());
+    // Every answer carries an x-request-id: the client's when it sent an acceptable one; else one
+    // made here. A request without one is handled under the new id (as if the client had sent
+    // it); an unacceptable one is passed on unchanged, for the API to refuse.
+    request_id_.clear();
+    bool has_id = false;
+    for (const auto& [name, value] : request.headers) {
+      if (name != "x-request-id") continue;
+      has_id = true;
+      if (ValidRequestId(value)) request_id_ = value;
+    }
+    if (request_id_.empty()) request_id_ = NewRequestId();
+    if (!has_id) request.headers.emplace_back("x-request-id", request_id_);
 
     auto called = std::make_shared<std::atomic<bool>>(false);
     Responder responder = [shared = shared_, weak = this->weak_from_this(), seq,
@@ -599,6 +620,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     stream_head_ = {};
     stream_head_.version(version_);
     stream_head_.result(static_cast<unsigned>(r.status));
+    AddRequestId(r.headers);
     if (!CopyHeaders(r.headers, &stream_head_)) {
       stream_head_.set(http::field::cache_control, "no-cache");
     }
@@ -773,6 +795,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (ec) CloseNow();
   }
 
+  // Adds the x-request-id of the request being answered unless the response has one (an error
+  // sent before a request was read gets a new id).
+  void AddRequestId(std::vector<std::pair<std::string, std::string>>& headers) {
+    for (const auto& [name, value] : headers) {
+      if (beast::iequals(name, "x-request-id")) return;
+    }
+    headers.emplace_back("x-request-id", request_id_.empty() ? NewRequestId() : request_id_);
+  }
+
   void SendError(int status, std::string_view reason, const std::string& message) {
     shared_->logger->debug("conn {}: answering {} {}", id_, status, reason);
     Write(shared_->FormatError(status, reason, message), /*close=*/true);
@@ -784,6 +815,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     response_ = {};
     response_.version(11);
     response_.result(static_cast<unsigned>(r.status));
+    AddRequestId(r.headers);
     CopyHeaders(r.headers, &response_);
     response_.set(http::field::content_type,
                   r.content_type.empty() ? "application/octet-stream" : r.content_type);
@@ -881,6 +913,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   std::unique_ptr<http::response<http::empty_body>> continue_;
   http::response<http::string_body> response_;
   std::string method_;  // of the request being answered, for log lines
+  std::string request_id_;  // of the request being answered (x-request-id on every answer)
   std::chrono::steady_clock::time_point request_start_ = std::chrono::steady_clock::now();
   std::uint64_t seq_ = 0;        // number of the request being handled
   std::uint64_t timer_gen_ = 0;  // invalidates timer callbacks already queued

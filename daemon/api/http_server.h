@@ -70,6 +70,8 @@ struct HttpRequest {
 
   // The value of the first header named `lower_name` (lower case), or "" when absent.
   std::string Header(std::string_view lower_name) const;
+  // Whether a header named `lower_name` was sent (possibly empty).
+  bool HasHeader(std::string_view lower_name) const;
 };
 
 // The body of a streamed response, written by the handler and sent by the server.

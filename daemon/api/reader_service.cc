@@ -284,9 +284,9 @@ ReaderServiceImpl::ReaderServiceImpl(ApiDeps deps)
                         "ReaderService")) {}
 
 grpc::ServerUnaryReactor* ReaderServiceImpl::ListReaders(grpc::CallbackServerContext* ctx,
-                                                         const v1::ListReadersRequest* /*request*/,
+                                                         const v1::ListReadersRequest* request,
                                                          v1::ListReadersResponse* response) {
-  return runner_.Unary(ctx, "ListReaders", [this, response](Call& /*call*/) -> core::Status {
+  return runner_.Unary(ctx, "ListReaders", *request, response, [this, response](Call& /*call*/) -> core::Status {
     auto* readers = runner_.deps().readers;
     if (!readers) return NotConfigured();
     for (const auto& r : readers->ListReaders()) {
@@ -323,7 +323,7 @@ grpc::ServerUnaryReactor* ReaderServiceImpl::InspectCard(grpc::CallbackServerCon
                                                          const v1::InspectCardRequest* request,
                                                          v1::InspectCardResponse* response) {
   return runner_.UnaryAsync(
-      ctx, "InspectCard",
+      ctx, "InspectCard", *request, response,
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto* readers = runner_.deps().readers;
         if (auto bad = CheckCardCall(readers, request->reader(), *call)) return done(*bad);
@@ -352,7 +352,7 @@ grpc::ServerUnaryReactor* ReaderServiceImpl::GetPinStatus(grpc::CallbackServerCo
                                                           const v1::GetPinStatusRequest* request,
                                                           v1::PinStatus* response) {
   return runner_.UnaryAsync(
-      ctx, "GetPinStatus",
+      ctx, "GetPinStatus", *request, response,
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto* readers = runner_.deps().readers;
         if (auto bad = CheckCardCall(readers, request->reader(), *call)) return done(*bad);
@@ -371,7 +371,7 @@ grpc::ServerUnaryReactor* ReaderServiceImpl::VerifyPin(grpc::CallbackServerConte
                                                        const v1::VerifyPinRequest* request,
                                                        v1::PinStatus* response) {
   return runner_.UnaryAsync(
-      ctx, "VerifyPin",
+      ctx, "VerifyPin", *request, response,
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto pin = TakePin(request->pin(), "pin");
         auto* readers = runner_.deps().readers;
@@ -398,7 +398,7 @@ grpc::ServerUnaryReactor* ReaderServiceImpl::SignChallenge(
     grpc::CallbackServerContext* ctx, const v1::SignChallengeRequest* request,
     v1::SignChallengeResponse* response) {
   return runner_.UnaryAsync(
-      ctx, "SignChallenge",
+      ctx, "SignChallenge", *request, response,
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto pin = TakePin(request->pin(), "pin");
         auto* readers = runner_.deps().readers;
@@ -436,7 +436,7 @@ grpc::ServerUnaryReactor* ReaderServiceImpl::ReadBasicInfo(
     grpc::CallbackServerContext* ctx, const v1::ReadBasicInfoRequest* request,
     v1::BasicInfo* response) {
   return runner_.UnaryAsync(
-      ctx, "ReadBasicInfo",
+      ctx, "ReadBasicInfo", *request, response,
       [this, request, response](std::shared_ptr<Call> call, CallRunner::Done done) {
         auto pin = TakePin(request->kenhojo_pin(), "kenhojo_pin");
         auto* readers = runner_.deps().readers;

@@ -1,5 +1,7 @@
 #include "api/rest_gateway.h"
 
+#include "api/request_id.h"
+
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/message.h>
 #include <google/protobuf/util/json_util.h>
@@ -314,15 +316,32 @@ class SseCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::Byt
   bool error_sent_ = false;
 };
 
+// gRPC carries only printable ASCII in text metadata; anything else aborts the call (and, in the
+// in-process channel, the daemon). A header that cannot travel is not forwarded.
+bool MetadataSafe(std::string_view value) {
+  return std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
 void AddCallMetadata(const HttpRequest& request, const std::string& gateway_secret,
                      grpc::ClientContext* ctx) {
   ctx->AddMetadata("x-onshid-gateway", gateway_secret);
-  if (std::string auth = request.Header("authorization"); !auth.empty()) {
+  // An authorization the gRPC side cannot receive is no credential: MISSING_CREDENTIALS there.
+  if (std::string auth = request.Header("authorization"); !auth.empty() && MetadataSafe(auth)) {
     ctx->AddMetadata("authorization", auth);
   }
+  // Checked before (RefusedRequestId): only an acceptable id gets here.
   if (std::string rid = request.Header("x-request-id"); !rid.empty()) {
     ctx->AddMetadata("x-request-id", rid);
   }
+}
+
+// A sent x-request-id that is not acceptable (empty, too long, spaces, non-ASCII or control
+// characters) is refused here, as the gRPC side would refuse it — it cannot even be forwarded.
+std::optional<HttpResponse> RefusedRequestId(const HttpRequest& request) {
+  if (!request.HasHeader("x-request-id") || ValidRequestId(request.Header("x-request-id"))) {
+    return std::nullopt;
+  }
+  return FromStatus(ToGrpcStatus(InvalidRequestId()), "");
 }
 
 }  // namespace
@@ -367,6 +386,10 @@ void RestGateway::Handle(HttpRequest request, Responder respond) {
     return;
   }
   const RouteMatch& match = std::get<RouteMatch>(matched);
+  if (auto refused = RefusedRequestId(request)) {
+    respond(std::move(*refused));
+    return;
+  }
 
   const auto* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(
       match.route->method->input_type());
@@ -391,7 +414,14 @@ void RestGateway::Handle(HttpRequest request, Responder respond) {
   });
   call->method = match.route->method;
   call->respond = std::move(respond);
-  call->ctx.set_deadline(std::chrono::system_clock::now() + timeout_);
+  // The call's deadline is kept below the HTTP request timeout, so that the API's own answer
+  // (e.g. UPSTREAM_RESULT_PENDING with the request id) reaches the client rather than the HTTP
+  // server's HANDLER_TIMEOUT: a tenth of the timeout, at least 200 ms and at most 2 s, is kept
+  // back.
+  const auto reserve =
+      std::clamp(timeout_ / 10, std::chrono::milliseconds(200), std::chrono::milliseconds(2000));
+  call->ctx.set_deadline(std::chrono::system_clock::now() +
+                         std::max(timeout_ - reserve, timeout_ / 2));
   AddCallMetadata(request, gateway_secret_, &call->ctx);
   call->request = Serialize(*input);
 

@@ -49,9 +49,9 @@ SystemServiceImpl::SystemServiceImpl(ApiDeps deps)
     : runner_(deps, onshi::v1::GetStatusRequest::descriptor()->file()->FindServiceByName("SystemService")) {}
 
 grpc::ServerUnaryReactor* SystemServiceImpl::GetStatus(grpc::CallbackServerContext* ctx,
-                                                       const onshi::v1::GetStatusRequest*,
+                                                       const onshi::v1::GetStatusRequest* request,
                                                        onshi::v1::GetStatusResponse* response) {
-  return runner_.Unary(ctx, "GetStatus", [this, response](Call&) -> core::Status {
+  return runner_.Unary(ctx, "GetStatus", *request, response, [this, response](Call&) -> core::Status {
     FillStatus(runner_.deps(), response);
     return core::OkStatus();
   });
@@ -60,7 +60,7 @@ grpc::ServerUnaryReactor* SystemServiceImpl::GetStatus(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* SystemServiceImpl::SearchAuditLog(
     grpc::CallbackServerContext* ctx, const onshi::v1::SearchAuditLogRequest* request,
     onshi::v1::SearchAuditLogResponse* response) {
-  return runner_.Unary(ctx, "SearchAuditLog", [this, request, response](Call& call) -> core::Status {
+  return runner_.Unary(ctx, "SearchAuditLog", *request, response, [this, request, response](Call& call) -> core::Status {
     core::AuditQuery q;
     if (!request->request_id().empty()) q.request_id = request->request_id();
     if (!request->client().empty()) q.client = request->client();

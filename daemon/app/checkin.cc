@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "app/logging.h"
+#include "failpoint/failpoint.h"
 #include "core/oqs/identifiers.h"
 
 namespace onshid::app {
@@ -133,6 +134,7 @@ core::Status CheckInUseCases::Write(CheckInRecord& r, bool insert, ck::Attachmen
   r.version = insert ? 1 : r.version + 1;
   auto row = EncodeRecord(r);
   auto s = insert ? store_.InsertCheckIn(row, with) : store_.UpdateCheckIn(row, with);
+  if (s) ONSHID_FAILPOINT("checkin.after_write");
   if (!s) {
     r = before;
   } else if (change_listener_) {
@@ -165,8 +167,28 @@ void CheckInUseCases::Reverify(const std::string& id, int attempt,
     return done(Precondition("NO_QUERY_TO_REVERIFY", "the check-in has no document query",
                              "この受付には再照会できる照会内容がありません。"));
   }
-  const std::string key = record->query_key + "#r" + std::to_string(attempt);
-  eligibility_->Query(key, *record->query, std::nullopt, clock_.Now() + options_.query_timeout,
+  // The journal of every earlier attempt decides: an answered one is used, one still due is
+  // waited for, and only when none can be answered any more is the patient asked again.
+  std::string key = record->query_key + "#r" + std::to_string(attempt);
+  std::string in_flight;
+  for (int n = 0; n < attempt; ++n) {
+    const std::string earlier = n == 0 ? record->query_key : record->query_key + "#r" + std::to_string(n);
+    auto entry = eligibility_->JournalEntryOf(earlier);
+    if (!entry) return done(entry.error());
+    if (!entry.value()) continue;  // never sent (e.g. held back while the terminal was down)
+    const auto state = entry.value()->state;
+    if (state == core::JournalState::kAnswered) {
+      key = earlier;  // its stored result (or its unreadable answer) is the outcome
+      in_flight.clear();
+      break;
+    }
+    if (state != core::JournalState::kRejected && state != core::JournalState::kAbandoned) {
+      in_flight = earlier;
+    }
+  }
+  if (!in_flight.empty()) key = in_flight;
+  eligibility_->Query(RequestRef{key, ""}, *record->query, std::nullopt,
+                      clock_.Now() + options_.query_timeout,
                       [this, id, done = std::move(done)](core::Result<ResultView> outcome) {
                         executor_.Post([this, id, done, outcome = std::move(outcome)]() mutable {
                           if (outcome) ApplyQueryOutcome(id, outcome);
@@ -376,7 +398,7 @@ void CheckInUseCases::SubmitQuery(const std::string& id) {
     executor_.Post([this, id, e = std::move(e)]() mutable { ApplyQueryOutcome(id, std::move(e)); });
     return;
   }
-  eligibility_->Query(record->query_key, *record->query, std::nullopt,
+  eligibility_->Query(RequestRef{record->query_key, ""}, *record->query, std::nullopt,
                       clock_.Now() + options_.query_timeout,
                       [this, id](core::Result<ResultView> outcome) {
                         executor_.Post([this, id, outcome = std::move(outcome)]() mutable {
@@ -398,7 +420,8 @@ void CheckInUseCases::ApplyQueryOutcome(const std::string& id, core::Result<Resu
   if (!outcome) {
     if (r.state != ck::CheckInState::kWaiting) return;
     const auto& e = outcome.error();
-    const bool pending = e.reason == "UPSTREAM_RESULT_PENDING" || e.reason == "DEADLINE_EXCEEDED";
+    const bool pending = e.reason == "UPSTREAM_RESULT_PENDING" || e.reason == "DEADLINE_EXCEEDED" ||
+                         e.reason == "UPSTREAM_NO_ANSWER";
     if (e.reason == "SHUTTING_DOWN") return;  // rejoined by the sweep after the restart
     auto decided = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable);
     if (pending) r.timed_out = true;
@@ -614,9 +637,11 @@ core::Result<CheckInView> CheckInUseCases::Cancel(const std::string& id, const s
   auto loaded = Load(id);
   if (!loaded) return loaded.error();
   CheckInRecord r = std::move(loaded).value();
+  if (r.Applied(actor.Key())) return View(std::move(r));  // a retry of this very cancellation
   auto machine = ck::CheckInMachine::Restore(r.state, r.cause);
   auto ev = machine.Cancel(clock_.Now(), reason.empty() ? "CHECKIN_CANCELLED" : reason);
   if (!ev) return ev.error();
+  r.MarkApplied(actor.Key());
   r.state = machine.state();
   r.reason = ev->reason;
   r.message = ev->message;
@@ -642,6 +667,8 @@ core::Result<CheckInView> CheckInUseCases::LinkPatient(const std::string& id,
   auto loaded = Load(id);
   if (!loaded) return loaded.error();
   CheckInRecord r = std::move(loaded).value();
+  if (r.Applied(actor.Key())) return View(std::move(r));
+  r.MarkApplied(actor.Key());
   r.patient_id = patient_id;
   ComputeChanges(r, nullptr);
   ck::Attachments with;
@@ -673,6 +700,7 @@ core::Result<CheckInView> CheckInUseCases::AssignResult(const std::string& id,
   auto loaded = Load(id);
   if (!loaded) return loaded.error();
   CheckInRecord target = std::move(loaded).value();
+  if (target.Applied(actor.Key())) return View(std::move(target));
   auto holder_link = store_.LinkOfResult(result_id);
   if (!holder_link) return holder_link.error();
   std::optional<CheckInRecord> holder;
@@ -704,6 +732,7 @@ core::Result<CheckInView> CheckInUseCases::AssignResult(const std::string& id,
     return Precondition("RESULT_UNREADABLE", "the result cannot be parsed", "結果を読み取れません。");
   }
   TakeResult(target, result.value());
+  target.MarkApplied(actor.Key());
   target.correlation = "ASSIGNED";
   target.correlation_reasons = {accept_own ? "ACCEPTED_BY_STAFF" : "ASSIGNED_BY_STAFF"};
   auto e = MakeEvent(target, "checkin.result_assigned",
@@ -890,6 +919,8 @@ core::Result<ConsentView> CheckInUseCases::RecordConsentWithdrawal(
     auto loaded = Load(id);
     if (!loaded) return loaded.error();
     CheckInRecord r = std::move(loaded).value();
+    if (r.Applied(actor.Key())) return GetConsent(id);
+    r.MarkApplied(actor.Key());
     ck::Attachments with;
     for (auto k : kinds) {
       r.withdrawals.push_back({k, when});
@@ -922,10 +953,12 @@ core::Result<ConsentView> CheckInUseCases::RecordOralConsent(const std::string& 
     auto loaded = Load(id);
     if (!loaded) return loaded.error();
     CheckInRecord r = std::move(loaded).value();
+    if (r.Applied(actor.Key())) return GetConsent(id);
     if (r.state == ck::CheckInState::kCancelled) {
       return Precondition("CHECKIN_FINAL", "check-in " + id + " was cancelled",
                           "この受付は取り消されています。");
     }
+    r.MarkApplied(actor.Key());
     r.oral_consents.push_back({staff_id, at.value_or(clock_.Now()), std::nullopt});
     ck::Attachments with;
     auto e = MakeEvent(r, "checkin.oral_consent_recorded", "ORAL_CONSENT",
@@ -941,9 +974,43 @@ core::Result<ConsentView> CheckInUseCases::RecordOralConsent(const std::string& 
 // ---------------------------------------------------------------------------------------------
 // Sweep
 
+void CheckInUseCases::Reannounce(bool after_start) {
+  if (!change_listener_) return;
+  // NEEDS_FALLBACK check-ins (few: they are open) every time; after a start also those verified
+  // within the late window, whose case the listener may have had to close.
+  std::vector<ck::CheckInQuery> queries;
+  ck::CheckInQuery open;
+  open.state = "NEEDS_FALLBACK";
+  open.limit = 1000;
+  queries.push_back(open);
+  if (after_start) {
+    ck::CheckInQuery verified;
+    verified.state = "VERIFIED";
+    verified.open_or_updated_since = clock_.Now() - options_.late_window;
+    verified.limit = 1000;
+    queries.push_back(verified);
+  }
+  for (const auto& q : queries) {
+    auto rows = store_.ListCheckIns(q);
+    if (!rows) return;
+    for (const auto& row : rows.value()) {
+      if (row.state != q.state) continue;
+      auto record = DecodeRecord(row);
+      if (!record) continue;
+      auto view = View(std::move(record).value());
+      if (view) change_listener_(view.value());
+    }
+  }
+}
+
 void CheckInUseCases::Sweep() {
   auto log = Logger("checkin");
   const auto now = clock_.Now();
+  // A change is announced to the listener after it is stored; a daemon that stopped in between
+  // (or a listener that failed) left its follow-up undone (e.g. no fallback case for a check-in
+  // that needs one). The listener acts on states idempotently, so the open check-ins are announced
+  // again: at the first sweep after a start, then every kReannounceEvery sweeps.
+  if (sweeps_++ % kReannounceEvery == 0) Reannounce(/*after_start=*/sweeps_ == 1);
   ck::CheckInQuery q;
   q.state = "WAITING";
   q.limit = 1000;

@@ -73,7 +73,9 @@ struct StartCheckInInput {
 // Who made a change (for events and the patient-link history).
 struct Actor {
   std::string client;      // API token name
-  std::string request_id;
+  std::string request_id;  // the client's x-request-id, as sent
+  // The request's key: a change already applied under it is not applied again (a retry).
+  std::string Key() const { return request_id.empty() ? std::string() : client + "/" + request_id; }
 };
 
 struct PatientLookup {
@@ -146,8 +148,10 @@ class CheckInUseCases {
   // a query result of a check-in decides it. Errors are logged; Sweep() retries.
   void OnResult(const ResultView& result);
 
-  // Marks waits that ran out, correlates face results nobody correlated, and collects query
-  // results that arrived while nobody waited. Called periodically and at start-up.
+  // Marks waits that ran out, correlates face results nobody correlated, collects query results
+  // that arrived while nobody waited, and announces open check-ins to the change listener again
+  // (at the first sweep and every 60th: follow-ups a stopped daemon left undone). Called
+  // periodically and at start-up, from one thread at a time.
   void Sweep();
 
   // Called (on the executor) with the check-in after every stored change (creation included);
@@ -158,15 +162,21 @@ class CheckInUseCases {
   // sent: the check-in needs the fallback path at once (UPSTREAM_UNAVAILABLE) and its
   // verification waits for Reverify. Set once, before traffic.
   void SetUpstreamGate(std::function<bool()> available);
-  // Re-sends the stored document query of check-in `id` under the request key
-  // "checkin:<id>#r<attempt>", applies the answer like the first one (a NEEDS_FALLBACK check-in
-  // becomes VERIFIED on a valid result; other answers are linked), then calls `done` (on the
-  // executor) with the result or the error. Errors: CHECKIN_NOT_FOUND, NO_QUERY_TO_REVERIFY,
-  // UPSTREAM_NOT_CONFIGURED, and the query's own.
+  // Verifies check-in `id` again with its stored document query, applies the answer like the first
+  // one (a NEEDS_FALLBACK check-in becomes VERIFIED on a valid result; other answers are linked),
+  // then calls `done` (on the executor) with the result or the error. The patient is never queried
+  // twice: when an earlier attempt (the first query "checkin:<id>" or a re-verification
+  // "checkin:<id>#r<n>") was answered, its result is used; when one may still be answered, it is
+  // waited for; only when every earlier attempt was rejected or abandoned (or none was sent) is
+  // the query sent again, under "checkin:<id>#r<attempt>". Errors: CHECKIN_NOT_FOUND,
+  // NO_QUERY_TO_REVERIFY, UPSTREAM_NOT_CONFIGURED, and the query's own.
   void Reverify(const std::string& id, int attempt,
                 std::function<void(core::Result<ResultView>)> done);
 
  private:
+  // Calls the change listener again for the NEEDS_FALLBACK check-ins, and `after_start` also for
+  // those verified within the late window (their follow-ups may have been lost with the daemon).
+  void Reannounce(bool after_start);
   // Inserts a new check-in (CHECKIN_STARTED, then `outcome` when given) with its events.
   core::Result<CheckInView> CreateWith(CheckInRecord record,
                                        const std::optional<core::checkin::Outcome>& outcome);
@@ -197,6 +207,10 @@ class CheckInUseCases {
   std::mutex write_mu_;  // serialises read-modify-write of check-ins
   std::mutex rejoin_mu_;
   std::set<std::string> rejoined_;  // query keys waited for again after a restart
+  // Sweeps so far (Sweep() runs on one thread at a time) and how often open check-ins are
+  // announced to the change listener again (see Reannounce).
+  std::uint64_t sweeps_ = 0;
+  static constexpr std::uint64_t kReannounceEvery = 60;
   ChangeListener change_listener_;
   std::function<bool()> upstream_gate_;
 };

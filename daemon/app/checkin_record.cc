@@ -1,5 +1,7 @@
 #include "app/checkin_record.h"
 
+#include <algorithm>
+
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -175,6 +177,7 @@ ck::CheckInRow EncodeRecord(const CheckInRecord& r) {
     withdrawals.push_back({{"kind", ck::ToString(w.kind)}, {"at_us", UnixMicros(w.at)}});
   }
   b["withdrawals"] = withdrawals;
+  b["applied_requests"] = r.applied_requests;
 
   ck::CheckInRow row;
   row.id = r.id;
@@ -309,11 +312,30 @@ core::Result<CheckInRecord> DecodeRecord(const ck::CheckInRow& row) {
       if (!kind) return Unreadable(row.id, "withdrawals");
       r.withdrawals.push_back({*kind, FromUnixMicros(w.at("at_us").get<std::int64_t>())});
     }
+    // Absent in bodies written before request keys were kept.
+    if (b.contains("applied_requests")) {
+      r.applied_requests = b.at("applied_requests").get<std::vector<std::string>>();
+    }
   } catch (const json::exception& e) {
     // Only the error number: a parse error's text could quote stored (personal) data.
     return Unreadable(row.id, "JSON error " + std::to_string(e.id));
   }
   return r;
+}
+
+bool CheckInRecord::Applied(const std::string& request_key) const {
+  return !request_key.empty() &&
+         std::find(applied_requests.begin(), applied_requests.end(), request_key) !=
+             applied_requests.end();
+}
+
+void CheckInRecord::MarkApplied(const std::string& request_key) {
+  if (request_key.empty() || Applied(request_key)) return;
+  applied_requests.push_back(request_key);
+  if (applied_requests.size() > kAppliedRequestsKept) {
+    applied_requests.erase(applied_requests.begin(),
+                           applied_requests.end() - static_cast<std::ptrdiff_t>(kAppliedRequestsKept));
+  }
 }
 
 std::int64_t UnixMicros(core::SystemTime t) {

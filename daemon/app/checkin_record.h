@@ -70,6 +70,14 @@ struct CheckInRecord {
   std::vector<core::checkin::OralConsentRecord> oral_consents;
   std::vector<core::checkin::ConsentWithdrawal> withdrawals;
 
+  // Request keys ("<client>/<x-request-id>") of the staff actions applied to this check-in, the
+  // most recent kAppliedRequestsKept: an action retried after its outcome was lost (the daemon
+  // stopped in between) is recognised and not applied twice. Written with the change itself.
+  std::vector<std::string> applied_requests;
+  static constexpr std::size_t kAppliedRequestsKept = 32;
+  bool Applied(const std::string& request_key) const;
+  void MarkApplied(const std::string& request_key);
+
   core::SystemTime created_at{};
   core::SystemTime updated_at{};
 };

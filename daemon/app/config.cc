@@ -297,6 +297,13 @@ Config ParseConfig(const std::string& text, const std::string& file_name) {
     o.Int("pool_size", c.storage.pool_size, 1, 64);
     o.Int("connect_timeout_ms", c.storage.connect_timeout_ms, 100, 600000);
     o.Int("health_interval_ms", c.storage.health_interval_ms, 100, 3600000);
+    o.Int("statement_timeout_ms", c.storage.statement_timeout_ms, 100, 3600000);
+    o.Int("lock_timeout_ms", c.storage.lock_timeout_ms, 100, 3600000);
+    o.Int("idle_in_transaction_timeout_ms", c.storage.idle_in_transaction_timeout_ms, 1000,
+          3600000);
+    o.Int("keepalives_idle_s", c.storage.keepalives_idle_s, 1, 7200);
+    o.Int("keepalives_interval_s", c.storage.keepalives_interval_s, 1, 600);
+    o.Int("keepalives_count", c.storage.keepalives_count, 1, 100);
     o.Object("managed", [&](Reader& m) {
       m.String("bin_dir", c.storage.managed.bin_dir);
       m.String("run_as", c.storage.managed.run_as);
@@ -312,6 +319,8 @@ Config ParseConfig(const std::string& text, const std::string& file_name) {
     o.Int("settle_ms", c.upstream.settle_ms, 5, 10000);
     o.String("face_mirror_dir", c.upstream.face_mirror_dir);
     o.Int("stale_request_warn_s", c.upstream.stale_request_warn_s, 1, 86400);
+    o.Int("answer_timeout_s", c.upstream.answer_timeout_s, 1, 86400);
+    o.Int("late_answer_window_s", c.upstream.late_answer_window_s, 60, 30 * 86400);
   });
   r.Object("readers", [&](Reader& o) {
     o.Bool("enabled", c.readers.enabled);
@@ -355,6 +364,7 @@ Config ParseConfig(const std::string& text, const std::string& file_name) {
   r.Object("service", [&](Reader& o) {
     o.Int("shutdown_grace_ms", c.service.shutdown_grace_ms, 0, 600000);
     o.Int("worker_threads", c.service.worker_threads, 1, 256);
+    o.Int("request_key_retention_h", c.service.request_key_retention_h, 1, 24 * 365);
   });
   r.Finish();
   Validate(c, file_name);
@@ -391,6 +401,7 @@ void ApplyEnvironment(Config& config, const std::map<std::string, std::string>& 
     else if (var == "ONSHID_STORAGE_DSN") config.storage.dsn = value;
     else if (var == "ONSHID_UPSTREAM_FOLDER") config.upstream.folder = value;
     else if (var == "ONSHID_TOKEN") continue;  // onshictl's, not the daemon's
+    else if (var == "ONSHID_FAILPOINT") continue;  // crash tests (daemon/failpoint), not config
     else throw ConfigError("environment", var, "unknown ONSHID_* variable");
   }
   try {

@@ -71,6 +71,15 @@ struct Config {
     int pool_size = 4;
     int connect_timeout_ms = 5000;
     int health_interval_ms = 5000;  // how often the database is pinged for status
+    // Bounds on every session (rules against a hung or partitioned database): a statement, a
+    // lock wait and an idle open transaction are cut off after these; TCP keepalives notice a
+    // dead server (external servers; the managed one is on a Unix socket).
+    int statement_timeout_ms = 30000;
+    int lock_timeout_ms = 10000;
+    int idle_in_transaction_timeout_ms = 60000;
+    int keepalives_idle_s = 30;
+    int keepalives_interval_s = 10;
+    int keepalives_count = 3;
     struct Managed {
       std::string bin_dir;            // empty = newest /usr/lib/postgresql/*/bin
       std::string run_as = "onshid";  // unprivileged user for PostgreSQL when started as root
@@ -89,6 +98,11 @@ struct Config {
     int settle_ms = 25;                    // a new file is read after it stayed unchanged this long
     std::string face_mirror_dir;           // re-emit face files here for legacy software
     int stale_request_warn_s = 60;         // req/ file unconsumed this long → upstream DEGRADED
+    // A written request without an answer holds its in-flight slot this long, then is ABANDONED:
+    // the slot is released, the waiting client is told UPSTREAM_NO_ANSWER and /readyz names it.
+    int answer_timeout_s = 300;
+    // An abandoned request's late answer is still accepted (stored, linked) this long.
+    int late_answer_window_s = 86400;
   } upstream;
 
   // The site's generic PC/SC card readers (汎用カードリーダー), through pcscd.
@@ -136,6 +150,8 @@ struct Config {
   struct Service {
     int shutdown_grace_ms = 10000;  // in-flight calls may finish within this on SIGTERM
     int worker_threads = 4;         // application executor
+    // How long the outcome of a write call is kept for a retry with the same x-request-id.
+    int request_key_retention_h = 72;
   } service;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "app/logging.h"
+#include "failpoint/failpoint.h"
 
 namespace onshid::app {
 namespace {
@@ -26,35 +27,66 @@ std::string RawOf(const std::optional<T>& v) {
 }
 std::string RawOf(const std::optional<std::string>& v) { return v ? *v : std::string(); }
 
-core::DomainError Pending(const std::string& request_key) {
+core::DomainError Pending(const std::string& request_id) {
   core::DomainError e;
   e.kind = core::ErrorKind::kDeadlineExceeded;
   e.reason = "UPSTREAM_RESULT_PENDING";
   e.message =
-      "the terminal has not answered before the deadline; the query is not re-sent and its result "
-      "will be stored and published when it arrives (read it with GetResult/ListResults or the "
-      "event stream)";
+      "the terminal has not answered yet; the request is not re-sent. Call again with the same "
+      "x-request-id to wait for the same answer, or read it with GetResult/ListResults or the "
+      "event stream once it arrives";
   e.message_ja =
       "資格確認端末からの応答がまだありません。結果は届き次第保存されます。しばらくしてから受付一覧で確認してください。";
-  e.metadata = {{"request_id", request_key}};
+  e.metadata = {{"request_id", request_id}};
   return e;
 }
 
-core::DomainError Rejected(const std::string& request_key) {
+core::DomainError Rejected(const std::string& request_id) {
   core::DomainError e;
   e.kind = core::ErrorKind::kFailedPrecondition;
   e.reason = "UPSTREAM_REJECTED";
   e.message = "the terminal rejected the request file (.err); see the stored event for its text";
   e.message_ja =
       "資格確認端末が照会を受け付けませんでした。入力内容を確認し、解決しない場合はシステム管理者に連絡してください。";
-  e.metadata = {{"request_id", request_key}};
+  e.metadata = {{"request_id", request_id}};
   return e;
 }
 
 constexpr std::string_view kReferenceNumberType = "OQSsiimm01";
 
-std::chrono::milliseconds Remaining(core::SystemTime deadline, core::SystemTime now) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+core::DomainError NoAnswer(const std::string& request_id) {
+  core::DomainError e;
+  e.kind = core::ErrorKind::kDeadlineExceeded;
+  e.reason = "UPSTREAM_NO_ANSWER";
+  e.message =
+      "the terminal did not answer this request within upstream.answer_timeout_s; it was "
+      "abandoned (a late answer is still stored). To ask again, send a new request id";
+  e.message_ja =
+      "資格確認端末から応答がありませんでした。端末の状態を確認し、もう一度照会してください。";
+  e.metadata = {{"request_id", request_id}};
+  return e;
+}
+
+core::DomainError Unreadable(const std::string& request_id, const std::string& reason) {
+  core::DomainError err;
+  err.kind = core::ErrorKind::kFailedPrecondition;
+  err.reason = "UPSTREAM_RESULT_UNREADABLE";
+  err.message = "the terminal's result could not be read" +
+                (reason.empty() ? std::string() : ": " + reason) +
+                "; the file is kept in quarantine";
+  err.message_ja = "資格確認端末の結果を読み取れませんでした。システム管理者に連絡してください。";
+  err.metadata = {{"request_id", request_id}};
+  return err;
+}
+
+// How long a waiting call may wait: until shortly before its deadline, so that
+// UPSTREAM_RESULT_PENDING reaches the client before the client's own deadline fires (and before the
+// REST gateway's). A tenth of the time left, at least 200 ms and at most 2 s, is kept back.
+std::chrono::milliseconds WaitBudget(core::SystemTime deadline, core::SystemTime now) {
+  using std::chrono::milliseconds;
+  const auto left = std::chrono::duration_cast<milliseconds>(deadline - now);
+  const auto reserve = std::clamp(left / 10, milliseconds(200), milliseconds(2000));
+  return std::max(left - reserve, milliseconds(1));
 }
 
 core::DomainError ShuttingDown() {
@@ -125,8 +157,9 @@ core::UpstreamHandlers EligibilityUseCases::Handlers() {
   core::UpstreamHandlers h;
   h.on_result = [this](const core::UpstreamFile& f) { return OnResult(f); };
   h.on_face = [this](const core::UpstreamFile& f) { return OnFace(f); };
-  h.on_quarantine = [this](const std::string& name, const std::string& reason) {
-    OnQuarantine(name, reason);
+  h.on_quarantine = [this](const std::string& name, const std::string& request_id,
+                           const std::string& reason) {
+    OnQuarantine(name, request_id, reason);
   };
   return h;
 }
@@ -143,82 +176,84 @@ ResultView EligibilityUseCases::View(core::StoredResult stored) const {
   return v;
 }
 
-void EligibilityUseCases::Publish(core::Event event) {
-  event.at = clock_.Now();
-  if (auto appended = events_.Append(event); !appended) {
-    // The result itself is stored; a lost event only delays clients until they list results.
-    Logger("eligibility")->error("event {} not appended: {}", event.type, appended.error().message);
-  }
+core::Event EligibilityUseCases::MakeEvent(std::string type, const core::UpstreamFile& file) const {
+  core::Event e;
+  e.at = clock_.Now();
+  e.type = std::move(type);
+  e.request_id = file.client_request_id;
+  e.file_name = file.file_name;
+  return e;
 }
 
-core::DomainError EligibilityUseCases::QuarantineUnparsable(const core::UpstreamFile& file,
-                                                            const std::string& reason) {
-  if (auto q = results_.Quarantine(file.file_name, file.raw, reason, clock_.Now()); !q) {
-    return q.error();  // the adapter keeps the file and retries
-  }
-  core::Event e;
-  e.type = "upstream.file_quarantined";
-  e.request_id = file.request_id;
-  e.file_name = file.file_name;
+core::Status EligibilityUseCases::QuarantineUnparsable(const core::UpstreamFile& file,
+                                                       const std::string& reason,
+                                                       const std::string& complete_request,
+                                                       core::DomainError* for_waiter) {
+  core::QuarantinedFile q;
+  q.file_name = file.file_name;
+  q.raw = file.raw;
+  q.reason = reason;
+  q.at = clock_.Now();
+  q.complete_request_id = complete_request;
+  core::Event e = MakeEvent("upstream.file_quarantined", file);
   e.detail = reason;
-  Publish(std::move(e));
+  if (auto stored = results_.Quarantine(q, {e}); !stored) {
+    return stored.error();  // the adapter keeps the file and retries
+  }
   Logger("eligibility")->warn("file {} quarantined: {}", file.file_name, reason);
-  core::DomainError err;
-  err.kind = core::ErrorKind::kUnavailable;
-  err.reason = "UPSTREAM_RESULT_UNREADABLE";
-  err.message = "the terminal's result could not be read: " + reason;
-  err.message_ja = "資格確認端末の結果を読み取れませんでした。システム管理者に連絡してください。";
-  return err;
+  *for_waiter = Unreadable(file.client_request_id, reason);
+  return core::OkStatus();
 }
 
 core::Status EligibilityUseCases::OnResult(const core::UpstreamFile& file) {
   if (file.file_name.rfind(kReferenceNumberType, 0) == 0) return OnReferenceNumberResult(file);
   auto log = Logger("eligibility");
   if (file.kind == core::UpstreamFile::Kind::kRejection) {
-    if (auto c = journal_.Complete(file.request_id, clock_.Now()); !c) return c.error();
-    core::Event e;
-    e.type = "eligibility.rejected";
-    e.request_id = file.request_id;
-    e.file_name = file.file_name;
+    core::Event e = MakeEvent("eligibility.rejected", file);
     e.detail = "the terminal rejected the request file";
-    Publish(std::move(e));
+    if (auto c = journal_.Complete(file.request_id, core::JournalState::kRejected, clock_.Now(),
+                                   {e});
+        !c) {
+      return c.error();
+    }
+    ONSHID_FAILPOINT("result.after_store");
     log->warn("request {} rejected by the terminal", file.request_id);
-    queries_.Resolve(file.request_id, Rejected(file.request_id));
+    queries_.Resolve(file.request_id, Rejected(file.client_request_id));
     return core::OkStatus();
   }
   auto parsed = codec_.ParseQualificationResult(file.xml_utf8);
   if (!parsed) {
-    core::DomainError err = QuarantineUnparsable(file, parsed.error().message);
-    if (err.reason == "DATABASE_UNAVAILABLE") return err;
-    if (auto c = journal_.Complete(file.request_id, clock_.Now()); !c) return c.error();
-    queries_.Resolve(file.request_id, err);
+    core::DomainError unreadable;
+    if (auto s = QuarantineUnparsable(file, parsed.error().message, file.request_id, &unreadable);
+        !s) {
+      return s.error();
+    }
+    queries_.Resolve(file.request_id, unreadable);
     return core::OkStatus();
   }
   core::StoredResult stored;
   stored.source = "query";
   stored.request_id = file.request_id;
+  stored.client_request_id = file.client_request_id;
   stored.file_name = file.file_name;
   stored.raw = file.raw;
   stored.raw_sha256 = file.sha256;
   stored.xml_utf8 = file.xml_utf8;
   stored.received_at = file.received_at;
   stored.keys = KeysOf(parsed.value());
-  auto outcome = results_.StoreResult(stored);
+  const bool mismatch = EncodingMismatch(file, parsed.value());
+  const std::string segment = RawOf(parsed->header.segment_of_result);
+  auto outcome = results_.StoreResult(stored, [&](const core::StoreOutcome& o) {
+    core::Event e = MakeEvent("eligibility.result", file);
+    e.result_id = o.id;
+    e.attributes = {{"validity", stored.keys.validity}, {"segment_of_result", segment}};
+    if (mismatch) e.attributes.emplace_back("encoding_mismatch", "true");
+    return std::vector<core::Event>{e};
+  });
   if (!outcome) return outcome.error();
   stored.id = outcome->id;
-  if (!outcome->same_file) {
-    core::Event e;
-    e.type = "eligibility.result";
-    e.result_id = stored.id;
-    e.request_id = file.request_id;
-    e.file_name = file.file_name;
-    e.attributes = {{"validity", stored.keys.validity},
-                    {"segment_of_result", RawOf(parsed->header.segment_of_result)}};
-    if (EncodingMismatch(file, parsed.value())) {
-      e.attributes.emplace_back("encoding_mismatch", "true");
-      log->warn("result {}: XML declaration and CharacterCodeIdentifier disagree", file.file_name);
-    }
-    Publish(std::move(e));
+  if (mismatch && !outcome->same_file) {
+    log->warn("result {}: XML declaration and CharacterCodeIdentifier disagree", file.file_name);
   }
   log->info("result {} stored for request {} (validity {})", stored.id, file.request_id,
             stored.keys.validity);
@@ -247,9 +282,8 @@ void EligibilityUseCases::Notify(const ResultView& view) {
 core::Status EligibilityUseCases::OnFace(const core::UpstreamFile& file) {
   auto parsed = codec_.ParseQualificationResult(file.xml_utf8);
   if (!parsed) {
-    core::DomainError err = QuarantineUnparsable(file, parsed.error().message);
-    if (err.reason == "DATABASE_UNAVAILABLE") return err;
-    return core::OkStatus();
+    core::DomainError unreadable;
+    return QuarantineUnparsable(file, parsed.error().message, "", &unreadable);
   }
   core::StoredResult stored;
   stored.source = "face";
@@ -259,29 +293,27 @@ core::Status EligibilityUseCases::OnFace(const core::UpstreamFile& file) {
   stored.xml_utf8 = file.xml_utf8;
   stored.received_at = file.received_at;
   stored.keys = KeysOf(parsed.value());
-  auto outcome = results_.StoreResult(stored);
+  const bool mismatch = EncodingMismatch(file, parsed.value());
+  auto outcome = results_.StoreResult(stored, [&](const core::StoreOutcome& o) {
+    core::Event e = MakeEvent(o.duplicate_of ? "face.duplicate" : "face.received", file);
+    e.result_id = o.id;
+    e.attributes = {{"validity", stored.keys.validity}};
+    if (mismatch) e.attributes.emplace_back("encoding_mismatch", "true");
+    if (!stored.keys.reference_number.empty()) {
+      e.attributes.emplace_back("reference_number", stored.keys.reference_number);
+    }
+    if (o.duplicate_of) {
+      e.detail = "identical to result " + std::to_string(*o.duplicate_of);
+      e.attributes.emplace_back("duplicate_of", std::to_string(*o.duplicate_of));
+    }
+    return std::vector<core::Event>{e};
+  });
   if (!outcome) return outcome.error();
   if (outcome->same_file) return core::OkStatus();  // read again after a restart: published already
-  core::Event e;
-  e.result_id = outcome->id;
-  e.file_name = file.file_name;
-  e.attributes = {{"validity", stored.keys.validity}};
-  if (EncodingMismatch(file, parsed.value())) {
-    e.attributes.emplace_back("encoding_mismatch", "true");
+  if (mismatch) {
     Logger("eligibility")->warn("face file {}: XML declaration and CharacterCodeIdentifier disagree",
                                 file.file_name);
   }
-  if (!stored.keys.reference_number.empty()) {
-    e.attributes.emplace_back("reference_number", stored.keys.reference_number);
-  }
-  if (outcome->duplicate_of) {
-    e.type = "face.duplicate";
-    e.detail = "identical to result " + std::to_string(*outcome->duplicate_of);
-    e.attributes.emplace_back("duplicate_of", std::to_string(*outcome->duplicate_of));
-  } else {
-    e.type = "face.received";
-  }
-  Publish(std::move(e));
   Logger("eligibility")->info("face check-in stored as result {}{}", outcome->id,
                               outcome->duplicate_of ? " (duplicate)" : "");
   if (!outcome->duplicate_of) {
@@ -294,50 +326,101 @@ core::Status EligibilityUseCases::OnFace(const core::UpstreamFile& file) {
   return core::OkStatus();
 }
 
-void EligibilityUseCases::OnQuarantine(const std::string& file_name, const std::string& reason) {
+void EligibilityUseCases::OnQuarantine(const std::string& file_name,
+                                       const std::string& request_key,
+                                       const std::string& reason) {
   core::Event e;
+  e.at = clock_.Now();
   e.type = "upstream.file_quarantined";
   e.file_name = file_name;
   e.detail = reason;
-  Publish(std::move(e));
+  if (!request_key.empty()) {
+    if (auto entry = journal_.Get(request_key); entry && entry.value()) {
+      e.request_id = entry.value()->client_request_id;
+    }
+  }
+  // The file is in the quarantine folder (nothing else was stored): the event stands alone.
+  if (auto appended = events_.Append(e); !appended) {
+    Logger("eligibility")->error("event {} not appended: {}", e.type, appended.error().message);
+  }
 }
 
-void EligibilityUseCases::Query(const std::string& request_key,
+core::Result<std::optional<core::JournalEntry>> EligibilityUseCases::JournalEntryOf(
+    const std::string& key) {
+  return journal_.Get(key);
+}
+
+bool EligibilityUseCases::SettleQuery(const RequestRef& request, bool* journalled) {
+  *journalled = false;
+  auto stored = results_.ResultForRequest(request.key);
+  if (!stored) {
+    queries_.Resolve(request.key, stored.error());
+    return true;
+  }
+  if (stored.value()) {
+    queries_.Resolve(request.key, View(std::move(*stored.value())));
+    return true;
+  }
+  auto entry = journal_.Get(request.key);
+  if (!entry) {
+    queries_.Resolve(request.key, entry.error());
+    return true;
+  }
+  if (!entry.value()) return false;
+  *journalled = true;
+  switch (entry.value()->state) {
+    case core::JournalState::kJournalled:
+    case core::JournalState::kWriting:
+    case core::JournalState::kWritten:
+      return false;  // its answer resolves the waiter
+    case core::JournalState::kRejected:
+      queries_.Resolve(request.key, Rejected(request.client_request_id));
+      return true;
+    case core::JournalState::kAbandoned:
+      queries_.Resolve(request.key, NoAnswer(request.client_request_id));
+      return true;
+    case core::JournalState::kAnswered: {
+      // Stored between the two reads, or answered unreadably (quarantined).
+      auto again = results_.ResultForRequest(request.key);
+      if (again && again.value()) {
+        queries_.Resolve(request.key, View(std::move(*again.value())));
+      } else {
+        queries_.Resolve(request.key, Unreadable(request.client_request_id, ""));
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+void EligibilityUseCases::Query(const RequestRef& request,
                                 const core::oqs::EligibilityQueryInput& input,
                                 std::optional<core::oqs::OqsDate> confirmation_date,
                                 core::SystemTime deadline, QueryDone done) {
-  // Answered before (a retry after a timeout)?
-  auto existing = results_.ResultForRequest(request_key);
-  if (!existing) return done(existing.error());
-  if (existing.value()) return done(View(std::move(*existing.value())));
-
   core::oqs::QueryValidationOptions vopts;
   vopts.today = core::oqs::OqsDate::JapanDateOf(clock_.Now());
   auto query = core::oqs::ValidateQueryInput(input, vopts);
   if (!query) return done(query.error());
 
-  // Register the waiter first, so that a fast answer is never missed.
-  queries_.Add(request_key, std::move(done), Remaining(deadline, clock_.Now()), Pending(request_key),
-               ShuttingDown());
-
-  // Already in flight (a retry while waiting)? Then only wait.
-  auto pending = journal_.Pending();
-  if (!pending) return queries_.Resolve(request_key, pending.error());
-  for (const auto& entry : pending.value()) {
-    if (entry.request_id == request_key) {
-      // The result may have been stored between the first check and the waiter registration.
-      auto again = results_.ResultForRequest(request_key);
-      if (again && again.value()) queries_.Resolve(request_key, View(std::move(*again.value())));
-      return;
-    }
-  }
+  // Register the waiter first, so that a fast answer is never missed; then answer from what is
+  // stored (a retry), wait for a request in flight, or send.
+  queries_.Add(request.key, std::move(done), WaitBudget(deadline, clock_.Now()),
+               Pending(request.client_request_id), ShuttingDown());
+  bool journalled = false;
+  if (SettleQuery(request, &journalled) || journalled) return;
 
   const auto header = NewHeader(confirmation_date ? *confirmation_date
                                                  : core::oqs::OqsDate::JapanDateOf(clock_.Now()));
-  auto submitted = Send(request_key, "OQSsiquc01", "eligibility_query",
+  auto submitted = Send(request, "OQSsiquc01", "eligibility_query",
                         codec_.BuildQualificationRequest(query.value(), header), header);
-  if (!submitted) return queries_.Resolve(request_key, submitted.error());
-  Logger("eligibility")->info("query {} submitted as {}", request_key, submitted->file_name);
+  if (!submitted) {
+    if (submitted.error().reason == "UPSTREAM_REQUEST_EXISTS") {
+      // Journalled by a concurrent call with the same key since we looked: wait for it.
+      if (SettleQuery(request, &journalled) || journalled) return;
+    }
+    return queries_.Resolve(request.key, submitted.error());
+  }
+  Logger("eligibility")->info("query {} submitted as {}", request.key, submitted->file_name);
 }
 
 core::QualificationRequestHeader EligibilityUseCases::NewHeader(core::oqs::OqsDate date) {
@@ -347,11 +430,12 @@ core::QualificationRequestHeader EligibilityUseCases::NewHeader(core::oqs::OqsDa
 }
 
 core::Result<core::JournalEntry> EligibilityUseCases::Send(
-    const std::string& request_key, std::string_view message_type, std::string_view kind,
+    const RequestRef& ref, std::string_view message_type, std::string_view kind,
     core::Result<std::string> xml, const core::QualificationRequestHeader& header) {
   if (!xml) return xml.error();
   core::UpstreamRequest request;
-  request.request_id = request_key;
+  request.request_id = ref.key;
+  request.client_request_id = ref.client_request_id;
   request.message_type = std::string(message_type);
   request.kind = std::string(kind);
   request.xml_utf8 = std::move(xml).value();
@@ -387,6 +471,7 @@ core::Status EligibilityUseCases::OnReferenceNumberResult(const core::UpstreamFi
   auto log = Logger("eligibility");
   core::ReferenceNumberRecord outcome;
   outcome.request_id = file.request_id;
+  outcome.client_request_id = file.client_request_id;
   outcome.file_name = file.file_name;
   outcome.raw = file.raw;
   outcome.raw_sha256 = file.sha256;
@@ -395,11 +480,14 @@ core::Status EligibilityUseCases::OnReferenceNumberResult(const core::UpstreamFi
     outcome.state = "REJECTED";
     outcome.error_message = file.rejection_text;
   } else if (auto parsed = codec_.ParseReferenceNumberResult(file.xml_utf8); !parsed) {
-    core::DomainError err = QuarantineUnparsable(file, parsed.error().message);
-    if (err.reason == "DATABASE_UNAVAILABLE") return err;
+    // The unreadable file is kept in quarantine; the registration records that it failed.
+    core::DomainError unreadable;
+    if (auto s = QuarantineUnparsable(file, parsed.error().message, "", &unreadable); !s) {
+      return s.error();
+    }
     outcome.state = "FAILED";
-    outcome.error_code = err.reason;
-    outcome.error_message = err.message;
+    outcome.error_code = unreadable.reason;
+    outcome.error_message = unreadable.message;
   } else {
     auto registered = reference_numbers_.RegistrationForRequest(file.request_id);
     if (!registered) return registered.error();
@@ -419,7 +507,18 @@ core::Status EligibilityUseCases::OnReferenceNumberResult(const core::UpstreamFi
       if (outcome.error_code.empty()) outcome.error_code = "NOT_REGISTERED";
     }
   }
-  auto completed = reference_numbers_.CompleteRegistration(outcome);
+  auto completed = reference_numbers_.CompleteRegistration(
+      outcome, [&](const core::ReferenceNumberRecord& record) {
+        core::Event e = MakeEvent(record.state == "REGISTERED" ? "reference_number.registered"
+                                  : record.state == "REJECTED" ? "reference_number.rejected"
+                                                               : "reference_number.failed",
+                                  file);
+        e.request_id = record.client_request_id;
+        e.file_name = record.file_name;
+        e.attributes = {{"registration_id", std::to_string(record.id)}, {"state", record.state}};
+        if (!record.error_code.empty()) e.attributes.emplace_back("error_code", record.error_code);
+        return std::vector<core::Event>{e};
+      });
   if (!completed) {
     if (completed.error().kind != core::ErrorKind::kNotFound) return completed.error();
     // A journalled siimm request without its registration row cannot happen through this class;
@@ -428,23 +527,12 @@ core::Status EligibilityUseCases::OnReferenceNumberResult(const core::UpstreamFi
     return core::OkStatus();
   }
   auto& [record, changed] = completed.value();
-  if (changed) {
-    core::Event e;
-    e.type = record.state == "REGISTERED" ? "reference_number.registered"
-             : record.state == "REJECTED" ? "reference_number.rejected"
-                                          : "reference_number.failed";
-    e.request_id = record.request_id;
-    e.file_name = record.file_name;
-    e.attributes = {{"registration_id", std::to_string(record.id)}, {"state", record.state}};
-    if (!record.error_code.empty()) e.attributes.emplace_back("error_code", record.error_code);
-    Publish(std::move(e));
-    log->info("reference number registration {} {}", record.id, record.state);
-  }
+  if (changed) log->info("reference number registration {} {}", record.id, record.state);
   registrations_.Resolve(file.request_id, record);
   return core::OkStatus();
 }
 
-void EligibilityUseCases::RegisterReferenceNumber(const std::string& request_key,
+void EligibilityUseCases::RegisterReferenceNumber(const RequestRef& request,
                                                   const core::oqs::ReferenceNumberInput& input,
                                                   core::SystemTime deadline,
                                                   RegistrationDone done) {
@@ -452,7 +540,8 @@ void EligibilityUseCases::RegisterReferenceNumber(const std::string& request_key
   if (!registration) return done(registration.error());
   const auto& reg = registration.value();
   core::ReferenceNumberRecord wanted;
-  wanted.request_id = request_key;
+  wanted.request_id = request.key;
+  wanted.client_request_id = request.client_request_id;
   wanted.reference_number = reg.reference_number;
   wanted.insurer_number = reg.insurer_number.digits();
   wanted.insured_card_symbol = reg.insured_card_symbol ? reg.insured_card_symbol->raw() : "";
@@ -467,34 +556,42 @@ void EligibilityUseCases::RegisterReferenceNumber(const std::string& request_key
       have.insured_card_symbol != wanted.insured_card_symbol ||
       have.insured_identification_number != wanted.insured_identification_number ||
       have.insured_branch_number != wanted.insured_branch_number) {
-    core::DomainError e;
-    e.kind = core::ErrorKind::kFailedPrecondition;
-    e.reason = "REQUEST_ID_REUSED";
-    e.message = "this request id was used before for a different registration; use a new id";
-    e.message_ja = "同じ要求IDで別の照会番号登録が行われています。システム管理者に連絡してください。";
-    e.field_violations = {{"x-request-id", "already used for a different registration"}};
-    return done(e);
+    return done(core::RequestIdReused(request.client_request_id));
   }
   if (have.state != "PENDING") return done(have);  // answered before: a retry
 
-  registrations_.Add(request_key, std::move(done), Remaining(deadline, clock_.Now()),
-                     Pending(request_key), ShuttingDown());
-  auto pending = journal_.Pending();
-  if (!pending) return registrations_.Resolve(request_key, pending.error());
-  for (const auto& entry : pending.value()) {
-    if (entry.request_id != request_key) continue;
-    // In flight: wait. It may have been answered since the first read.
-    auto again = reference_numbers_.RegistrationForRequest(request_key);
-    if (again && again.value() && again.value()->state != "PENDING") {
-      registrations_.Resolve(request_key, *again.value());
+  registrations_.Add(request.key, std::move(done), WaitBudget(deadline, clock_.Now()),
+                     Pending(request.client_request_id), ShuttingDown());
+  auto entry = journal_.Get(request.key);
+  if (!entry) return registrations_.Resolve(request.key, entry.error());
+  if (entry.value()) {
+    switch (entry.value()->state) {
+      case core::JournalState::kAbandoned:
+        return registrations_.Resolve(request.key, NoAnswer(request.client_request_id));
+      case core::JournalState::kAnswered:
+      case core::JournalState::kRejected: {
+        // Answered between the first read and now.
+        auto again = reference_numbers_.RegistrationForRequest(request.key);
+        if (!again) return registrations_.Resolve(request.key, again.error());
+        if (again.value() && again.value()->state != "PENDING") {
+          return registrations_.Resolve(request.key, *again.value());
+        }
+        return registrations_.Resolve(request.key,
+                                      Unreadable(request.client_request_id, ""));
+      }
+      default:
+        return;  // in flight: its answer resolves the waiter
     }
-    return;
   }
   // Not journalled yet (new, or a crash between storing the row and journalling): send it.
   const auto header = NewHeader(core::oqs::OqsDate::JapanDateOf(clock_.Now()));
-  auto submitted = Send(request_key, kReferenceNumberType, "reference_number",
+  auto submitted = Send(request, kReferenceNumberType, "reference_number",
                         codec_.BuildReferenceNumberRequest(reg, header), header);
-  if (!submitted) return registrations_.Resolve(request_key, submitted.error());
+  if (!submitted) {
+    // A concurrent retry journalled it first: its answer resolves the waiter.
+    if (submitted.error().reason == "UPSTREAM_REQUEST_EXISTS") return;
+    return registrations_.Resolve(request.key, submitted.error());
+  }
   Logger("eligibility")->info("reference number registration {} submitted as {}", have.id,
                               submitted->file_name);
 }

@@ -7,6 +7,7 @@
 
 #include "app/checkin_record.h"
 #include "app/logging.h"
+#include "failpoint/failpoint.h"
 
 namespace onshid::app {
 namespace {
@@ -521,6 +522,22 @@ struct FallbackCaseUseCases::Loaded {
     return body.value("reverify", json::object()).value("attempts", 0);
   }
   bool Closed() const { return row.state == "CLOSED"; }
+  // Request keys of the staff actions applied to this case (the most recent 32), written with the
+  // change itself: an action retried after its outcome was lost is recognised, not applied twice.
+  bool Applied(const std::string& key) const {
+    if (key.empty()) return false;
+    for (const auto& k : body.value("applied_requests", json::array())) {
+      if (k.is_string() && k.get<std::string>() == key) return true;
+    }
+    return false;
+  }
+  void MarkApplied(const std::string& key) {
+    if (key.empty() || Applied(key)) return;
+    json& keys = body["applied_requests"];
+    if (!keys.is_array()) keys = json::array();
+    keys.push_back(key);
+    while (keys.size() > 32) keys.erase(keys.begin());
+  }
   // Adds a new open task to `with`, numbered by the case's task counter, with its event.
   void AddTask(fb::CaseWrite& with, std::string kind, const core::oqs::OqsDate& due, json why,
                core::SystemTime now) {
@@ -592,6 +609,7 @@ core::Status FallbackCaseUseCases::Save(Loaded& l, bool insert, fb::CaseWrite wi
   const bool purged = with.purge_personal_data;
   const bool written = with.personal_data.has_value();
   auto s = insert ? store_.InsertCase(l.row, with) : store_.UpdateCase(l.row, with);
+  if (s) ONSHID_FAILPOINT("case.after_write");
   if (!s) {
     l.row.version = insert ? 0 : l.row.version - 1;
   } else if (purged) {
@@ -837,7 +855,9 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::Revise(const std::string& i
   auto loaded = Load(id);
   if (!loaded) return loaded.error();
   Loaded l = std::move(loaded).value();
+  if (l.Applied(actor.Key())) return ViewOf(l);  // a retry of this very revision
   if (l.Closed()) return CaseClosed(id);
+  l.MarkApplied(actor.Key());
   l.SetInput(input);
   l.body["unconfirmed_facts"] = json::array();
   fb::CaseWrite with;
@@ -880,7 +900,9 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::RecordEvidence(const std::s
   auto loaded = Load(id);
   if (!loaded) return loaded.error();
   Loaded l = std::move(loaded).value();
+  if (l.Applied(actor.Key())) return ViewOf(l);  // recorded already: a retry appends nothing
   if (l.Closed()) return CaseClosed(id);
+  l.MarkApplied(actor.Key());
   const fb::FallbackCase input = l.Input();
   const core::oqs::OqsDate today = core::oqs::OqsDate::JapanDateOf(clock_.Now());
 
@@ -1152,6 +1174,7 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::ChooseClaimRoute(const std:
   auto loaded = Load(id);
   if (!loaded) return loaded.error();
   Loaded l = std::move(loaded).value();
+  if (l.Applied(actor.Key())) return ViewOf(l);
   if (l.Closed()) return CaseClosed(id);
   auto built = BuildOutcome(l.body, l.personal, l.Input(), in.actual_days_at_claim);
   if (built.error) return *built.error;
@@ -1170,7 +1193,8 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::ChooseClaimRoute(const std:
       e.metadata = {{"route", std::string(fb::ClaimRouteName(routed->route))},
                     {"rule", routed->rule.id}};
     }
-    // The refusal is part of the proof of attempt too.
+    // The refusal is part of the proof of attempt too. Its request key is not marked applied: a
+    // retry (whose refusal was lost with the daemon) is refused again, never answered OK.
     json fields = json::array();
     for (const auto& f : e.field_violations) fields.push_back(f.field);
     with.attempts.push_back(MakeAttempt(clock_.Now(), who, "CLAIM_ROUTE_REFUSED",
@@ -1179,6 +1203,7 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::ChooseClaimRoute(const std:
     if (auto s = Save(l, false, std::move(with)); !s) return s.error();
     return e;
   }
+  l.MarkApplied(actor.Key());
   ClaimSummary c;
   c.route = routed->route;
   c.rule = routed->rule;
@@ -1245,7 +1270,9 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::Close(const std::string& id
   auto loaded = Load(id);
   if (!loaded) return loaded.error();
   Loaded l = std::move(loaded).value();
+  if (l.Applied(actor.Key())) return ViewOf(l);  // closed by this very request
   if (l.Closed()) return CaseClosed(id);
+  l.MarkApplied(actor.Key());
   if (in.reason == "CLAIM_WORK_FINISHED") {
     if (!l.body.contains("claim")) {
       return Error(core::ErrorKind::kFailedPrecondition, "NO_CLAIM_ROUTE",
@@ -1407,6 +1434,7 @@ core::Result<fb::Task> FallbackCaseUseCases::CompleteTask(const std::string& tas
                  "指定された作業が見つかりません。");
   }
   fb::Task t = *it;
+  if (l.Applied(actor.Key())) return t;  // completed by this very request
   if (t.state != "OPEN") {
     return Error(core::ErrorKind::kFailedPrecondition, "TASK_NOT_OPEN",
                  "the task is " + t.state, "この作業はすでに完了または取消済みです。");
@@ -1417,6 +1445,7 @@ core::Result<fb::Task> FallbackCaseUseCases::CompleteTask(const std::string& tas
                  "「返戻あり」は返戻確認の作業にのみ記録できます。",
                  {{"outcome", "CLAIM_RETURNED needs a RETURN_WATCH task"}});
   }
+  l.MarkApplied(actor.Key());
   t.state = "DONE";
   t.done_at = clock_.Now();
   t.done_by = staff_id;

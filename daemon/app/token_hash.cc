@@ -4,10 +4,10 @@
 
 namespace onshid::app {
 
-std::string HashToken(std::string_view token) {
+std::string Sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(len * 2);
@@ -17,5 +17,7 @@ std::string HashToken(std::string_view token) {
   }
   return out;
 }
+
+std::string HashToken(std::string_view token) { return Sha256Hex(token); }
 
 }  // namespace onshid::app

@@ -31,4 +31,19 @@ DomainError Internal(std::string message) {
   return e;
 }
 
+DomainError RequestIdReused(const std::string& request_id) {
+  DomainError e;
+  e.kind = ErrorKind::kAlreadyExists;
+  e.reason = "REQUEST_ID_REUSED";
+  e.message = "x-request-id \"" + request_id +
+              "\" was used before by this client for a different request; nothing was done. "
+              "Send a new id for a new request, and the same request for a retry";
+  e.message_ja =
+      "同じ要求IDで別の内容の処理が既に行われています。この操作は実行されていません。"
+      "もう一度操作をやり直してください。";
+  e.field_violations = {{"x-request-id", "already used for a different request"}};
+  e.metadata = {{"request_id", request_id}};
+  return e;
+}
+
 }  // namespace onshid::core

@@ -60,6 +60,9 @@ DomainError InvalidArgument(std::string reason, std::string message, std::string
                             std::vector<FieldViolation> violations = {});
 DomainError Unavailable(std::string reason, std::string message, std::string message_ja);
 DomainError Internal(std::string message);
+// ALREADY_EXISTS REQUEST_ID_REUSED: the client used `request_id` (its x-request-id, as sent)
+// before for a different request; nothing was done.
+DomainError RequestIdReused(const std::string& request_id);
 
 // Result<T>: either a value or a DomainError. Minimal on purpose (std::expected is C++23).
 template <typename T>

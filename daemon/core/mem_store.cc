@@ -31,12 +31,31 @@ Result<int> MemStore::SchemaVersion() {
   return schema_version_;
 }
 
-Status MemStore::AppendAudit(const AuditRecord& record) {
+Result<std::int64_t> MemStore::AppendAudit(const AuditRecord& record) {
   std::lock_guard lock(mu_);
   if (!reachable_) return DatabaseUnavailable("unreachable (test)");
   AuditRecord r = record;
   r.id = static_cast<std::int64_t>(audit_.size()) + 1;
   audit_.push_back(std::move(r));
+  return audit_.back().id;
+}
+
+Status MemStore::FinishAudit(std::int64_t id, const std::string& outcome,
+                             const std::string& subject, SystemTime at) {
+  std::lock_guard lock(mu_);
+  if (!reachable_) return DatabaseUnavailable("unreachable (test)");
+  if (id < 1 || id > static_cast<std::int64_t>(audit_.size())) {
+    DomainError e;
+    e.kind = ErrorKind::kNotFound;
+    e.reason = "AUDIT_RECORD_NOT_FOUND";
+    e.message = "no audit record " + std::to_string(id);
+    e.message_ja = "監査記録が見つかりません。";
+    return e;
+  }
+  AuditRecord& r = audit_[static_cast<std::size_t>(id - 1)];
+  r.outcome = outcome;
+  r.subject = subject;
+  r.at = at;
   return OkStatus();
 }
 

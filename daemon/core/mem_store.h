@@ -15,7 +15,9 @@ class MemStore final : public Store {
 
   Status Ping() override;
   Result<int> SchemaVersion() override;
-  Status AppendAudit(const AuditRecord& record) override;
+  Result<std::int64_t> AppendAudit(const AuditRecord& record) override;
+  Status FinishAudit(std::int64_t id, const std::string& outcome, const std::string& subject,
+                     SystemTime at) override;
   Result<std::vector<AuditRecord>> ListAudit(const AuditQuery& query) override;
 
   // Test hook: makes every call fail with DATABASE_UNAVAILABLE until set back to true.

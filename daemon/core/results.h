@@ -1,6 +1,7 @@
 #pragma once
 // Ports for what the upstream produces: stored eligibility results (with their raw files as
-// evidence), quarantined files, and the append-only event log that every client stream replays.
+// evidence), quarantined files and 照会番号 registrations. Each write takes the events that report
+// it and commits them in the same transaction (core/event.h).
 //
 // Threading: every method may be called from any thread and blocks until the database answered.
 // Errors: DATABASE_UNAVAILABLE (kUnavailable) when the database cannot be reached.
@@ -14,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/event.h"
 
 namespace onshid::core {
 
@@ -31,7 +33,8 @@ struct ResultKeys {
 struct StoredResult {
   std::int64_t id = 0;           // assigned by the store
   std::string source;            // "query" or "face"
-  std::string request_id;        // queries: the journalled request
+  std::string request_id;        // queries: the journal key of the request (internal)
+  std::string client_request_id;  // queries: the x-request-id the client sent ("" when none)
   std::string file_name;
   std::string raw;               // bytes as received
   std::string raw_sha256;
@@ -58,25 +61,43 @@ struct StoreOutcome {
   std::optional<std::int64_t> duplicate_of;
 };
 
+// Builds the events that report a stored result from what the store found. Called inside the
+// store's transaction, at most once: it must be pure (no I/O, no locks). Not called when the same
+// file was stored before (StoreOutcome::same_file): its events were committed then.
+using ResultEvents = std::function<std::vector<Event>(const StoreOutcome& outcome)>;
+
+// A file that could not be used, kept with the reason (never lost).
+struct QuarantinedFile {
+  std::string file_name;
+  std::string raw;
+  std::string reason;  // English, no personal data
+  SystemTime at{};
+  // When the file answered a journalled request: that request is completed (kAnswered — the
+  // terminal did answer, unreadably) in the same transaction. "" otherwise.
+  std::string complete_request_id;
+};
+
 class ResultStore {
  public:
   virtual ~ResultStore() = default;
-  // Stores the result (and, for queries, completes the journal entry in the same transaction).
-  virtual Result<StoreOutcome> StoreResult(const StoredResult& result) = 0;
+  // Stores the result with the events `events` builds, and, for queries (request_id set),
+  // completes the journal entry (kAnswered), all in one transaction.
+  virtual Result<StoreOutcome> StoreResult(const StoredResult& result,
+                                           const ResultEvents& events) = 0;
   virtual Result<std::optional<StoredResult>> GetResult(std::int64_t id) = 0;
   // Newest first.
   virtual Result<std::vector<StoredResult>> ListResults(const ResultQuery& query) = 0;
   virtual Result<std::optional<StoredResult>> ResultForRequest(const std::string& request_id) = 0;
-  // Keeps a file that could not be used, with the reason (never lost).
-  virtual Status Quarantine(const std::string& file_name, const std::string& raw,
-                            const std::string& reason, SystemTime at) = 0;
+  // Keeps `file` with `events`, in one transaction (see QuarantinedFile).
+  virtual Status Quarantine(const QuarantinedFile& file, const std::vector<Event>& events) = 0;
 };
 
 // 照会番号登録 (OQSsiimm01): one registration request and, once the terminal answered, its outcome.
 // Identifiers are personal data: stored, returned through audited calls, never logged.
 struct ReferenceNumberRecord {
   std::int64_t id = 0;       // assigned by the store
-  std::string request_id;    // the journalled request (unique)
+  std::string request_id;    // the journal key of the request (unique; internal)
+  std::string client_request_id;  // the x-request-id the client sent
   std::string reference_number;               // 照会番号 (the vendor's patient id)
   std::string insurer_number;                 // as sent (trimmed)
   std::string insured_card_symbol;
@@ -105,40 +126,17 @@ class ReferenceNumberStore {
   // Registrations of one 照会番号, newest first, at most `limit` (1..200).
   virtual Result<std::vector<ReferenceNumberRecord>> ListRegistrations(
       const std::string& reference_number, int limit) = 0;
+  // Builds the events that report a completed registration (called inside the transaction, only
+  // when the registration changed; pure).
+  using RegistrationEvents = std::function<std::vector<Event>(const ReferenceNumberRecord&)>;
   // Records the terminal's answer for `outcome.request_id` (state, error_code, error_message, file
-  // and completed_at are taken from `outcome`) and completes its journal entry, in one transaction.
+  // and completed_at are taken from `outcome`), completes its journal entry (kAnswered, or
+  // kRejected for state REJECTED) and appends the events, in one transaction.
   // Returns the stored registration and whether it changed: a registration completed before (the
   // same file read again after a crash) is left as it was. Errors: REFERENCE_NUMBER_NOT_FOUND
   // (kNotFound) when no registration has that request id (the journal entry is still completed).
   virtual Result<std::pair<ReferenceNumberRecord, bool>> CompleteRegistration(
-      const ReferenceNumberRecord& outcome) = 0;
-};
-
-// One entry of the event log. Events carry ids and codes only; personal data is read through
-// audited calls (GetResult).
-struct Event {
-  std::int64_t cursor = 0;  // assigned by the store, strictly increasing
-  SystemTime at{};
-  std::string type;         // "face.received", "eligibility.result", "upstream.file_quarantined", ...
-  std::int64_t result_id = 0;
-  std::string request_id;
-  std::string file_name;
-  std::string detail;       // short English text, no personal data
-  std::vector<std::pair<std::string, std::string>> attributes;  // codes (validity, ...)
-};
-
-class EventStore {
- public:
-  virtual ~EventStore() = default;
-  // Appends and returns the event's cursor. Wakes WaitForEvents() callers (also in other daemons
-  // on the same database).
-  virtual Result<std::int64_t> Append(const Event& event) = 0;
-  // Events with cursor > `after`, oldest first, at most `limit`.
-  virtual Result<std::vector<Event>> ListAfter(std::int64_t after, int limit) = 0;
-  // Registers a callback run (on a store thread) whenever events may have been appended; returns
-  // a handle for Unsubscribe. Callbacks must not block.
-  virtual int Subscribe(std::function<void()> wake) = 0;
-  virtual void Unsubscribe(int handle) = 0;
+      const ReferenceNumberRecord& outcome, const RegistrationEvents& events) = 0;
 };
 
 }  // namespace onshid::core

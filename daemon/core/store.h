@@ -21,12 +21,13 @@ namespace onshid::core {
 struct AuditRecord {
   std::int64_t id = 0;      // assigned by the store; ignored on append
   SystemTime at{};          // when the call finished
-  std::string request_id;   // the client's x-request-id (or the generated one)
+  std::string request_id;   // the client's x-request-id exactly as sent (or the generated one)
   std::string client;       // the API token's name, never the token
   std::string method;       // full gRPC method, e.g. "/onshi.v1.CheckInService/Create"
   std::string channel;      // "grpc" or "rest"
   std::string subject;      // what was touched, as ids only (e.g. "checkin:42"); no personal data
-  std::string outcome;      // "OK" or the error reason code
+  std::string outcome;      // "OK", the error reason code, or "ATTEMPTED" (a write that has not
+                            // finished yet, or whose daemon stopped while it ran)
 };
 
 struct AuditQuery {
@@ -46,8 +47,16 @@ class Store {
   // The highest migration applied to the database.
   virtual Result<int> SchemaVersion() = 0;
 
-  // Appends one audit record; the record is durable when this returns OK.
-  virtual Status AppendAudit(const AuditRecord& record) = 0;
+  // Appends one audit record and returns its id; the record is durable when this returns.
+  // A write call is audited before it runs, with outcome "ATTEMPTED" (so a committed write is
+  // never left unaudited and never reported as failed because its audit row failed afterwards),
+  // then finished with FinishAudit.
+  virtual Result<std::int64_t> AppendAudit(const AuditRecord& record) = 0;
+
+  // Sets the outcome, subject and time of audit record `id` (written by AppendAudit).
+  // Errors: AUDIT_RECORD_NOT_FOUND (kNotFound).
+  virtual Status FinishAudit(std::int64_t id, const std::string& outcome,
+                             const std::string& subject, SystemTime at) = 0;
 
   // Audit records matching the query, newest first.
   virtual Result<std::vector<AuditRecord>> ListAudit(const AuditQuery& query) = 0;

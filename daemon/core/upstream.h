@@ -14,16 +14,23 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/event.h"
 
 namespace onshid::core {
 
 // A request the daemon wants the terminal to process.
 struct UpstreamRequest {
-  std::string request_id;    // the daemon's id for this request (UUID); journal key
+  // The daemon's key for this request; unique, the journal's primary key. Internal: derived from
+  // the client's identity and x-request-id, or from a check-in; never shown to clients.
+  std::string request_id;
+  // The x-request-id exactly as the client sent it ("" when no client request caused it). Copied
+  // to the stored result and its events.
+  std::string client_request_id;
   std::string message_type;  // file-name prefix without req/res, e.g. "OQSsiquc01", "OQSsiimm01"
   std::string kind;          // what it is for, e.g. "eligibility_query", "reference_number"
   std::string xml_utf8;      // the complete request document, UTF-8, with an XML declaration
@@ -31,16 +38,79 @@ struct UpstreamRequest {
   std::string arbitrary_file_identifier;  // as placed in MessageHeader; verified on the result
 };
 
-// What was journalled before a request file was written (rules of the house 6).
+// Where a journalled request is in its life (rules of the house 6). Moves only forward:
+//   kJournalled → kWriting → kWritten → kAnswered | kRejected
+//   any non-final state → kAbandoned (no answer in time) → kAnswered | kRejected (a late answer)
+//   kJournalled → kRejected (never written: a result of the same name existed)
+enum class JournalState {
+  kJournalled,  // intent recorded; nothing visible in req/ (a temp file of ours may exist)
+  kWriting,     // about to be renamed into req/: it may be there, or consumed by the terminal
+  kWritten,     // renamed into req/ and the directory synced: the answer is awaited
+  kAnswered,    // its result is stored (or its answer, which the codec could not read, is kept
+                // in quarantine)
+  kRejected,    // the terminal refused it (.err), or it was never written
+  kAbandoned,   // no answer within the answer time-out: its in-flight slot is released; a late
+                // answer is still accepted
+};
+// "JOURNALLED", "WRITING", "WRITTEN", "ANSWERED", "REJECTED", "ABANDONED".
+const char* ToString(JournalState state);
+std::optional<JournalState> JournalStateFromString(std::string_view name);
+// kAnswered and kRejected: nothing more will happen to the request.
+bool IsFinal(JournalState state);
+
+// What was journalled before a request file was written.
 struct JournalEntry {
-  std::string request_id;
+  std::string request_id;         // the journal key (UpstreamRequest::request_id)
+  std::string client_request_id;  // UpstreamRequest::client_request_id
+  // The daemon instance that journalled it: only that instance writes it and recovers it after a
+  // restart (several daemons may share one database, each with its own terminal folder).
+  std::string instance_id;
   std::string message_type;
   std::string kind;
-  std::string file_name;     // e.g. "OQSsiquc01req_202611210001.xml" (unique across restarts)
+  std::string file_name;     // e.g. "OQSsiquc01req_202611210001.xml" (unique across restarts and
+                             // daemons: the sequence comes from the database)
   std::string payload_sha256;
+  // The request file's bytes exactly as they are (to be) written, so that a request journalled but
+  // not written before a crash is written after the restart. Kept only until the request is
+  // final (cleared with kAnswered / kRejected); personal data: never logged.
+  std::string payload;
   std::string arbitrary_file_identifier;
+  JournalState state = JournalState::kJournalled;
   SystemTime journalled_at{};
-  std::optional<SystemTime> completed_at;  // when the result (or rejection) was stored
+  std::optional<SystemTime> written_at;    // when it reached kWritten
+  std::optional<SystemTime> completed_at;  // when it reached kAnswered, kRejected or kAbandoned
+};
+
+// Journal port (implemented over PostgreSQL and in memory). Thread-safe; blocking.
+class UpstreamJournal {
+ public:
+  virtual ~UpstreamJournal() = default;
+  // Reserves the next request-file sequence number; unique and increasing across restarts and
+  // across every daemon on the database.
+  virtual Result<std::int64_t> NextSequence() = 0;
+  // Records the intent (state kJournalled). Durable before the request file is written.
+  // Errors: UPSTREAM_REQUEST_EXISTS (kAlreadyExists) when the key is journalled already.
+  virtual Status Record(const JournalEntry& entry) = 0;
+  // Moves a request forward to kWriting or kWritten (kWritten also sets written_at = `at`). A
+  // request already at or past `state` — kAbandoned, kAnswered and kRejected are past kWritten — is
+  // left as it is (OK). Errors: UPSTREAM_REQUEST_NOT_FOUND.
+  virtual Status Advance(const std::string& request_id, JournalState state, SystemTime at) = 0;
+  // Moves a request to kAnswered, kRejected or kAbandoned and appends `events` in the same
+  // transaction. Allowed from kJournalled, kWriting and kWritten, and from kAbandoned to kAnswered
+  // or kRejected; otherwise (already answered or rejected, or abandoned again) nothing changes and
+  // no event is written (OK). Errors: UPSTREAM_REQUEST_NOT_FOUND (kNotFound).
+  virtual Status Complete(const std::string& request_id, JournalState state, SystemTime at,
+                          const std::vector<Event>& events) = 0;
+  // The entry of a key, if journalled.
+  virtual Result<std::optional<JournalEntry>> Get(const std::string& request_id) = 0;
+  // What `instance_id` must look at after a restart, oldest first: its entries not final
+  // (kJournalled, kWriting, kWritten), and its entries completed (kAbandoned, kAnswered,
+  // kRejected) at or after `completed_since` — abandoned ones are still matched to a late answer,
+  // answered and rejected ones have their answer files archived if a crash left them behind.
+  // Entries journalled before owners were recorded (instance "") are adopted by the first
+  // instance that asks; they have no payload (they may have been written) and are never written.
+  virtual Result<std::vector<JournalEntry>> Recoverable(const std::string& instance_id,
+                                                        SystemTime completed_since) = 0;
 };
 
 // A file that arrived from the terminal: a result in res/, a rejection (.err) or a face file.
@@ -48,7 +118,8 @@ struct UpstreamFile {
   enum class Kind { kResult, kRejection, kFace };
   Kind kind = Kind::kResult;
   std::string file_name;
-  std::string request_id;      // results and rejections: the journalled request; faces: ""
+  std::string request_id;         // results and rejections: the journal key; faces: ""
+  std::string client_request_id;  // results and rejections: the journal entry's; faces: ""
   std::string raw;             // bytes exactly as read
   std::string sha256;          // of raw, lower-case hex
   std::string xml_utf8;        // decoded per the XML declaration; "" for rejections
@@ -57,34 +128,28 @@ struct UpstreamFile {
   SystemTime received_at{};
 };
 
-// Journal port (implemented over PostgreSQL and in memory). Thread-safe; blocking.
-class UpstreamJournal {
- public:
-  virtual ~UpstreamJournal() = default;
-  // Reserves the next request-file sequence number; unique and increasing across restarts.
-  virtual Result<std::int64_t> NextSequence() = 0;
-  // Records the intent. Must be durable before the request file is written.
-  virtual Status Record(const JournalEntry& entry) = 0;
-  // Marks a request finished (its result or rejection is stored).
-  virtual Status Complete(const std::string& request_id, SystemTime at) = 0;
-  // Requests journalled but not completed, oldest first (waited for again after a restart).
-  virtual Result<std::vector<JournalEntry>> Pending() = 0;
-};
-
-// What the adapter tells its owner. Each handler returns OK once the file's content is stored;
-// only then does the adapter move the file to its archive (nothing is lost on a crash).
+// What the adapter tells its owner. Each handler returns OK once the file's content is stored —
+// for on_result, together with the journal entry's completion (kAnswered or kRejected) and the
+// events that report it, in one transaction; only then does the adapter move the file to its
+// archive (nothing is lost on a crash, and a file read again after a crash must be recognised by
+// its name and stored once).
 struct UpstreamHandlers {
   std::function<Status(const UpstreamFile&)> on_result;      // kResult and kRejection
   std::function<Status(const UpstreamFile&)> on_face;        // kFace
   // A file that could not be read or decoded was quarantined (reason in English, no personal data).
-  std::function<void(const std::string& file_name, const std::string& reason)> on_quarantine;
+  // `request_id` is the journal key when the file answered one of our requests (that request is
+  // still awaited, without holding an in-flight slot), else "".
+  std::function<void(const std::string& file_name, const std::string& request_id,
+                     const std::string& reason)>
+      on_quarantine;
 };
 
 class Upstream {
  public:
   virtual ~Upstream() = default;
 
-  // Starts watching res/ and face/ and resumes waiting for journalled requests without a result.
+  // Recovers this instance's journal (see UpstreamJournal::Recoverable), starts watching res/ and
+  // face/ and writing queued requests.
   virtual Status Start(UpstreamHandlers handlers) = 0;
   virtual void Stop() = 0;
 

@@ -158,11 +158,13 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   REQUIRE(a.results_size() == 1);
   CHECK(a.results(0).link() == "BOUND");
 
-  // The same request id again: the same check-in, nothing new.
+  // The same request id again: the first answer again (the check-in as it was started), nothing
+  // new; its state now is read with GetCheckIn.
   CheckIn again;
   REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &again, "morning-a").ok());
   CHECK(again.check_in_id() == a.check_in_id());
-  CHECK(again.state() == onshi::v1::VERIFIED);
+  CHECK(again.state() == onshi::v1::WAITING);
+  CHECK(desk.Get(a.check_in_id()).state() == onshi::v1::VERIFIED);
 
   // 2. A 資格確認書 at desk B: queried online at once.
   onshi::v1::StartCheckInRequest doc;
@@ -536,7 +538,7 @@ TEST_CASE("a 照会番号 registered through the daemon travels with the patient
   // The same request id for other values is refused, and nothing is sent.
   onshi::v1::ReferenceNumberRegistration unused;
   s = register_as("refno-1", "P-000124", "5678", &unused);
-  CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(s.error_code() == grpc::StatusCode::ALREADY_EXISTS);
   CHECK(ReasonOf(s) == "REQUEST_ID_REUSED");
   CHECK(terminal.RequestsSeen() == 1);
 

@@ -267,7 +267,7 @@ TEST_CASE("eligibility queries and face check-ins through the terminal simulator
     auto events = RunCommand(std::string(ONSHICTL_BINARY) + " --addr 127.0.0.1:" +
                              std::to_string(ports.grpc) + " --token " + kDeskToken + " events");
     CHECK(events.exit_code == 0);
-    CHECK(events.output.find("eligibility.rejected request=desk/q-reject-1") != std::string::npos);
+    CHECK(events.output.find("eligibility.rejected request=q-reject-1") != std::string::npos);
     CHECK(events.output.find("upstream.state") != std::string::npos);
   }
 
@@ -289,7 +289,7 @@ TEST_CASE("eligibility queries and face check-ins through the terminal simulator
     auto reader = events->Subscribe(&ectx, {});
     auto e = NextEventOfType(*reader, "eligibility.result");
     REQUIRE(e.has_value());
-    CHECK(e->request_id() == "desk/q-late-1");
+    CHECK(e->request_id() == "q-late-1");
     ectx.TryCancel();
 
     // A retry with the same request id returns that result without a new request.

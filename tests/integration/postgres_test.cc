@@ -1,11 +1,14 @@
 // adapters/postgres against a real PostgreSQL run by ManagedPostgres (tests/support/pg_test_env.h):
 // managed mode life cycle, the Store contract on PgStore, the migrations runner, the supervisor and
-// orphan clean-up.
+// orphan clean-up; and (issue 11) event cursors in commit order, the journal's states and owners,
+// writes that commit with their events, request keys and session bounds.
 
 #include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -15,11 +18,16 @@
 #include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
+#include "postgres/connection_pool.h"
 #include "postgres/managed_postgres.h"
 #include "postgres/migrate.h"
+#include "postgres/pg_session.h"
 #include "postgres/pg_store.h"
 #include "schema/migrations.h"
 #include "support/check_in_store_contract.h"
@@ -177,7 +185,7 @@ std::int64_t StoreResultAt(PgStore& store, const std::string& source,
   r.raw_sha256 = "sha-" + r.file_name;  // distinct: not a duplicate delivery
   r.xml_utf8 = r.raw;
   r.received_at = received_at;
-  auto outcome = store.StoreResult(r);
+  auto outcome = store.StoreResult(r, {});
   INFO((outcome.ok() ? std::string() : Describe(outcome.error())));
   REQUIRE(outcome.ok());
   return outcome->id;
@@ -287,6 +295,7 @@ TEST_CASE("PgStore keeps 照会番号 registrations with their journal entries",
   const auto t0 = std::chrono::system_clock::time_point(std::chrono::seconds(1'790'000'000));
   core::ReferenceNumberRecord wanted;
   wanted.request_id = "refno:desk/r1";
+  wanted.client_request_id = "r1";
   wanted.reference_number = "P-1";
   wanted.insurer_number = "06139992";
   wanted.insured_identification_number = "5678";
@@ -295,6 +304,7 @@ TEST_CASE("PgStore keeps 照会番号 registrations with their journal entries",
   REQUIRE(created.ok());
   CHECK(created->id > 0);
   CHECK(created->state == "PENDING");
+  CHECK(created->client_request_id == "r1");
   CHECK_FALSE(created->completed_at);
 
   // A retry with the same request id returns the first registration, whatever it carries.
@@ -307,12 +317,16 @@ TEST_CASE("PgStore keeps 照会番号 registrations with their journal entries",
 
   core::JournalEntry entry;
   entry.request_id = wanted.request_id;
+  entry.client_request_id = "r1";
+  entry.instance_id = "daemon-a";
   entry.message_type = "OQSsiimm01";
   entry.kind = "reference_number";
   entry.file_name = "OQSsiimm01req_20261121000001.xml";
   entry.payload_sha256 = std::string(64, 'a');
+  entry.payload = "<XmlMsg>request</XmlMsg>";
   entry.journalled_at = t0;
   REQUIRE(store.Record(entry).ok());
+  REQUIRE(store.Advance(entry.request_id, core::JournalState::kWritten, t0).ok());
 
   core::ReferenceNumberRecord outcome;
   outcome.request_id = wanted.request_id;
@@ -321,27 +335,53 @@ TEST_CASE("PgStore keeps 照会番号 registrations with their journal entries",
   outcome.raw = std::string("<XmlMsg>\0bytes</XmlMsg>", 23);
   outcome.raw_sha256 = std::string(64, 'b');
   outcome.completed_at = t0 + std::chrono::seconds(2);
-  auto completed = store.CompleteRegistration(outcome);
+  // The events are built from the stored registration, inside the transaction.
+  int built = 0;
+  auto report = [&built](const core::ReferenceNumberRecord& record) {
+    ++built;
+    core::Event e;
+    e.at = *record.completed_at;
+    e.type = "reference_number." + record.state;
+    e.request_id = record.client_request_id;
+    e.attributes = {{"registration_id", std::to_string(record.id)}};
+    return std::vector<core::Event>{e};
+  };
+  auto completed = store.CompleteRegistration(outcome, report);
   REQUIRE(completed.ok());
   CHECK(completed->second);
   CHECK(completed->first.state == "REGISTERED");
   CHECK(completed->first.raw == outcome.raw);
   CHECK(completed->first.completed_at == outcome.completed_at);
-  // The journal entry was completed in the same transaction.
-  auto pending = store.Pending();
-  REQUIRE(pending.ok());
-  CHECK(pending->empty());
+  CHECK(built == 1);
+  // The journal entry was completed in the same transaction, its request bytes dropped, and the
+  // event committed with it.
+  auto journalled = store.Get(entry.request_id);
+  REQUIRE(journalled.ok());
+  REQUIRE(journalled->has_value());
+  CHECK((*journalled)->state == core::JournalState::kAnswered);
+  CHECK((*journalled)->completed_at == outcome.completed_at);
+  CHECK((*journalled)->payload.empty());
+  auto events = store.ListAfter(0, 10);
+  REQUIRE(events.ok());
+  REQUIRE(events->size() == 1);
+  CHECK(events->at(0).type == "reference_number.REGISTERED");
+  CHECK(events->at(0).request_id == "r1");
+  CHECK(events->at(0).attributes == std::vector<std::pair<std::string, std::string>>{
+                                        {"registration_id", std::to_string(created->id)}});
 
-  // The same file read again after a crash changes nothing.
+  // The same file read again after a crash changes nothing and reports nothing.
   auto twice = outcome;
   twice.state = "FAILED";
-  auto repeated = store.CompleteRegistration(twice);
+  auto repeated = store.CompleteRegistration(twice, report);
   REQUIRE(repeated.ok());
   CHECK_FALSE(repeated->second);
   CHECK(repeated->first.state == "REGISTERED");
+  CHECK(built == 1);
+  CHECK(store.ListAfter(0, 10)->size() == 1);
 
   // Read back by id, by request id and by 照会番号 (newest first).
   wanted.request_id = "refno:desk/r2";
+  wanted.client_request_id = "r2";
   wanted.requested_at = t0 + std::chrono::seconds(10);
   auto second = store.CreateRegistration(wanted);
   REQUIRE(second.ok());
@@ -360,11 +400,40 @@ TEST_CASE("PgStore keeps 照会番号 registrations with their journal entries",
   CHECK((*by_request)->state == "PENDING");
   CHECK_FALSE(store.ListRegistrations("P-1", 0).ok());
 
-  // An answer for a request without a registration is reported, not invented.
+  // A rejection (.err) completes the journal entry as REJECTED.
+  entry.request_id = "refno:desk/r2";
+  entry.file_name = "OQSsiimm01req_20261121000002.xml";
+  REQUIRE(store.Record(entry).ok());
+  core::ReferenceNumberRecord rejected = outcome;
+  rejected.request_id = "refno:desk/r2";
+  rejected.state = "REJECTED";
+  rejected.file_name = "OQSsiimm01req_20261121000002.err";
+  auto refused = store.CompleteRegistration(rejected, report);
+  REQUIRE(refused.ok());
+  CHECK(refused->second);
+  CHECK(refused->first.state == "REJECTED");
+  auto rejected_entry = store.Get("refno:desk/r2");
+  REQUIRE(rejected_entry.ok());
+  REQUIRE(rejected_entry->has_value());
+  CHECK((*rejected_entry)->state == core::JournalState::kRejected);
+  CHECK((*rejected_entry)->payload.empty());
+  CHECK(built == 2);
+
+  // An answer for a request without a registration is reported, not invented; its journal entry
+  // is completed all the same, without an event.
+  entry.request_id = "refno:desk/none";
+  entry.file_name = "OQSsiimm01req_20261121000003.xml";
+  REQUIRE(store.Record(entry).ok());
   outcome.request_id = "refno:desk/none";
-  auto missing = store.CompleteRegistration(outcome);
+  auto missing = store.CompleteRegistration(outcome, report);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().reason == "REFERENCE_NUMBER_NOT_FOUND");
+  auto orphan = store.Get("refno:desk/none");
+  REQUIRE(orphan.ok());
+  REQUIRE(orphan->has_value());
+  CHECK((*orphan)->state == core::JournalState::kAnswered);
+  CHECK(built == 2);
+  CHECK(store.ListAfter(0, 10)->size() == 2);
 }
 
 TEST_CASE("PgStore fallback case store contract", "[postgres][fallback_case_store][contract]") {
@@ -625,6 +694,845 @@ TEST_CASE("server binaries are found under /usr/lib/postgresql", "[postgres][man
   auto none = postgres::FindPostgresBinDir("/nonexistent-onshid");
   REQUIRE_FALSE(none.ok());
   CHECK(none.error().reason == "MANAGED_POSTGRES_CONFIG");
+}
+
+// ---- issue 11: integrity under faults
+// ------------------------------------------------------------
+
+PgStoreOptions Options(const std::string& dsn, int pool_size = 2) {
+  PgStoreOptions o;
+  o.dsn = dsn;
+  o.pool_size = pool_size;
+  o.connect_timeout_ms = 5000;
+  return o;
+}
+
+// The migrations built into this binary up to `version`, to play a database of an older onshid.
+std::vector<schema::Migration> MigrationsUpTo(int version) {
+  std::vector<schema::Migration> out;
+  for (auto& m : schema::Migrations()) {
+    if (m.version <= version) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+template <typename T>
+T Value(core::Result<T> result) {
+  INFO((result.ok() ? std::string() : Describe(result.error())));
+  REQUIRE(result.ok());
+  return std::move(result).value();
+}
+
+void RequireOk(const core::Status& status) {
+  INFO((status.ok() ? std::string() : Describe(status.error())));
+  REQUIRE(status.ok());
+}
+
+core::SystemTime T(std::int64_t seconds) {
+  return core::SystemTime(std::chrono::seconds(1'790'000'000 + seconds));
+}
+
+core::Event Ev(const std::string& type, const std::string& request_id = "") {
+  core::Event e;
+  e.at = T(0);
+  e.type = type;
+  e.request_id = request_id;
+  return e;
+}
+
+std::vector<std::string> Types(const std::vector<core::Event>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(e.type);
+  return out;
+}
+
+// A journal entry of `instance` journalled at T(at); the payload holds a NUL byte on purpose.
+core::JournalEntry Entry(const std::string& key, const std::string& instance, std::int64_t at) {
+  core::JournalEntry e;
+  e.request_id = key;
+  e.client_request_id = "x-" + key;
+  e.instance_id = instance;
+  e.message_type = "OQSsiquc01";
+  e.kind = "eligibility_query";
+  e.file_name = "OQSsiquc01req_" + key + ".xml";
+  e.payload_sha256 = std::string(64, 'c');
+  e.payload = "<?xml version=\"1.0\"?><req>";
+  e.payload += '\0';
+  e.payload += key + "</req>";
+  e.arbitrary_file_identifier = "afi-" + key;
+  e.journalled_at = T(at);
+  return e;
+}
+
+core::JournalEntry GetEntry(PgStore& store, const std::string& key) {
+  auto found = Value(store.Get(key));
+  REQUIRE(found.has_value());
+  return *found;
+}
+
+std::vector<std::string> Keys(const std::vector<core::JournalEntry>& entries) {
+  std::vector<std::string> out;
+  for (const auto& e : entries) out.push_back(e.request_id);
+  return out;
+}
+
+core::StoredResult QueryResult(const std::string& request_id, const std::string& file,
+                               std::int64_t at) {
+  core::StoredResult r;
+  r.source = "query";
+  r.request_id = request_id;
+  r.client_request_id = "x-" + request_id;
+  r.file_name = file;
+  r.raw = "<result>" + file + "</result>";
+  r.raw_sha256 = "sha-" + file;
+  r.xml_utf8 = r.raw;
+  r.received_at = T(at);
+  r.keys.insurer_number = "06139992";
+  return r;
+}
+
+// What a subscriber that read up to some cursor sees when a transaction that inserted an event
+// before that cursor was drawn commits after it was read (the interleaving of issue 11):
+//   1. connection A inserts an event and keeps its transaction open (another writer, another
+//      daemon);
+//   2. the store appends (and commits) a later event;
+//   3. a subscriber reads everything after 0 and remembers the last cursor;
+//   4. A commits;
+//   5. the subscriber reads everything after the cursor it remembered.
+struct HeldWriterRun {
+  std::vector<core::Event> read_first;  // step 3
+  std::vector<core::Event> read_after;  // step 5
+  std::vector<core::Event> all;         // everything, at the end
+};
+
+HeldWriterRun RunHeldWriter(const std::vector<schema::Migration>& migrations) {
+  const std::string dsn = SharedPgTestEnv().CreateDatabase();
+  PgStore store(Options(dsn));
+  Value(store.Open(migrations));
+  pqxx::connection a(dsn);
+  pqxx::work held(a);
+  // A plain INSERT, as every writer does (the store's own writes are no different).
+  held.exec0("INSERT INTO events (at, type) VALUES (now(), 'held.event')");
+  RequireOk(store.Append(Ev("later.event")));
+  HeldWriterRun run;
+  run.read_first = Value(store.ListAfter(0, 100));
+  held.commit();
+  const std::int64_t seen = run.read_first.empty() ? 0 : run.read_first.back().cursor;
+  run.read_after = Value(store.ListAfter(seen, 100));
+  run.all = Value(store.ListAfter(0, 100));
+  return run;
+}
+
+TEST_CASE("an event committed after a later cursor was read is still delivered",
+          "[postgres][events][issue11]") {
+  SECTION("with cursors drawn at commit (0006) the held event follows the later one") {
+    const HeldWriterRun run = RunHeldWriter(schema::Migrations());
+    CHECK(Types(run.read_first) == std::vector<std::string>{"later.event"});
+    CHECK(Types(run.read_after) == std::vector<std::string>{"held.event"});
+    REQUIRE(run.all.size() == 2);
+    CHECK(run.all[0].cursor < run.all[1].cursor);
+    CHECK(Types(run.all) == std::vector<std::string>{"later.event", "held.event"});
+  }
+
+  SECTION("control: the schema before 0006 loses the held event for that subscriber") {
+    // Shows that the interleaving above is the one that lost events: with cursors drawn at insert
+    // the held event gets the smaller cursor and is never listed after the remembered one.
+    const HeldWriterRun run = RunHeldWriter(MigrationsUpTo(5));
+    CHECK(Types(run.read_first) == std::vector<std::string>{"later.event"});
+    CHECK(run.read_after.empty());
+    CHECK(Types(run.all) == std::vector<std::string>{"held.event", "later.event"});
+  }
+}
+
+TEST_CASE("a tailing subscriber sees every event exactly once under concurrent writers",
+          "[postgres][events][issue11]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  const std::string dsn = env.CreateDatabase();
+  PgStore writers(Options(dsn, 4));
+  Value(writers.Open());
+  PgStore reader(Options(dsn, 1));  // as another daemon on the same database
+  Value(reader.Open());
+
+  constexpr int kRounds = 40;
+  std::atomic<int> events_written{0};
+  std::atomic<int> write_failures{0};
+  auto count = [&](const core::Status& s, int events) {
+    if (s.ok()) {
+      events_written += events;
+    } else {
+      ++write_failures;
+    }
+  };
+
+  std::atomic<bool> writers_done{false};
+  std::atomic<int> read_failures{0};
+  std::vector<core::Event> seen;
+  std::thread tail([&] {
+    std::int64_t last = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      // Read the flag before listing: when it was set, every write had committed, so a page read
+      // afterwards that comes back empty means everything was seen.
+      const bool done = writers_done.load();
+      auto page = reader.ListAfter(last, 50);
+      if (!page.ok()) {
+        ++read_failures;
+        continue;
+      }
+      for (auto& e : *page) seen.push_back(std::move(e));
+      if (!page->empty()) last = page->back().cursor;
+      if (done && page->empty()) return;
+    }
+    ++read_failures;  // the deadline passed
+  });
+
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {  // EventStore::Append
+    for (int i = 0; i < kRounds; ++i) count(writers.Append(Ev("append." + std::to_string(i))), 1);
+  });
+  threads.emplace_back([&] {  // ResultStore::StoreResult with its events
+    for (int i = 0; i < kRounds; ++i) {
+      core::StoredResult r = QueryResult("", "face-" + std::to_string(i) + ".xml", i);
+      r.source = "face";
+      auto stored = writers.StoreResult(r, [](const core::StoreOutcome& o) {
+        core::Event e = Ev("face.received");
+        e.result_id = o.id;
+        return std::vector<core::Event>{e};
+      });
+      count(stored.ok() ? core::OkStatus() : core::Status(stored.error()), 1);
+    }
+  });
+  threads.emplace_back([&] {  // CheckInStore::InsertCheckIn with two events
+    for (int i = 0; i < kRounds; ++i) {
+      core::checkin::Attachments with;
+      with.events = {Ev("checkin.created"), Ev("checkin.waiting")};
+      count(writers.InsertCheckIn(
+                testing::check_in_contract_internal::Row("ci_" + std::to_string(i), i), with),
+            2);
+    }
+  });
+  threads.emplace_back([&] {  // UpstreamJournal::Complete and ResultStore::Quarantine
+    for (int i = 0; i < kRounds; ++i) {
+      const std::string key = "stress-" + std::to_string(i);
+      if (!writers.Record(Entry(key, "daemon-a", i)).ok()) ++write_failures;
+      if (i % 2 == 0) {
+        count(writers.Complete(key, core::JournalState::kAbandoned, T(i),
+                               {Ev("upstream.abandoned", key)}),
+              1);
+      } else {
+        core::QuarantinedFile q{"bad-" + key + ".xml", "\x01\x02", "not XML", T(i), key};
+        count(writers.Quarantine(q, {Ev("upstream.file_quarantined", key)}), 1);
+      }
+    }
+  });
+  for (auto& t : threads) t.join();
+  writers_done = true;
+  tail.join();
+
+  CHECK(write_failures == 0);
+  CHECK(read_failures == 0);
+  const auto all = Value(reader.ListAfter(0, 100000));
+  CHECK(all.size() == static_cast<std::size_t>(events_written.load()));
+  CHECK(all.size() == static_cast<std::size_t>(kRounds * 5));
+  // What the subscriber saw, in the order it saw it, is the whole log: no gap, no duplicate.
+  std::vector<std::int64_t> seen_cursors, all_cursors;
+  for (const auto& e : seen) seen_cursors.push_back(e.cursor);
+  for (const auto& e : all) all_cursors.push_back(e.cursor);
+  CHECK(seen_cursors == all_cursors);
+  CHECK(std::adjacent_find(seen_cursors.begin(), seen_cursors.end(),
+                           [](std::int64_t a, std::int64_t b) { return a >= b; }) ==
+        seen_cursors.end());
+}
+
+TEST_CASE("journal entries move forward only", "[postgres][journal][issue11]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  const std::string dsn = env.CreateDatabase();
+  PgStore store(Options(dsn));
+  Value(store.Open());
+  auto events = [&store] { return Value(store.ListAfter(0, 100)); };
+  const core::JournalEntry wanted = Entry("q1", "daemon-a", 1);
+
+  SECTION("recorded as JOURNALLED with every field, once") {
+    core::JournalEntry odd = wanted;
+    odd.state = core::JournalState::kAnswered;  // ignored: Record always journals
+    odd.written_at = T(5);
+    RequireOk(store.Record(odd));
+    const core::JournalEntry got = GetEntry(store, "q1");
+    CHECK(got.request_id == "q1");
+    CHECK(got.client_request_id == "x-q1");
+    CHECK(got.instance_id == "daemon-a");
+    CHECK(got.message_type == "OQSsiquc01");
+    CHECK(got.kind == "eligibility_query");
+    CHECK(got.file_name == wanted.file_name);
+    CHECK(got.payload_sha256 == wanted.payload_sha256);
+    CHECK(got.payload == wanted.payload);
+    CHECK(got.arbitrary_file_identifier == "afi-q1");
+    CHECK(got.state == core::JournalState::kJournalled);
+    CHECK(got.journalled_at == T(1));
+    CHECK_FALSE(got.written_at);
+    CHECK_FALSE(got.completed_at);
+
+    const core::Status again = store.Record(wanted);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().kind == core::ErrorKind::kAlreadyExists);
+    CHECK(again.error().reason == "UPSTREAM_REQUEST_EXISTS");
+    CHECK_FALSE(Value(store.Get("missing")).has_value());
+  }
+
+  SECTION("Advance goes to WRITING and WRITTEN, never back") {
+    RequireOk(store.Record(wanted));
+    RequireOk(store.Advance("q1", core::JournalState::kWriting, T(2)));
+    CHECK(GetEntry(store, "q1").state == core::JournalState::kWriting);
+    CHECK_FALSE(GetEntry(store, "q1").written_at);
+    RequireOk(store.Advance("q1", core::JournalState::kWritten, T(3)));
+    core::JournalEntry got = GetEntry(store, "q1");
+    CHECK(got.state == core::JournalState::kWritten);
+    CHECK(got.written_at == T(3));
+    CHECK(got.payload == wanted.payload);  // kept until final
+    // At or past the state asked for: left as it is.
+    RequireOk(store.Advance("q1", core::JournalState::kWriting, T(4)));
+    RequireOk(store.Advance("q1", core::JournalState::kWritten, T(5)));
+    got = GetEntry(store, "q1");
+    CHECK(got.state == core::JournalState::kWritten);
+    CHECK(got.written_at == T(3));
+    // JOURNALLED straight to WRITTEN (the rename and the record in one step).
+    RequireOk(store.Record(Entry("q2", "daemon-a", 2)));
+    RequireOk(store.Advance("q2", core::JournalState::kWritten, T(6)));
+    CHECK(GetEntry(store, "q2").state == core::JournalState::kWritten);
+
+    const core::Status unknown = store.Advance("missing", core::JournalState::kWritten, T(7));
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().kind == core::ErrorKind::kNotFound);
+    CHECK(unknown.error().reason == "UPSTREAM_REQUEST_NOT_FOUND");
+    const core::Status backwards = store.Advance("q1", core::JournalState::kAnswered, T(7));
+    REQUIRE_FALSE(backwards.ok());
+    CHECK(backwards.error().kind == core::ErrorKind::kInternal);
+    CHECK(GetEntry(store, "q1").state == core::JournalState::kWritten);
+  }
+
+  SECTION("Complete writes its events only when the state changes") {
+    RequireOk(store.Record(wanted));
+    RequireOk(store.Advance("q1", core::JournalState::kWritten, T(2)));
+
+    // WRITTEN → ABANDONED: the bytes stay (not final), the event is written.
+    RequireOk(store.Complete("q1", core::JournalState::kAbandoned, T(3),
+                             {Ev("upstream.abandoned", "x-q1")}));
+    core::JournalEntry got = GetEntry(store, "q1");
+    CHECK(got.state == core::JournalState::kAbandoned);
+    CHECK(got.completed_at == T(3));
+    CHECK(got.payload == wanted.payload);
+    CHECK(Types(events()) == std::vector<std::string>{"upstream.abandoned"});
+
+    // ABANDONED again: nothing changes, no event.
+    RequireOk(store.Complete("q1", core::JournalState::kAbandoned, T(4), {Ev("again")}));
+    CHECK(GetEntry(store, "q1").completed_at == T(3));
+    CHECK(events().size() == 1);
+
+    // A late answer: ABANDONED → ANSWERED, bytes dropped, two events in order.
+    RequireOk(store.Complete("q1", core::JournalState::kAnswered, T(5),
+                             {Ev("upstream.answered"), Ev("upstream.late")}));
+    got = GetEntry(store, "q1");
+    CHECK(got.state == core::JournalState::kAnswered);
+    CHECK(got.completed_at == T(5));
+    CHECK(got.payload.empty());
+    CHECK(got.written_at == T(2));
+
+    // Final: neither another answer, a rejection nor an abandonment changes it.
+    RequireOk(store.Complete("q1", core::JournalState::kRejected, T(6), {Ev("no")}));
+    RequireOk(store.Complete("q1", core::JournalState::kAbandoned, T(6), {Ev("no")}));
+    RequireOk(store.Complete("q1", core::JournalState::kAnswered, T(6), {Ev("no")}));
+    RequireOk(store.Advance("q1", core::JournalState::kWritten, T(6)));
+    got = GetEntry(store, "q1");
+    CHECK(got.state == core::JournalState::kAnswered);
+    CHECK(got.completed_at == T(5));
+    CHECK(Types(events()) ==
+          std::vector<std::string>{"upstream.abandoned", "upstream.answered", "upstream.late"});
+
+    // Never written (a result of the same name existed): JOURNALLED → REJECTED, bytes dropped.
+    RequireOk(store.Record(Entry("q2", "daemon-a", 2)));
+    RequireOk(store.Complete("q2", core::JournalState::kRejected, T(7), {}));
+    got = GetEntry(store, "q2");
+    CHECK(got.state == core::JournalState::kRejected);
+    CHECK(got.payload.empty());
+    CHECK(events().size() == 3);
+
+    const core::Status unknown =
+        store.Complete("missing", core::JournalState::kAnswered, T(8), {Ev("no")});
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().reason == "UPSTREAM_REQUEST_NOT_FOUND");
+    const core::Status not_a_completion =
+        store.Complete("q2", core::JournalState::kWriting, T(8), {Ev("no")});
+    REQUIRE_FALSE(not_a_completion.ok());
+    CHECK(not_a_completion.error().kind == core::ErrorKind::kInternal);
+    CHECK(events().size() == 3);
+  }
+
+  SECTION("the database refuses a final entry that keeps its request bytes") {
+    RequireOk(store.Record(wanted));
+    pqxx::connection c(dsn);
+    pqxx::work txn(c);
+    CHECK_THROWS_AS(txn.exec0("UPDATE upstream_journal SET state = 'ANSWERED'"),
+                    pqxx::check_violation);
+  }
+}
+
+TEST_CASE("each instance recovers its own journal entries", "[postgres][journal][issue11]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  const std::string dsn = env.CreateDatabase();
+  PgStore store(Options(dsn));
+  Value(store.Open());
+  // daemon-a: one of each state; b1 belongs to daemon-b.
+  RequireOk(store.Record(Entry("a-journalled", "daemon-a", 5)));
+  RequireOk(store.Record(Entry("a-writing", "daemon-a", 4)));
+  RequireOk(store.Advance("a-writing", core::JournalState::kWriting, T(4)));
+  RequireOk(store.Record(Entry("a-written", "daemon-a", 3)));
+  RequireOk(store.Advance("a-written", core::JournalState::kWritten, T(3)));
+  RequireOk(store.Record(Entry("a-abandoned", "daemon-a", 2)));
+  RequireOk(store.Complete("a-abandoned", core::JournalState::kAbandoned, T(20), {}));
+  RequireOk(store.Record(Entry("a-answered-old", "daemon-a", 1)));
+  RequireOk(store.Complete("a-answered-old", core::JournalState::kAnswered, T(9), {}));
+  RequireOk(store.Record(Entry("a-rejected", "daemon-a", 6)));
+  RequireOk(store.Complete("a-rejected", core::JournalState::kRejected, T(10), {}));
+  RequireOk(store.Record(Entry("b1", "daemon-b", 0)));
+  // An entry journalled before owners were recorded.
+  RequireOk(store.Record(Entry("legacy", "", 7)));
+
+  // Completed at or after T(10): a-rejected (exactly T(10)) and a-abandoned; not a-answered-old.
+  const auto a = Value(store.Recoverable("daemon-a", T(10)));
+  CHECK(Keys(a) == std::vector<std::string>{"a-abandoned", "a-written", "a-writing", "a-journalled",
+                                            "a-rejected", "legacy"});
+  for (const auto& e : a) {
+    CHECK(e.instance_id == "daemon-a");  // "legacy" adopted
+    const bool final = core::IsFinal(e.state);
+    CHECK(e.payload.empty() == final);  // the bytes come along until final
+  }
+  CHECK(a.at(1).written_at == T(3));
+  // daemon-b sees only its own entry: not daemon-a's, and not the adopted one.
+  CHECK(Keys(Value(store.Recoverable("daemon-b", T(0)))) == std::vector<std::string>{"b1"});
+  // Asking again changes nothing.
+  CHECK(Keys(Value(store.Recoverable("daemon-a", T(10)))) == Keys(a));
+  CHECK(GetEntry(store, "legacy").instance_id == "daemon-a");
+  CHECK(Value(store.Recoverable("daemon-c", T(0))).empty());
+}
+
+TEST_CASE("migration 0006 carries journal entries, results and registrations forward",
+          "[postgres][journal][migrate][issue11]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  const std::string dsn = env.CreateDatabase();
+  {
+    // What an onshid before 0006 left behind.
+    pqxx::connection c(dsn);
+    REQUIRE(postgres::Migrate(c, MigrationsUpTo(5)).ok());
+    pqxx::work txn(c);
+    const std::string journal =
+        "INSERT INTO upstream_journal (request_id, message_type, kind, file_name, payload_sha256,"
+        " journalled_at, completed_at) VALUES ($1, $2, $3, $4, 'sha', to_timestamp($5),"
+        " to_timestamp($6::bigint))";
+    txn.exec_params0(journal, "desk/r-pending", "OQSsiquc01", "eligibility_query",
+                     "OQSsiquc01req_1.xml", 1'790'000'001, static_cast<const char*>(nullptr));
+    txn.exec_params0(journal, "desk/r-done", "OQSsiquc01", "eligibility_query",
+                     "OQSsiquc01req_2.xml", 1'790'000'002, 1'790'000'012);
+    txn.exec_params0(journal, "checkin:ci_1#r2", "OQSsiquc01", "eligibility_query",
+                     "OQSsiquc01req_3.xml", 1'790'000'003, static_cast<const char*>(nullptr));
+    txn.exec_params0(journal, "refno:desk/r-ref", "OQSsiimm01", "reference_number",
+                     "OQSsiimm01req_4.xml", 1'790'000'004, static_cast<const char*>(nullptr));
+    const std::string result =
+        "INSERT INTO eligibility_results (source, request_id, file_name, raw, raw_sha256, xml,"
+        " received_at) VALUES ($1, $2, $3, '\\x00'::bytea, 'sha', '<x/>', now())";
+    txn.exec_params0(result, "query", "desk/r-done", "OQSsiquc01res_2.xml");
+    txn.exec_params0(result, "query", "checkin:ci_1", "OQSsiquc01res_5.xml");
+    txn.exec_params0(result, "face", "", "face_1.xml");
+    txn.exec0(
+        "INSERT INTO reference_number_registrations (request_id, reference_number, insurer_number,"
+        " insured_identification_number, state, requested_at)"
+        " VALUES ('refno:desk/r-ref', 'P-1', '06139992', '5678', 'PENDING', now())");
+    txn.exec0("INSERT INTO events (at, type) VALUES (now(), 'legacy.one'), (now(), 'legacy.two')");
+    txn.commit();
+  }
+
+  PgStore store(Options(dsn));
+  CHECK(Value(store.Open()) == schema::LatestVersion());
+
+  // A pending legacy entry may have been written: it is awaited, never written again.
+  core::JournalEntry pending = GetEntry(store, "desk/r-pending");
+  CHECK(pending.state == core::JournalState::kWritten);
+  CHECK(pending.written_at == pending.journalled_at);
+  CHECK(pending.payload.empty());
+  CHECK(pending.instance_id.empty());
+  CHECK(pending.client_request_id == "r-pending");
+  RequireOk(store.Advance("desk/r-pending", core::JournalState::kWriting, T(50)));
+  CHECK(GetEntry(store, "desk/r-pending").state == core::JournalState::kWritten);
+  const core::JournalEntry done = GetEntry(store, "desk/r-done");
+  CHECK(done.state == core::JournalState::kAnswered);
+  CHECK(done.completed_at == T(12));
+  CHECK(GetEntry(store, "checkin:ci_1#r2").client_request_id.empty());
+  CHECK(GetEntry(store, "refno:desk/r-ref").client_request_id == "r-ref");
+
+  auto by_request = [&store](const std::string& key) {
+    auto found = Value(store.ResultForRequest(key));
+    REQUIRE(found.has_value());
+    return found->client_request_id;
+  };
+  CHECK(by_request("desk/r-done") == "r-done");
+  CHECK(by_request("checkin:ci_1").empty());
+  auto registration = Value(store.RegistrationForRequest("refno:desk/r-ref"));
+  REQUIRE(registration.has_value());
+  CHECK(registration->client_request_id == "r-ref");
+
+  // Legacy entries go to the first instance that recovers.
+  CHECK(Keys(Value(store.Recoverable("daemon-a", T(100)))) ==
+        std::vector<std::string>{"desk/r-pending", "checkin:ci_1#r2", "refno:desk/r-ref"});
+  CHECK(Value(store.Recoverable("daemon-b", T(0))).empty());
+
+  // Events keep their cursors; new ones continue after them.
+  const auto before = Value(store.ListAfter(0, 10));
+  REQUIRE(before.size() == 2);
+  CHECK(before[0].cursor == 1);
+  CHECK(before[1].cursor == 2);
+  RequireOk(store.Append(Ev("after.migration")));
+  const auto after = Value(store.ListAfter(2, 10));
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].cursor == 3);
+}
+
+TEST_CASE("results, quarantined files and their events commit together with the journal",
+          "[postgres][results][issue11]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  const std::string dsn = env.CreateDatabase();
+  PgStore store(Options(dsn));
+  Value(store.Open());
+  auto events = [&store] { return Value(store.ListAfter(0, 100)); };
+  RequireOk(store.Record(Entry("desk/q1", "daemon-a", 1)));
+  RequireOk(store.Advance("desk/q1", core::JournalState::kWritten, T(2)));
+
+  // The builder sees what the store found and reports it.
+  std::vector<core::StoreOutcome> seen;
+  auto report = [&seen](const core::StoreOutcome& o) {
+    seen.push_back(o);
+    core::Event e = Ev(o.duplicate_of ? "eligibility.duplicate" : "eligibility.result");
+    e.result_id = o.id;
+    return std::vector<core::Event>{e};
+  };
+
+  SECTION("a query result answers its journal entry and writes its events, once") {
+    const core::StoredResult r = QueryResult("desk/q1", "OQSsiquc01res_1.xml", 3);
+    const core::StoreOutcome first = Value(store.StoreResult(r, report));
+    CHECK(first.id > 0);
+    CHECK_FALSE(first.same_file);
+    CHECK_FALSE(first.duplicate_of);
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].id == first.id);
+    core::JournalEntry entry = GetEntry(store, "desk/q1");
+    CHECK(entry.state == core::JournalState::kAnswered);
+    CHECK(entry.completed_at == T(3));
+    CHECK(entry.payload.empty());
+    auto listed = events();
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].type == "eligibility.result");
+    CHECK(listed[0].result_id == first.id);
+    const auto stored = Value(store.GetResult(first.id));
+    REQUIRE(stored.has_value());
+    CHECK(stored->client_request_id == "x-desk/q1");
+    CHECK(stored->request_id == "desk/q1");
+
+    // The same file read again: the earlier one, no builder call, no event.
+    const core::StoreOutcome again = Value(store.StoreResult(r, report));
+    CHECK(again.same_file);
+    CHECK(again.id == first.id);
+    CHECK(seen.size() == 1);
+    CHECK(events().size() == 1);
+
+    // Other file, same bytes: a duplicate delivery, reported as such.
+    core::StoredResult copy = QueryResult("", "OQSsiquc01res_copy.xml", 4);
+    copy.raw_sha256 = r.raw_sha256;
+    const core::StoreOutcome dup = Value(store.StoreResult(copy, report));
+    REQUIRE(dup.duplicate_of);
+    CHECK(*dup.duplicate_of == first.id);
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[1].duplicate_of == first.id);
+    CHECK(Types(events()) ==
+          std::vector<std::string>{"eligibility.result", "eligibility.duplicate"});
+  }
+
+  SECTION("a late answer completes an abandoned entry") {
+    RequireOk(store.Complete("desk/q1", core::JournalState::kAbandoned, T(5), {}));
+    Value(store.StoreResult(QueryResult("desk/q1", "OQSsiquc01res_1.xml", 9), report));
+    const core::JournalEntry entry = GetEntry(store, "desk/q1");
+    CHECK(entry.state == core::JournalState::kAnswered);
+    CHECK(entry.completed_at == T(9));
+    CHECK(entry.payload.empty());
+  }
+
+  SECTION("a failing events builder leaves neither result, journal change nor event") {
+    auto failing = [](const core::StoreOutcome&) -> std::vector<core::Event> {
+      throw std::runtime_error("builder failed");
+    };
+    const auto stored =
+        store.StoreResult(QueryResult("desk/q1", "OQSsiquc01res_1.xml", 3), failing);
+    REQUIRE_FALSE(stored.ok());
+    CHECK(stored.error().kind == core::ErrorKind::kInternal);
+    CHECK_FALSE(Value(store.ResultForRequest("desk/q1")).has_value());
+    const core::JournalEntry entry = GetEntry(store, "desk/q1");
+    CHECK(entry.state == core::JournalState::kWritten);
+    CHECK_FALSE(entry.payload.empty());
+    CHECK(events().empty());
+    // The store is fine afterwards: the same result stores normally.
+    CHECK_FALSE(Value(store.StoreResult(QueryResult("desk/q1", "OQSsiquc01res_1.xml", 3), report))
+                    .same_file);
+  }
+
+  SECTION("a result that cannot be stored writes no event and leaves the journal") {
+    core::StoredResult bad = QueryResult("desk/q1", "OQSsiquc01res_1.xml", 3);
+    bad.source = "neither";  // refused by the table's CHECK
+    const auto stored = store.StoreResult(bad, report);
+    REQUIRE_FALSE(stored.ok());
+    CHECK(seen.empty());
+    CHECK(GetEntry(store, "desk/q1").state == core::JournalState::kWritten);
+    CHECK(events().empty());
+  }
+
+  SECTION("a quarantined answer completes its journal entry with its events") {
+    core::QuarantinedFile file{"OQSsiquc01res_1.xml", std::string("\xff\x00\xfe", 3),
+                               "not well-formed XML", T(4), "desk/q1"};
+    RequireOk(store.Quarantine(file, {Ev("upstream.file_quarantined", "x-desk/q1")}));
+    const core::JournalEntry entry = GetEntry(store, "desk/q1");
+    CHECK(entry.state == core::JournalState::kAnswered);
+    CHECK(entry.completed_at == T(4));
+    CHECK(entry.payload.empty());
+    CHECK(Types(events()) == std::vector<std::string>{"upstream.file_quarantined"});
+    pqxx::connection c(dsn);
+    pqxx::read_transaction txn(c);
+    const pqxx::row row = txn.exec1("SELECT file_name, raw, reason FROM quarantined_files");
+    CHECK(row[0].as<std::string>() == file.file_name);
+    CHECK(pqxx::binarystring(row[1]).str() == file.raw);
+    CHECK(row[2].as<std::string>() == file.reason);
+
+    // A file that answered nothing of ours is only kept.
+    RequireOk(store.Quarantine({"stray.xml", "x", "unknown file", T(5), ""}, {}));
+    CHECK(events().size() == 1);
+  }
+}
+
+TEST_CASE("request keys keep the first claim and its outcome",
+          "[postgres][request_keys][issue11]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  PgStore store(Options(env.CreateDatabase(), 4));
+  Value(store.Open());
+  const core::RequestKey key{"reception-1", "req-1", "/onshi.v1.CheckInService/StartCheckIn",
+                             std::string(64, 'f')};
+
+  SECTION("claim, finish, claim again answers the stored outcome") {
+    const core::RequestKeyRecord claimed = Value(store.ClaimRequestKey(key, T(1)));
+    CHECK(claimed.key.client == "reception-1");
+    CHECK(claimed.key.request_id == "req-1");
+    CHECK(claimed.key.method == key.method);
+    CHECK(claimed.key.fingerprint == key.fingerprint);
+    CHECK(claimed.claimed_at == T(1));
+    CHECK_FALSE(claimed.outcome);
+    CHECK_FALSE(claimed.finished_at);
+
+    // Still running (or its daemon stopped): the same claim, no outcome.
+    const core::RequestKeyRecord running = Value(store.ClaimRequestKey(key, T(2)));
+    CHECK(running.claimed_at == T(1));
+    CHECK_FALSE(running.outcome);
+
+    const core::RequestOutcome outcome{6, std::string("\x08\x06\x12\x00status", 10),
+                                       "CHECK_IN_EXISTS", "checkin:ci_1"};
+    RequireOk(store.FinishRequestKey("reception-1", "req-1", outcome, T(3)));
+    const core::RequestKeyRecord finished = Value(store.ClaimRequestKey(key, T(4)));
+    REQUIRE(finished.outcome);
+    CHECK(finished.outcome->code == 6);
+    CHECK(finished.outcome->body == outcome.body);
+    CHECK(finished.outcome->reason == "CHECK_IN_EXISTS");
+    CHECK(finished.outcome->audit_subject == "checkin:ci_1");
+    CHECK(finished.finished_at == T(3));
+    CHECK(finished.claimed_at == T(1));
+
+    // A second outcome does not replace the first.
+    RequireOk(store.FinishRequestKey("reception-1", "req-1", {0, "other", "OK", ""}, T(5)));
+    const core::RequestKeyRecord kept = Value(store.ClaimRequestKey(key, T(6)));
+    REQUIRE(kept.outcome);
+    CHECK(kept.outcome->reason == "CHECK_IN_EXISTS");
+    CHECK(kept.finished_at == T(3));
+  }
+
+  SECTION("another fingerprint gets the stored claim back") {
+    Value(store.ClaimRequestKey(key, T(1)));
+    core::RequestKey other = key;
+    other.fingerprint = std::string(64, '0');
+    other.method = "/onshi.v1.CheckInService/Cancel";
+    const core::RequestKeyRecord stored = Value(store.ClaimRequestKey(other, T(2)));
+    CHECK(stored.key.fingerprint == key.fingerprint);
+    CHECK(stored.key.method == key.method);
+    // The same id of another client is another key.
+    core::RequestKey emr = other;
+    emr.client = "emr";
+    CHECK(Value(store.ClaimRequestKey(emr, T(2))).key.fingerprint == other.fingerprint);
+  }
+
+  SECTION("concurrent claims agree on one winner") {
+    std::vector<std::string> fingerprints(4);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+      threads.emplace_back([&, i] {
+        core::RequestKey k = key;
+        k.fingerprint = std::string(64, static_cast<char>('a' + i));
+        auto got = store.ClaimRequestKey(k, T(1));
+        fingerprints[static_cast<std::size_t>(i)] = got.ok() ? got->key.fingerprint : "error";
+      });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(fingerprints[0] != "error");
+    CHECK(std::count(fingerprints.begin(), fingerprints.end(), fingerprints[0]) == 4);
+  }
+
+  SECTION("finishing an unknown key is REQUEST_KEY_NOT_FOUND") {
+    const core::Status s = store.FinishRequestKey("reception-1", "never", {0, "", "OK", ""}, T(1));
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().kind == core::ErrorKind::kNotFound);
+    CHECK(s.error().reason == "REQUEST_KEY_NOT_FOUND");
+  }
+
+  SECTION("purge deletes the oldest claims before a time, at most a limit") {
+    for (int i = 1; i <= 4; ++i) {
+      core::RequestKey k = key;
+      k.request_id = "req-" + std::to_string(i);
+      Value(store.ClaimRequestKey(k, T(i * 10)));
+    }
+    RequireOk(store.FinishRequestKey("reception-1", "req-2", {0, "", "OK", ""}, T(25)));
+    CHECK(Value(store.PurgeRequestKeys(T(30), 1)) == 1);  // req-1
+    CHECK(Value(store.PurgeRequestKeys(T(30), 0)) == 0);
+    CHECK(Value(store.PurgeRequestKeys(T(30), 10)) == 1);  // req-2 (claimed at T(20))
+    CHECK(Value(store.PurgeRequestKeys(T(30), 10)) == 0);  // req-3 is claimed at T(30) exactly
+    core::RequestKey first = key;
+    first.fingerprint = "new";
+    // req-1 is gone: claiming it again stores the new claim.
+    CHECK(Value(store.ClaimRequestKey(first, T(50))).key.fingerprint == "new");
+    core::RequestKey third = key;
+    third.request_id = "req-3";
+    third.fingerprint = "new";
+    CHECK(Value(store.ClaimRequestKey(third, T(50))).key.fingerprint == key.fingerprint);
+  }
+}
+
+TEST_CASE("sessions are bounded by the configured time-outs", "[postgres][session][issue11]") {
+  PgTestEnv& env = SharedPgTestEnv();
+  const std::string dsn = env.CreateDatabase();
+
+  SECTION("every pooled session shows the configured settings") {
+    PgStoreOptions o = Options(dsn, 2);
+    o.statement_timeout_ms = 1500;
+    o.lock_timeout_ms = 700;
+    o.idle_in_transaction_timeout_ms = 45000;
+    PgStore store(o);
+    Value(store.Open());
+    for (int i = 0; i < 2; ++i) {  // whichever connection of the pool answers
+      CHECK(Value(store.ServerSetting("statement_timeout")) == "1500ms");
+      CHECK(Value(store.ServerSetting("lock_timeout")) == "700ms");
+      CHECK(Value(store.ServerSetting("idle_in_transaction_session_timeout")) == "45s");
+    }
+    CHECK(store.PoolUsage().connections_opened >= 1);
+    const auto unknown = store.ServerSetting("no_such_setting");
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().kind == core::ErrorKind::kInternal);
+  }
+
+  SECTION("what the DSN sets itself wins") {
+    PgStoreOptions o = Options(dsn + " options='-c statement_timeout=4321'", 1);
+    o.lock_timeout_ms = 800;
+    PgStore store(o);
+    Value(store.Open());
+    CHECK(Value(store.ServerSetting("statement_timeout")) == "4321ms");
+    CHECK(Value(store.ServerSetting("lock_timeout")) == "800ms");
+    CHECK(Value(store.ServerSetting("idle_in_transaction_session_timeout")) == "1min");
+  }
+
+  SECTION("a statement longer than statement_timeout fails quickly with DATABASE_TIMEOUT") {
+    postgres::SessionBounds bounds;
+    bounds.statement_timeout_ms = 300;
+    postgres::ConnectionPool pool(postgres::BoundedDsn(dsn, bounds), 1);
+    const auto started = std::chrono::steady_clock::now();
+    const core::Status slept = pool.Run([](pqxx::connection& c) {
+      pqxx::work txn(c);
+      txn.exec("SELECT pg_sleep(20)");
+    });
+    const auto took = std::chrono::steady_clock::now() - started;
+    REQUIRE_FALSE(slept.ok());
+    CHECK(slept.error().kind == core::ErrorKind::kUnavailable);
+    CHECK(slept.error().reason == "DATABASE_TIMEOUT");
+    CHECK_FALSE(slept.error().message_ja.empty());
+    CHECK(took < std::chrono::seconds(5));
+    // The connection is still good.
+    CHECK(pool.Run([](pqxx::connection& c) { pqxx::nontransaction(c).exec1("SELECT 1"); }).ok());
+    CHECK(pool.Stats().connections_opened == 1);
+  }
+
+  SECTION("a write waiting for a lock fails with DATABASE_TIMEOUT after lock_timeout") {
+    PgStoreOptions o = Options(dsn, 1);
+    o.lock_timeout_ms = 300;
+    PgStore store(o);
+    Value(store.Open());
+    const std::int64_t id = Value(store.AppendAudit(SampleRecord("locked")));
+    pqxx::connection holder(dsn);
+    pqxx::work hold(holder);
+    hold.exec_params("SELECT 1 FROM audit_log WHERE id = $1 FOR UPDATE", id);
+    const auto started = std::chrono::steady_clock::now();
+    const core::Status finished = store.FinishAudit(id, "OK", "", T(1));
+    const auto took = std::chrono::steady_clock::now() - started;
+    REQUIRE_FALSE(finished.ok());
+    CHECK(finished.error().reason == "DATABASE_TIMEOUT");
+    CHECK(finished.error().metadata ==
+          std::vector<std::pair<std::string, std::string>>{{"sqlstate", "55P03"}});
+    CHECK(took < std::chrono::seconds(5));
+    hold.abort();
+    RequireOk(store.FinishAudit(id, "OK", "", T(1)));
+  }
+
+  SECTION("without lock_timeout the statement_timeout still ends a lock wait") {
+    PgStoreOptions o = Options(dsn, 1);
+    o.lock_timeout_ms = 0;
+    o.statement_timeout_ms = 300;
+    PgStore store(o);
+    Value(store.Open());
+    const std::int64_t id = Value(store.AppendAudit(SampleRecord("locked")));
+    pqxx::connection holder(dsn);
+    pqxx::work hold(holder);
+    hold.exec_params("SELECT 1 FROM audit_log WHERE id = $1 FOR UPDATE", id);
+    const core::Status finished = store.FinishAudit(id, "OK", "", T(1));
+    REQUIRE_FALSE(finished.ok());
+    CHECK(finished.error().reason == "DATABASE_TIMEOUT");
+    CHECK(finished.error().metadata ==
+          std::vector<std::pair<std::string, std::string>>{{"sqlstate", "57014"}});
+  }
+}
+
+TEST_CASE("session bounds are added to any DSN form without overriding it",
+          "[postgres][session][issue11]") {
+  postgres::SessionBounds bounds;
+  bounds.connect_timeout_ms = 2500;
+  const std::string kv =
+      postgres::BoundedDsn("host=/run/x dbname=onshid keepalives_idle=99", bounds);
+  CHECK(kv.find("host='/run/x'") != std::string::npos);
+  CHECK(kv.find("connect_timeout='3'") != std::string::npos);
+  CHECK(kv.find("keepalives='1'") != std::string::npos);
+  CHECK(kv.find("keepalives_idle='99'") != std::string::npos);
+  CHECK(kv.find("keepalives_interval='10'") != std::string::npos);
+  CHECK(kv.find("keepalives_count='3'") != std::string::npos);
+  CHECK(kv.find("options='-c statement_timeout=30000 -c lock_timeout=10000"
+                " -c idle_in_transaction_session_timeout=60000'") != std::string::npos);
+
+  const std::string uri = postgres::BoundedDsn(
+      "postgresql://onshid:p%27w@db.example:5433/onshid?connect_timeout=7"
+      "&options=-c%20lock_timeout%3D5s",
+      bounds);
+  CHECK(uri.find("password='p\\'w'") != std::string::npos);
+  CHECK(uri.find("port='5433'") != std::string::npos);
+  CHECK(uri.find("connect_timeout='7'") != std::string::npos);
+  CHECK(uri.find("options='-c lock_timeout=5s -c statement_timeout=30000"
+                 " -c idle_in_transaction_session_timeout=60000'") != std::string::npos);
+
+  // Not a connection string libpq understands: left as it is, so connecting reports it.
+  CHECK(postgres::BoundedDsn("host='unterminated", bounds) == "host='unterminated");
 }
 
 }  // namespace

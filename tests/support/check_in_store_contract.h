@@ -19,7 +19,7 @@
 
 #include "core/checkin/check_in_store.h"
 #include "core/checkin/mem_check_in_store.h"
-#include "core/results.h"
+#include "core/event.h"
 
 namespace onshid::testing {
 

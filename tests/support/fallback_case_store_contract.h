@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/fallback/case_store.h"
-#include "core/results.h"
+#include "core/event.h"
 
 namespace onshid::testing {
 

@@ -50,10 +50,11 @@ inline std::vector<std::string> RequestIds(const std::vector<core::AuditRecord>&
   return ids;
 }
 
-inline void Append(core::Store& store, const core::AuditRecord& r) {
-  const core::Status s = store.AppendAudit(r);
-  INFO((s.ok() ? std::string() : s.error().reason + ": " + s.error().message));
-  REQUIRE(s.ok());
+inline std::int64_t Append(core::Store& store, const core::AuditRecord& r) {
+  const core::Result<std::int64_t> id = store.AppendAudit(r);
+  INFO((id.ok() ? std::string() : id.error().reason + ": " + id.error().message));
+  REQUIRE(id.ok());
+  return *id;
 }
 
 inline std::vector<core::AuditRecord> List(core::Store& store, const core::AuditQuery& q) {
@@ -107,6 +108,63 @@ inline void RunStoreContract(const StoreFactory& make_store) {
     CHECK(got.channel == r.channel);
     CHECK(got.subject == r.subject);
     CHECK(got.outcome == r.outcome);
+  }
+
+  SECTION("AppendAudit returns the id the record is listed with") {
+    const std::int64_t first = Append(store, Record("first", At(1)));
+    const std::int64_t second = Append(store, Record("second", At(2)));
+    CHECK(first > 0);
+    CHECK(second > first);
+    const auto listed = List(store, {});
+    REQUIRE(listed.size() == 2);
+    CHECK(listed[0].id == second);
+    CHECK(listed[0].request_id == "second");
+    CHECK(listed[1].id == first);
+  }
+
+  SECTION("a write audited as ATTEMPTED is finished with its outcome, subject and time") {
+    core::AuditRecord attempted = Record("write-1", At(20));
+    attempted.subject = "";
+    attempted.outcome = "ATTEMPTED";
+    const std::int64_t id = Append(store, attempted);
+    const std::int64_t other = Append(store, Record("other", At(21)));
+    {
+      core::AuditQuery q;
+      q.request_id = "write-1";
+      const auto listed = List(store, q);
+      REQUIRE(listed.size() == 1);
+      CHECK(listed[0].outcome == "ATTEMPTED");  // durable before the write runs
+    }
+
+    const core::Status finished = store.FinishAudit(id, "CHECK_IN_EXISTS", "checkin:7", At(22, 5));
+    INFO((finished.ok() ? std::string() : finished.error().reason));
+    REQUIRE(finished.ok());
+    core::AuditQuery q;
+    q.request_id = "write-1";
+    const auto listed = List(store, q);
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].id == id);
+    CHECK(listed[0].outcome == "CHECK_IN_EXISTS");
+    CHECK(listed[0].subject == "checkin:7");
+    CHECK(listed[0].at == At(22, 5));
+    CHECK(listed[0].method == attempted.method);  // the rest is kept
+    CHECK(listed[0].client == attempted.client);
+    q.request_id = "other";
+    const auto untouched = List(store, q);
+    REQUIRE(untouched.size() == 1);
+    CHECK(untouched[0].id == other);
+    CHECK(untouched[0].outcome == "OK");
+    CHECK(untouched[0].subject == "checkin:42");
+  }
+
+  SECTION("finishing an unknown audit record is AUDIT_RECORD_NOT_FOUND") {
+    const std::int64_t id = Append(store, Record("only", At(1)));
+    const core::Status finished = store.FinishAudit(id + 1000, "OK", "", At(2));
+    REQUIRE_FALSE(finished.ok());
+    CHECK(finished.error().kind == core::ErrorKind::kNotFound);
+    CHECK(finished.error().reason == "AUDIT_RECORD_NOT_FOUND");
+    CHECK_FALSE(finished.error().message_ja.empty());
+    CHECK(List(store, {}).at(0).outcome == "OK");
   }
 
   SECTION("ids are distinct and grow in append order") {

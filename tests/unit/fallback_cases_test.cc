@@ -200,7 +200,8 @@ struct Fixture {
   SeqIds ids;
   app::Executor executor;
   app::FallbackCaseUseCases uc;
-  app::Actor actor{"desk-1", "req"};
+  // No request id: every call is a request of its own (retries are tested with their own ids).
+  app::Actor actor{"desk-1", ""};
 };
 
 // ---- Inputs -----------------------------------------------------------------------------------
@@ -1215,4 +1216,41 @@ TEST_CASE("fallback cases: a write after the purge stores no personal data again
   // …and so the scheduled purge has nothing to do for it.
   f.clock.Advance(24h * 365);
   CHECK(Ok(f.uc.PurgeExpired()) == 0);
+}
+
+// Issue 11: a staff action retried after its outcome was lost (the daemon stopped between the
+// write and the answer) carries the same request id; it must not be applied twice. The API layer
+// answers most retries from the recorded outcome; this is the case where none was recorded.
+TEST_CASE("fallback cases: a staff action retried with its request id is applied once",
+          "[fallback_cases]") {
+  Fixture f;
+  const std::string id = OpenByHand(f, CardCase(C::kNetworkError));
+  const app::Actor first{"desk-1", "req-evidence"};
+  const auto once = Ok(f.uc.RecordEvidence(id, StatementEvidence(), first));
+  const auto again = Ok(f.uc.RecordEvidence(id, StatementEvidence(), first));
+  CHECK(again.evidence.size() == once.evidence.size());
+  CHECK(f.AttemptsOf(id, "EVIDENCE").size() == 1);
+  CHECK(TasksOf(f.View(id), "REQUERY_BEFORE_CLAIM").size() == 1);
+  // The same evidence under another request id is another recording.
+  const auto other = Ok(f.uc.RecordEvidence(id, StatementEvidence(), app::Actor{"desk-1", "req-2"}));
+  CHECK(other.evidence.size() == once.evidence.size() + 1);
+
+  const auto requery = TasksOf(f.View(id), "REQUERY_BEFORE_CLAIM").at(0);
+  const app::Actor complete{"desk-1", "req-complete"};
+  CHECK(Ok(f.uc.CompleteTask(requery.id, "", "staff-7", complete)).state == "DONE");
+  CHECK(Ok(f.uc.CompleteTask(requery.id, "", "staff-7", complete)).state == "DONE");
+  CHECK(f.AttemptsOf(id, "TASK_DONE").size() == 1);
+  CHECK(Err(f.uc.CompleteTask(requery.id, "", "staff-7", app::Actor{"desk-1", "req-3"})).reason ==
+        "TASK_NOT_OPEN");
+
+  f.clock.Advance(5 * 24h);
+  Ok(f.uc.RecordEvidence(id, Contacted("20251215"), app::Actor{"desk-1", "req-4"}));
+  const app::Actor route{"desk-1", "req-route"};
+  Ok(f.uc.ChooseClaimRoute(id, {}, route));
+  Ok(f.uc.ChooseClaimRoute(id, {}, route));
+  const app::Actor close{"desk-1", "req-close"};
+  CHECK(Ok(f.uc.Close(id, {}, close)).state == "CLOSED");
+  CHECK(Ok(f.uc.Close(id, {}, close)).state == "CLOSED");
+  CHECK(f.AttemptsOf(id, "CLOSED").size() == 1);
+  CHECK(Err(f.uc.Close(id, {}, app::Actor{"desk-1", "req-5"})).reason == "CASE_CLOSED");
 }

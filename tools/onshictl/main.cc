@@ -34,6 +34,8 @@ struct Options {
   std::string tls_ca, tls_cert, tls_key, tls_server_name;
   bool json = false;
   int timeout_ms = 5000;
+  // Sent as x-request-id: a write retried with the same id (and the same request) is done once.
+  std::string request_id;
   // query
   std::string insurer, symbol, number, branch, birth, date;
   bool limit_consent = false;
@@ -151,6 +153,8 @@ void Usage(std::ostream& out) {
          "  --tls-cert FILE --tls-key FILE   client certificate for mTLS\n"
          "  --tls-server-name NAME  expected name in the daemon's certificate\n"
          "  --timeout MS        deadline per call (default 5000)\n"
+         "  --request-id ID     x-request-id of the call: run a write again with the same ID (and the\n"
+         "                      same arguments) to retry it without doing it twice\n"
          "  --json              print the response as JSON\n";
 }
 
@@ -183,6 +187,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const Options& o) {
 void Prepare(grpc::ClientContext& ctx, const Options& o) {
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(o.timeout_ms));
   if (!o.token.empty()) ctx.AddMetadata("authorization", "Bearer " + o.token);
+  if (!o.request_id.empty()) ctx.AddMetadata("x-request-id", o.request_id);
 }
 
 int ReportError(const grpc::Status& s, const grpc::ClientContext& ctx, const Options& o) {
@@ -1299,6 +1304,7 @@ int main(int argc, char** argv) {
     if (a == "--addr") value(o.addr);
     else if (a == "--token") value(o.token);
     else if (a == "--tls-ca") value(o.tls_ca);
+    else if (a == "--request-id") value(o.request_id);
     else if (a == "--tls-cert") value(o.tls_cert);
     else if (a == "--tls-key") value(o.tls_key);
     else if (a == "--tls-server-name") value(o.tls_server_name);

@@ -307,6 +307,7 @@ void Server::OnRequestFile(const std::string& name) {
   std::error_code ec;
   if (!fs::remove(path, ec)) return;  // somebody else took it
   ++requests_seen_;
+  ++request_files_[name];
   const std::string type = MessageType(name);
   const std::string res_name = ResultName(name);
   Log(LogLevel::kInfo, "request_received", {{"file", name}, {"type", type}, {"bytes", bytes->size()}});
@@ -649,6 +650,7 @@ nlohmann::json Server::StatusJson() const {
           {"requests_dropped", requests_dropped_},
           {"requests_pending", requests_pending_},
           {"faces_written", faces_written_},
+          {"request_files", request_files_},
           {"faults_armed", faults_.size()},
           {"encoding", options_.shift_jis ? "shift_jis" : "utf-8"}};
 }

@@ -124,6 +124,9 @@ class Server {
   int listen_fd_ = -1;
   bool stop_ = false;
   uint64_t requests_seen_ = 0, requests_answered_ = 0, requests_rejected_ = 0, requests_dropped_ = 0;
+  // Every request file taken from req/, by name, with how often a file of that name was taken (a
+  // client that writes one request twice shows up here).
+  std::map<std::string, int> request_files_;
   uint64_t requests_pending_ = 0, faces_written_ = 0;
 };
 
