@@ -11,6 +11,11 @@ namespace {
 
 namespace ck = core::checkin;
 
+// What a check-in knew about the arrival (for the cause of a read failure).
+ck::ArrivalContext ArrivalOf(const CheckInRecord& r) {
+  return {r.channel, ck::DocumentSet(r.documents)};
+}
+
 constexpr const char* kQueryKeyPrefix = "checkin:";
 
 core::DomainError Invalid(std::string message, std::string message_ja,
@@ -101,7 +106,7 @@ core::Event CheckInUseCases::MakeEvent(const CheckInRecord& r, std::string type,
   e.attributes = {{"check_in_id", r.id}, {"desk_id", r.desk_id},
                   {"state", std::string(ck::ToString(r.state))}};
   if (!reason.empty()) e.attributes.emplace_back("reason", std::move(reason));
-  if (r.cause) e.attributes.emplace_back("cause", std::string(ck::ToString(*r.cause)));
+  if (r.cause) e.attributes.emplace_back("cause", std::string(core::ToString(*r.cause)));
   if (!r.correlation.empty()) e.attributes.emplace_back("correlation", r.correlation);
   return e;
 }
@@ -317,7 +322,7 @@ void CheckInUseCases::Start(StartCheckInInput input, Done done) {
         if (!inspected) {
           auto failure = ReadFailureOf(inspected.error());
           if (!failure) return done(inspected.error());
-          outcome = ck::DecideReadFailure(*failure);
+          outcome = ck::DecideReadFailure(*failure, ArrivalOf(record));
         } else if (inspected->certificate) {
           record.certificate = inspected->certificate->status;
           record.keys.card_key = inspected->certificate->card_key;
@@ -336,9 +341,9 @@ void CheckInUseCases::Start(StartCheckInInput input, Done done) {
 
   std::optional<ck::Outcome> outcome;
   if (decision->path == ck::VerificationPath::kNoDocument) {
-    outcome = ck::DecideReadFailure(ck::ReadFailure::kNoDocument);
+    outcome = ck::DecideReadFailure(ck::ReadFailure::kNoDocument, ArrivalOf(record));
   } else if (!record.query_key.empty() && !eligibility_) {
-    outcome = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable);
+    outcome = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable, ArrivalOf(record));
     record.query_key.clear();  // nothing will be sent
   }
   auto created = CreateWith(std::move(record), outcome);
@@ -423,7 +428,7 @@ void CheckInUseCases::ApplyQueryOutcome(const std::string& id, core::Result<Resu
     const bool pending = e.reason == "UPSTREAM_RESULT_PENDING" || e.reason == "DEADLINE_EXCEEDED" ||
                          e.reason == "UPSTREAM_NO_ANSWER";
     if (e.reason == "SHUTTING_DOWN") return;  // rejoined by the sweep after the restart
-    auto decided = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable);
+    auto decided = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable, ArrivalOf(r));
     if (pending) r.timed_out = true;
     if (auto s = ApplyOutcome(r, decided, with.events); !s) return;
     with.events.back().attributes.emplace_back("upstream_reason", e.reason);
@@ -441,7 +446,7 @@ void CheckInUseCases::ApplyQueryOutcome(const std::string& id, core::Result<Resu
   if (result.parsed) {
     decided = ck::DecideResult(*result.parsed, r.certificate);
   } else {
-    decided = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable);
+    decided = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable, ArrivalOf(r));
   }
   CheckInRecord candidate = r;
   TakeResult(candidate, result);

@@ -62,12 +62,13 @@ constexpr int kDocumentCombinations = 32;
 fb::FallbackCase Input(int cause, int documents, int visit, int age, int facility, int known,
                        std::uint64_t index) {
   fb::FallbackCase c;
-  c.cause = static_cast<fb::FailureCause>(cause);
-  c.presented.my_number_card = (documents & 1) != 0;
-  c.presented.smartphone = (documents & 2) != 0;
-  c.presented.qualification_certificate = (documents & 4) != 0;
-  c.presented.health_insurance_card = (documents & 8) != 0;
-  c.presented.eligibility_notice = (documents & 16) != 0;
+  c.cause = static_cast<fb::FallbackCause>(cause);
+  using onshid::core::Document;
+  if (documents & 1) c.presented.Add(Document::kMyNumberCard);
+  if (documents & 2) c.presented.Add(Document::kMyNumberSmartphone);
+  if (documents & 4) c.presented.Add(Document::kQualificationCertificateCard);
+  if (documents & 8) c.presented.Add(Document::kHealthInsuranceCard);
+  if (documents & 16) c.presented.Add(Document::kQualificationNotice);
   c.visit = visit == 0 ? fb::VisitKind::kFirstVisit : fb::VisitKind::kRevisit;
   c.age = static_cast<fb::AgeBracket>(age);
   c.facility.oqs_available = (facility & 1) == 0;
@@ -97,7 +98,7 @@ fb::FallbackCase Input(int cause, int documents, int visit, int age, int facilit
     case 1: c.date = Date("20260501"); break;  // provisional path closed
     default: c.date = Date("20251120"); break;  // 健康保険証 still valid
   }
-  if (c.cause == fb::FailureCause::kCertificateExpired) {
+  if (c.cause == fb::FallbackCause::kCertificateExpired) {
     switch ((index / 72) % 3) {
       case 0: break;                                        // expiry unknown
       case 1: c.certificate_expiry = Date("20251019"); break;  // grace until 2026-01-31
@@ -165,4 +166,40 @@ TEST_CASE("fallback engine: answers are unchanged for a broad enumeration of inp
     CHECK(refused[cause] > 0);
   }
   CHECK_FALSE(golden.empty());
+}
+
+TEST_CASE("fallback engine: an untrusted certificate is decided as an unreadable chip",
+          "[fallback][golden]") {
+  // CERTIFICATE_UNTRUSTED joined the shared causes with the vocabulary; before, the check-in side
+  // mapped it to IC_UNREADABLE. The card is there but cannot be used online: the same answers,
+  // naming its own cause.
+  const auto ic = static_cast<int>(fb::FallbackCause::kIcUnreadable);
+  const auto untrusted = static_cast<int>(fb::FallbackCause::kCertificateUntrusted);
+  std::uint64_t index = 0;
+  int compared = 0, mismatched = 0;
+  for (int documents = 0; documents < kDocumentCombinations; ++documents) {
+    for (int visit = 0; visit < 2; ++visit) {
+      for (int age = 0; age < 3; ++age) {
+        for (int facility = 0; facility < 8; ++facility) {
+          for (int known = 0; known < 3; ++known, ++index) {
+            const std::string want =
+                Canonical(fb::Decide(Input(ic, documents, visit, age, facility, known, index)));
+            std::string got =
+                Canonical(fb::Decide(Input(untrusted, documents, visit, age, facility, known, index)));
+            for (auto at = got.find("CERTIFICATE_UNTRUSTED"); at != std::string::npos;
+                 at = got.find("CERTIFICATE_UNTRUSTED", at)) {
+              got.replace(at, std::string("CERTIFICATE_UNTRUSTED").size(), "IC_UNREADABLE");
+            }
+            ++compared;
+            if (got != want) {
+              ++mismatched;
+              if (mismatched <= 3) CHECK(got == want);
+            }
+          }
+        }
+      }
+    }
+  }
+  CHECK(compared == 4608);
+  CHECK(mismatched == 0);
 }
