@@ -179,7 +179,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   doc.set_birth_date("1975-03-03");
   CheckIn b;
   REQUIRE(desk.Start(doc, &b).ok());
-  CHECK(b.verification_path() == "CERTIFICATE_QUERY");
+  CHECK(b.verification_path() == "QUALIFICATION_CERTIFICATE_QUERY");
   desk.Await("checkin.verified", b.check_in_id());
   b = desk.Get(b.check_in_id());
   CHECK(b.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
@@ -418,7 +418,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
 
     auto oral = HttpCall(ports.rest, "POST",
                          "/v1/checkins/" + wb.check_in_id() + "/consent:recordWithdrawal",
-                         DeskHeaders(), R"({"kinds": ["CAUSATIVE_DRUGS"], "staffId": "dr-sato"})");
+                         DeskHeaders(), R"({"kinds": ["INFORMATION_KIND_CAUSATIVE_DRUGS"], "staffId": "dr-sato"})");
     REQUIRE(oral.status == 200);
     CHECK(nlohmann::json::parse(oral.body)["oralConsents"][0].contains("withdrawnAt"));
     auto oral_closed = check_access(wb.check_in_id(), onshi::v1::INFORMATION_KIND_CAUSATIVE_DRUGS, "access-8");
@@ -428,7 +428,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     // Insurance information needs no consent; the field is named.
     auto bad = HttpCall(ports.rest, "POST",
                         "/v1/checkins/" + a.check_in_id() + "/consent:recordWithdrawal",
-                        DeskHeaders(), R"({"kinds": ["INSURANCE"]})");
+                        DeskHeaders(), R"({"kinds": ["INFORMATION_KIND_INSURANCE"]})");
     INFO(bad.body);
     CHECK(bad.status == 400);
     CHECK_THAT(bad.body, Catch::Contains("kinds"));
