@@ -21,8 +21,8 @@
 
 #include "app/executor.h"
 #include "app/fallback_cases.h"
-#include "core/fallback/mem_case_store.h"
-#include "core/mem_store.h"
+#include "support/mem_case_store.h"
+#include "support/mem_store.h"
 
 namespace {
 
@@ -193,8 +193,8 @@ struct Fixture {
     return std::move(v).value();
   }
 
-  fb::MemFallbackCaseStore store;
-  core::MemStore audit;
+  onshid::testing::MemFallbackCaseStore store;
+  onshid::testing::MemStore audit;
   FakeCheckIns checkins;
   ManualClock clock;
   SeqIds ids;
