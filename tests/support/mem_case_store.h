@@ -4,6 +4,10 @@
 // One mutex guards everything, so a write is all or nothing like PgStore's transaction. The errors
 // and checks every FallbackCaseStore shares are core's (core/fallback/case_store_errors.h).
 //
+// Given a MemEventStore, the events written with a case are committed there in the same write
+// (its lock is taken inside this store's) and its subscribers are woken afterwards, as PgStore's
+// one events table; alone the store numbers its events itself.
+//
 // Test hooks: events() returns the events written with cases; SetReachable(false) makes every call
 // fail with DATABASE_UNAVAILABLE.
 
@@ -17,6 +21,7 @@
 #include "core/fallback/case_store.h"
 #include "core/fallback/case_store_errors.h"
 #include "core/store_errors.h"
+#include "support/mem_event_store.h"
 
 namespace onshid::testing {
 
@@ -53,6 +58,9 @@ class MemFallbackCaseStore final : public core::fallback::FallbackCaseStore {
   template <typename T>
   using Result = core::Result<T>;
 
+  // `events`, when given, must outlive the store.
+  explicit MemFallbackCaseStore(MemEventStore* events = nullptr) : event_store_(events) {}
+
   Status InsertCase(const CaseRow& row, const CaseWrite& with) override {
     if (auto valid = core::fallback::ValidateCaseWrite(row, with, true); !valid) return valid;
     {
@@ -72,6 +80,7 @@ class MemFallbackCaseStore final : public core::fallback::FallbackCaseStore {
       cases_[row.id] = row;
       ApplyLocked(row.id, with);
     }
+    WakeAfter(with);
     return core::OkStatus();
   }
 
@@ -88,6 +97,7 @@ class MemFallbackCaseStore final : public core::fallback::FallbackCaseStore {
       it->second = row;
       ApplyLocked(row.id, with);
     }
+    WakeAfter(with);
     return core::OkStatus();
   }
 
@@ -217,12 +227,22 @@ class MemFallbackCaseStore final : public core::fallback::FallbackCaseStore {
       t.case_id = case_id;
       tasks_[t.id] = std::move(t);
     }
+    if (event_store_ != nullptr) {
+      for (auto& e : event_store_->Commit(with.events)) events_.push_back(std::move(e));
+      return;
+    }
     for (Event e : with.events) {
       e.cursor = static_cast<std::int64_t>(events_.size()) + 1;
       events_.push_back(std::move(e));
     }
   }
 
+  // Wakes the shared event store's subscribers once the write is visible (no lock held).
+  void WakeAfter(const CaseWrite& with) {
+    if (event_store_ != nullptr && !with.events.empty()) event_store_->Wake();
+  }
+
+  MemEventStore* const event_store_;
   mutable std::mutex mu_;
   bool reachable_ = true;
   std::map<std::string, CaseRow> cases_;

@@ -5,9 +5,17 @@
 // write is all or nothing like PgStore's transaction. The errors and checks every CheckInStore
 // shares are core's (core/checkin/check_in_store_errors.h).
 //
-// Test hooks: events() returns the events written with check-ins (there is no EventStore here);
-// AddFaceResult() registers a face result for UnlinkedFaceResults (there is no results table);
-// SetReachable(false) makes every call fail with DATABASE_UNAVAILABLE.
+// Alone it keeps its own events and face results. Given the shared fakes it behaves like the one
+// database of PgStore:
+//   - a MemEventStore: the events written with a check-in are committed there, in the same write
+//     (its lock is taken inside this store's), and subscribers are woken after it;
+//   - a MemResultStore: UnlinkedFaceResults reads the face results stored there (a result whose
+//     bytes equal an earlier result's — a duplicate delivery — is not listed), besides those
+//     registered with AddFaceResult.
+//
+// Test hooks: events() returns the events written with check-ins, with their cursors;
+// AddFaceResult() registers a face result for UnlinkedFaceResults; SetReachable(false) makes every
+// call fail with DATABASE_UNAVAILABLE.
 
 #include <algorithm>
 #include <cstdint>
@@ -24,6 +32,8 @@
 #include "core/error.h"
 #include "core/results.h"
 #include "core/store_errors.h"
+#include "support/mem_event_store.h"
+#include "support/mem_result_store.h"
 
 namespace onshid::testing {
 
@@ -61,6 +71,11 @@ class MemCheckInStore final : public core::checkin::CheckInStore {
   template <typename T>
   using Result = core::Result<T>;
 
+  // Both optional; they must outlive the store (see the header comment).
+  explicit MemCheckInStore(MemEventStore* events = nullptr,
+                           const MemResultStore* results = nullptr)
+      : event_store_(events), results_(results) {}
+
   Status InsertCheckIn(const CheckInRow& row, const Attachments& with) override {
     if (auto valid = core::checkin::ValidateCheckInWrite(row, with, /*insert=*/true); !valid) {
       return valid;
@@ -80,6 +95,7 @@ class MemCheckInStore final : public core::checkin::CheckInStore {
       if (!row.client_key.empty()) by_client_key_[row.client_key] = row.id;
       WriteAttachmentsLocked(row.id, with);
     }
+    WakeAfter(with);
     return core::OkStatus();
   }
 
@@ -107,6 +123,7 @@ class MemCheckInStore final : public core::checkin::CheckInStore {
       it->second = row;
       WriteAttachmentsLocked(row.id, with);
     }
+    WakeAfter(with);
     return core::OkStatus();
   }
 
@@ -172,8 +189,18 @@ class MemCheckInStore final : public core::checkin::CheckInStore {
   Result<std::vector<std::int64_t>> UnlinkedFaceResults(SystemTime since) override {
     std::lock_guard lock(mu_);
     if (!reachable_) return Unreachable();
+    std::map<std::int64_t, SystemTime> faces = face_results_;
+    if (results_ != nullptr) {
+      std::vector<std::string> seen_bytes;  // raw_sha256 of every earlier result
+      for (const auto& r : results_->Results()) {
+        const bool duplicate =
+            std::find(seen_bytes.begin(), seen_bytes.end(), r.raw_sha256) != seen_bytes.end();
+        seen_bytes.push_back(r.raw_sha256);
+        if (r.source == "face" && !duplicate) faces[r.id] = r.received_at;
+      }
+    }
     std::vector<std::int64_t> out;
-    for (const auto& [id, received_at] : face_results_) {
+    for (const auto& [id, received_at] : faces) {
       if (received_at >= since && links_.count(id) == 0) out.push_back(id);
     }
     return out;  // ordered by id: oldest first, as PgStore
@@ -194,7 +221,8 @@ class MemCheckInStore final : public core::checkin::CheckInStore {
 
   // --- test hooks ---
 
-  // Every event written with a check-in, oldest first, with its cursor (1, 2, …).
+  // Every event written with a check-in, oldest first, with its cursor (1, 2, … when the store
+  // has no MemEventStore; the shared log's cursors when it has one).
   std::vector<Event> events() const {
     std::lock_guard lock(mu_);
     return events_;
@@ -240,12 +268,23 @@ class MemCheckInStore final : public core::checkin::CheckInStore {
       link.check_in_id = check_in_id;
       patient_links_.push_back(std::move(link));
     }
+    if (event_store_ != nullptr) {
+      for (auto& e : event_store_->Commit(with.events)) events_.push_back(std::move(e));
+      return;
+    }
     for (Event e : with.events) {
       e.cursor = next_cursor_++;
       events_.push_back(std::move(e));
     }
   }
 
+  // Wakes the shared event store's subscribers once the write is visible (no lock held).
+  void WakeAfter(const Attachments& with) {
+    if (event_store_ != nullptr && !with.events.empty()) event_store_->Wake();
+  }
+
+  MemEventStore* const event_store_;
+  const MemResultStore* const results_;
   mutable std::mutex mu_;
   bool reachable_ = true;
   std::map<std::string, CheckInRow> rows_;            // by id
