@@ -768,6 +768,32 @@ TEST_CASE("the sweep correlates a face result a crash left uncorrelated", "[chec
   CHECK(s.checkins.UnlinkedFaceResults(s.clock.Now() - 1h)->empty());
 }
 
+TEST_CASE("a face result received inside the window but left uncorrelated by a crash verifies its "
+          "check-in when the sweep runs after the window",
+          "[checkin][sweep]") {
+  // The daemon stored the result 9 minutes after the check-in started (inside the 10-minute
+  // window) and stopped before correlating it; it is back 2 minutes later. The result arrived in
+  // time for the waiting check-in, so it must bind and verify it as it would have without the
+  // crash — not be merely linked because the same sweep first marked the wait as timed out.
+  Site s;
+  const CheckInView v = s.Started(FaceInput());
+  s.clock.Advance(9min);
+  core::StoredResult stored;
+  stored.source = "face";
+  stored.file_name = "face_1.xml";
+  stored.raw = ValidAnswer();
+  stored.raw_sha256 = testing::FakeUpstream::Fingerprint(stored.raw);
+  stored.xml_utf8 = stored.raw;
+  stored.received_at = s.clock.Now();
+  REQUIRE(s.results.StoreResult(stored, {}).ok());
+  s.clock.Advance(2min);
+  s.uc.Sweep();
+  const CheckInView after = s.Get(v.record.id);
+  REQUIRE(after.results.size() == 1);
+  CHECK(after.results[0].link == "BOUND");
+  CHECK(after.record.state == ck::CheckInState::kVerified);
+}
+
 TEST_CASE("after a restart the sweep rejoins a query in flight and never sends it twice",
           "[checkin][sweep][query]") {
   Site s;
