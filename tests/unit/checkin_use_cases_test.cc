@@ -349,6 +349,27 @@ TEST_CASE("a document query not answered in time needs the fallback path; the la
   CHECK(s.upstream.SubmitCalls() == 1);
 }
 
+TEST_CASE("a query answer after the check-in was cancelled is kept, linked, and decides nothing",
+          "[checkin][query]") {
+  Site s;
+  const CheckInView v = s.Started(DocumentInput());
+  REQUIRE(s.upstream.WaitForSubmitted(1, 10s));
+  REQUIRE(s.uc.Cancel(v.record.id, "PATIENT_LEFT", {"desk-1", "req-cancel"}).ok());
+  REQUIRE(s.upstream.DeliverResult("checkin:" + v.record.id, ValidAnswer()).ok());
+  const CheckInView linked = s.changes.WaitFor([&](const CheckInView& c) {
+    return c.record.id == v.record.id && !c.results.empty();
+  });
+  CHECK(linked.record.state == ck::CheckInState::kCancelled);
+  CHECK(linked.record.reason == "PATIENT_LEFT");
+  CHECK(linked.results[0].link == "LINKED");
+  s.Drain();
+  const auto evs = s.EventsOf(v.record.id);
+  REQUIRE_FALSE(evs.empty());
+  CHECK(evs.back().type == "checkin.result_linked");
+  CHECK(Attr(evs.back(), "reason") == "LATE_QUERY_RESULT");
+  CHECK(evs.back().result_id == s.LastResultId());
+}
+
 TEST_CASE("a manual check-in without a document needs the fallback path at once",
           "[checkin][start]") {
   Site s;
@@ -571,6 +592,28 @@ TEST_CASE("staff assign an unmatched result to a check-in, once", "[checkin][sta
   }
 }
 
+TEST_CASE("staff accept an unmatched result as its own check-in's (a walk-in)",
+          "[checkin][staff]") {
+  Site s;
+  REQUIRE(s.upstream.DeliverFace("face_1.xml", ValidAnswer()).ok());
+  const std::int64_t result_id = s.LastResultId();
+  const CheckInView own = s.OwnCheckInOf(result_id);
+  auto accepted = s.uc.AssignResult(own.record.id, result_id, {"desk-1", "req-accept"});
+  REQUIRE(accepted.ok());
+  CHECK(accepted->record.state == ck::CheckInState::kVerified);
+  CHECK(accepted->record.correlation == "ASSIGNED");
+  CHECK(accepted->record.correlation_reasons == std::vector<std::string>{"ACCEPTED_BY_STAFF"});
+  REQUIRE(accepted->results.size() == 1);
+  CHECK(accepted->results[0].link == "OWN");  // the link it had
+  // A result's own check-in takes no other result.
+  REQUIRE(s.upstream.DeliverFace("face_2.xml", ValidAnswer({{"NameKana", "ｽｽﾞｷ ﾊﾅｺ"}})).ok());
+  const std::int64_t other = s.LastResultId();
+  s.OwnCheckInOf(other);
+  auto refused = s.uc.AssignResult(own.record.id, other, {"desk-1", "req-other"});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().reason == "RESULT_NOT_ASSIGNABLE");
+}
+
 TEST_CASE("staff cancel a check-in, once", "[checkin][staff]") {
   Site s;
   const CheckInView v = s.Started(FaceInput());
@@ -619,6 +662,31 @@ TEST_CASE("staff link a patient, once per request", "[checkin][staff]") {
   auto bad = s.uc.LinkPatient(v.record.id, std::string(65, 'x'), {"desk-1", "req-bad"});
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().reason == "INVALID_CHECKIN");
+}
+
+TEST_CASE("linking a patient shows what changed since the patient's last verified visit",
+          "[checkin][staff]") {
+  Site s;
+  const CheckInView first = s.Started(FaceInput());
+  REQUIRE(s.upstream.DeliverFace("face_1.xml", ValidAnswer()).ok());
+  s.WaitState(first.record.id, ck::CheckInState::kVerified);
+  REQUIRE(s.uc.LinkPatient(first.record.id, "PAT-1", {"desk-1", "req-1"}).ok());
+  CHECK(s.Get(first.record.id).record.changes.empty());  // no earlier visit
+
+  s.clock.Advance(24h * 30);
+  const CheckInView second = s.Started(FaceInput());
+  REQUIRE(s.upstream
+              .DeliverFace("face_2.xml", ValidAnswer({{"InsurerNumber", "31130015"},
+                                                      {"InsuredIdentificationNumber", "BANGO2"}}))
+              .ok());
+  s.WaitState(second.record.id, ck::CheckInState::kVerified);
+  auto linked = s.uc.LinkPatient(second.record.id, "PAT-1", {"desk-1", "req-2"});
+  REQUIRE(linked.ok());
+  CHECK(linked->record.baseline_check_in_id == first.record.id);
+  CHECK_FALSE(linked->record.changes.empty());
+  s.Drain();
+  CHECK(Attr(s.EventsOf(second.record.id).back(), "changes") ==
+        std::to_string(linked->record.changes.size()));
 }
 
 // ---- Consent ------------------------------------------------------------------------------------
@@ -713,12 +781,14 @@ TEST_CASE("the sweep announces NEEDS_FALLBACK check-ins to the change listener a
   };
 
   s.uc.Sweep();  // the first sweep after a start: the open ones and those verified lately
+  s.Drain();
   CHECK(announced() == std::vector<std::string>{open.record.id, verified.record.id});
   s.changes.Clear();
   for (int i = 2; i <= 60; ++i) s.uc.Sweep();
   s.Drain();
   CHECK(announced().empty());
   s.uc.Sweep();  // the 61st: the open ones again
+  s.Drain();
   CHECK(announced() == std::vector<std::string>{open.record.id});
 }
 
@@ -811,6 +881,35 @@ TEST_CASE("after a restart the sweep rejoins a query in flight and never sends i
   CHECK(s.Get(v.record.id).results.size() == 1);
   s.eligibility.Shutdown();  // answers the rejoined waiter before `restarted` goes away
   s.Drain();
+}
+
+TEST_CASE("after a restart the sweep collects a query answer that arrived while nobody waited",
+          "[checkin][sweep][query]") {
+  Site s;
+  const CheckInView v = s.Started(DocumentInput());
+  REQUIRE(s.upstream.WaitForSubmitted(1, 10s));
+  // The daemon stops: nobody waits and nobody listens; the terminal's answer is stored all the same.
+  s.eligibility.SetResultListener(nullptr);
+  s.eligibility.Shutdown();
+  REQUIRE(s.upstream.DeliverResult("checkin:" + v.record.id, ValidAnswer()).ok());
+  s.Drain();
+  CHECK(s.Get(v.record.id).record.state == ck::CheckInState::kWaiting);
+  {
+    // The next daemon over the same database.
+    app::EligibilityUseCases eligibility(s.upstream, s.journal, s.results, s.reference_numbers,
+                                         s.events, s.codec, s.clock, s.ids, s.executor,
+                                         app::EligibilityOptions{"1312345678"});
+    app::CheckInUseCases restarted(s.checkins, &eligibility, &s.readers, s.clock, s.ids,
+                                   s.executor, DefaultOptions());
+    restarted.Sweep();
+    s.Drain();
+    const CheckInView done = s.Get(v.record.id);
+    CHECK(done.record.state == ck::CheckInState::kVerified);
+    CHECK(done.results.size() == 1);
+    CHECK(s.upstream.SubmitCalls() == 1);
+    eligibility.Shutdown();
+    s.Drain();
+  }
 }
 
 // ---- Reverify -----------------------------------------------------------------------------------
