@@ -1,7 +1,7 @@
 #pragma once
-// The EventStore contract: one suite every core::EventStore implementation must pass (core/event.h).
-// Run against MemEventStore in tests/unit/mem_stores_contract_test.cc and against PgStore in
-// tests/integration/postgres_test.cc.
+// The EventStore contract: one suite every core::EventStore implementation must pass
+// (core/event.h). Run against MemEventStore in tests/unit/mem_stores_contract_test.cc and against
+// PgStore in tests/integration/postgres_test.cc.
 //
 // Call RunEventStoreContract() inside a TEST_CASE that makes a new, empty store every time it runs:
 // the contract uses SECTIONs, so Catch runs the enclosing body once per section. It waits on

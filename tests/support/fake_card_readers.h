@@ -48,7 +48,7 @@ namespace onshid::testing {
 
 struct FakeCard {
   core::Result<core::card::CardInspection> inspection = core::card::CardInspection{};
-  std::string pin = "1234";          // 利用者証明用電子証明書 PIN
+  std::string pin = "1234";  // 利用者証明用電子証明書 PIN
   int tries_left = 3;
   std::optional<core::Result<core::card::SignedChallenge>> signed_challenge;
   std::string kenhojo_pin = "5678";  // 券面事項入力補助用暗証番号

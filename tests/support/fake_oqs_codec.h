@@ -79,7 +79,8 @@ class FakeOqsCodec final : public core::OqsCodec {
     std::ostringstream out;
     out << "FAKE-OQS-REQUEST OQSsiquc01\n" << HeaderLines(header);
     out << "InsurerNumber=" << query.insurer_number.digits() << "\n";
-    if (query.insured_card_symbol) out << "InsuredCardSymbol=" << query.insured_card_symbol->raw() << "\n";
+    if (query.insured_card_symbol)
+      out << "InsuredCardSymbol=" << query.insured_card_symbol->raw() << "\n";
     out << "InsuredIdentificationNumber=" << query.insured_identification_number.raw() << "\n";
     if (query.insured_branch_number) {
       out << "InsuredBranchNumber=" << query.insured_branch_number->digits() << "\n";
@@ -87,7 +88,8 @@ class FakeOqsCodec final : public core::OqsCodec {
     out << "Birthdate=" << query.birth_date.ToString() << "\n";
     out << "LimitApplicationCertificateRelatedConsFlg=" << (query.limit_certificate_consent ? 1 : 0)
         << "\n";
-    if (query.arbitrary_identifier) out << "ArbitraryIdentifier=" << *query.arbitrary_identifier << "\n";
+    if (query.arbitrary_identifier)
+      out << "ArbitraryIdentifier=" << *query.arbitrary_identifier << "\n";
     return out.str();
   }
 
@@ -206,12 +208,15 @@ class FakeResultDocument {
     return d;
   }
   // The qualification every test patient has unless it says otherwise: 保険者番号 06139992,
-  // 記号 KIGO1, 番号 BANGO1, 枝番 01, born 1980-01-15, カナ ﾔﾏﾀﾞ ﾀﾛｳ. `overrides` replace or add fields
-  // (an empty text removes the field).
+  // 記号 KIGO1, 番号 BANGO1, 枝番 01, born 1980-01-15, カナ ﾔﾏﾀﾞ ﾀﾛｳ. `overrides` replace or add
+  // fields (an empty text removes the field).
   static Fields Patient(const Fields& overrides = {}) {
-    Fields f = {{"InsurerNumber", "06139992"},       {"InsuredCardSymbol", "KIGO1"},
-                {"InsuredIdentificationNumber", "BANGO1"}, {"InsuredBranchNumber", "01"},
-                {"Birthdate", "19800115"},            {"NameKana", "ﾔﾏﾀﾞ ﾀﾛｳ"},
+    Fields f = {{"InsurerNumber", "06139992"},
+                {"InsuredCardSymbol", "KIGO1"},
+                {"InsuredIdentificationNumber", "BANGO1"},
+                {"InsuredBranchNumber", "01"},
+                {"Birthdate", "19800115"},
+                {"NameKana", "ﾔﾏﾀﾞ ﾀﾛｳ"},
                 {"Name", "山田　太郎"}};
     for (const auto& [name, text] : overrides) {
       bool replaced = false;

@@ -89,8 +89,8 @@ class FakeUpstream final : public core::Upstream {
     entry.journalled_at = clock_.Now();
     if (auto recorded = journal_.Record(entry); !recorded.ok()) return recorded.error();
     if (write_now) {
-      if (auto written = journal_.Advance(entry.request_id, core::JournalState::kWritten,
-                                          clock_.Now());
+      if (auto written =
+              journal_.Advance(entry.request_id, core::JournalState::kWritten, clock_.Now());
           !written.ok()) {
         return written.error();
       }
@@ -187,7 +187,8 @@ class FakeUpstream final : public core::Upstream {
     ev.request_id = entry->client_request_id;
     ev.file_name = entry->file_name;
     ev.detail = "no answer from the terminal (test)";
-    ev.attributes = {{"journal_state", "ABANDONED"}, {"kind", entry->kind},
+    ev.attributes = {{"journal_state", "ABANDONED"},
+                     {"kind", entry->kind},
                      {"message_type", entry->message_type}};
     return journal_.Complete(request_id, core::JournalState::kAbandoned, clock_.Now(), {ev});
   }

@@ -55,8 +55,7 @@ inline core::SystemTime JapanTime(int year, unsigned month, unsigned day, int ho
                                   int minute = 0, int second = 0) {
   return std::chrono::sys_days{std::chrono::year{year} / std::chrono::month{month} /
                                std::chrono::day{day}} +
-         std::chrono::hours{hour - 9} + std::chrono::minutes{minute} +
-         std::chrono::seconds{second};
+         std::chrono::hours{hour - 9} + std::chrono::minutes{minute} + std::chrono::seconds{second};
 }
 
 }  // namespace onshid::testing

@@ -1,8 +1,9 @@
 #pragma once
 // MemFallbackCaseStore: an in-memory FallbackCaseStore for unit tests (header-only, the standard
-// library only). Passes the same contract as PgStore (tests/support/fallback_case_store_contract.h).
-// One mutex guards everything, so a write is all or nothing like PgStore's transaction. The errors
-// and checks every FallbackCaseStore shares are core's (core/fallback/case_store_errors.h).
+// library only). Passes the same contract as PgStore
+// (tests/support/fallback_case_store_contract.h). One mutex guards everything, so a write is all or
+// nothing like PgStore's transaction. The errors and checks every FallbackCaseStore shares are
+// core's (core/fallback/case_store_errors.h).
 //
 // Given a MemEventStore, the events written with a case are committed there in the same write
 // (its lock is taken inside this store's) and its subscribers are woken afterwards, as PgStore's
@@ -110,7 +111,8 @@ class MemFallbackCaseStore final : public core::fallback::FallbackCaseStore {
   }
 
   Result<std::optional<CaseRow>> CaseForClientKey(const std::string& client_key) override {
-    return FindBy([&](const CaseRow& r) { return !client_key.empty() && r.client_key == client_key; });
+    return FindBy(
+        [&](const CaseRow& r) { return !client_key.empty() && r.client_key == client_key; });
   }
 
   Result<std::optional<CaseRow>> CaseForCheckIn(const std::string& check_in_id) override {
@@ -194,7 +196,9 @@ class MemFallbackCaseStore final : public core::fallback::FallbackCaseStore {
   }
 
  private:
-  static DomainError Unreachable() { return core::DatabaseUnavailable("in-memory store set unreachable"); }
+  static DomainError Unreachable() {
+    return core::DatabaseUnavailable("in-memory store set unreachable");
+  }
 
   template <typename Pred>
   Result<std::optional<CaseRow>> FindBy(Pred pred) {

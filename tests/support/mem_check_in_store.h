@@ -72,8 +72,7 @@ class MemCheckInStore final : public core::checkin::CheckInStore {
   using Result = core::Result<T>;
 
   // Both optional; they must outlive the store (see the header comment).
-  explicit MemCheckInStore(MemEventStore* events = nullptr,
-                           const MemResultStore* results = nullptr)
+  explicit MemCheckInStore(MemEventStore* events = nullptr, const MemResultStore* results = nullptr)
       : event_store_(events), results_(results) {}
 
   Status InsertCheckIn(const CheckInRow& row, const Attachments& with) override {

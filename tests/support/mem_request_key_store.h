@@ -41,8 +41,7 @@ class MemRequestKeyStore final : public core::RequestKeyStore {
   }
 
   core::Status FinishRequestKey(const std::string& client, const std::string& request_id,
-                                const core::RequestOutcome& outcome,
-                                core::SystemTime at) override {
+                                const core::RequestOutcome& outcome, core::SystemTime at) override {
     std::lock_guard lock(mu_);
     if (!reachable_) return Unreachable();
     auto it = records_.find({client, request_id});

@@ -14,10 +14,10 @@
 //
 // Semantics follow PgStore (adapters/postgres/pg_results.cc, pg_reference_numbers.cc):
 //   StoreResult   a file name stored before is `same_file` (nothing written, no events built); a
-//                 result whose raw_sha256 equals an earlier result's is `duplicate_of` the earliest;
-//                 a result with a request_id completes that journal entry (kAnswered, from any
-//                 state Complete allows, so also a late answer to an abandoned request). An events
-//                 builder that throws leaves nothing written (INTERNAL).
+//                 result whose raw_sha256 equals an earlier result's is `duplicate_of` the
+//                 earliest; a result with a request_id completes that journal entry (kAnswered,
+//                 from any state Complete allows, so also a late answer to an abandoned request).
+//                 An events builder that throws leaves nothing written (INTERNAL).
 //   ResultForRequest  the earliest result of that request id.
 //   ListResults   filters as ResultQuery, newest (highest id) first; limit 1..200 else
 //                 INVALID_PAGE_SIZE naming "page_size".
@@ -112,8 +112,7 @@ class MemResultStore final : public core::ResultStore {
     return std::optional<core::StoredResult>();
   }
 
-  core::Result<std::vector<core::StoredResult>> ListResults(
-      const core::ResultQuery& q) override {
+  core::Result<std::vector<core::StoredResult>> ListResults(const core::ResultQuery& q) override {
     if (q.limit < 1 || q.limit > 200) {
       return core::InvalidArgument("INVALID_PAGE_SIZE", "page_size must be between 1 and 200",
                                    "取得件数は1〜200の範囲で指定してください。",
@@ -315,10 +314,10 @@ class MemReferenceNumberStore final : public core::ReferenceNumberStore {
           }
         }
       }
-      journal_.CompleteWithin(o.request_id,
-                              o.state == "REJECTED" ? core::JournalState::kRejected
-                                                    : core::JournalState::kAnswered,
-                              at);
+      journal_.CompleteWithin(
+          o.request_id,
+          o.state == "REJECTED" ? core::JournalState::kRejected : core::JournalState::kAnswered,
+          at);
       if (stored == nullptr) {
         core::DomainError e;
         e.kind = core::ErrorKind::kNotFound;

@@ -213,7 +213,8 @@ inline void RunResultStoreContract(const UpstreamStores& s) {
   }
 
   SECTION("face results complete no journal entry and duplicates are found by their bytes") {
-    const core::StoreOutcome face = Value(s.results.StoreResult(FaceResult("face_1.xml", 3), report));
+    const core::StoreOutcome face =
+        Value(s.results.StoreResult(FaceResult("face_1.xml", 3), report));
     CHECK_FALSE(face.duplicate_of);
     core::StoredResult again = FaceResult("face_2.xml", 4);
     again.raw_sha256 = "sha-face_1.xml";  // the same bytes delivered under another name

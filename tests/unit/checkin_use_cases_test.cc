@@ -62,7 +62,9 @@ core::oqs::EligibilityQueryInput PatientQuery() {
 }
 
 std::string ValidAnswer(const FakeResultDocument::Fields& overrides = {}) {
-  return FakeResultDocument::Answer("1").Qualification(FakeResultDocument::Patient(overrides)).Text();
+  return FakeResultDocument::Answer("1")
+      .Qualification(FakeResultDocument::Patient(overrides))
+      .Text();
 }
 
 // Every change the use cases announce, to wait for a state without sleeping.
@@ -121,9 +123,8 @@ struct Site {
                     executor, app::EligibilityOptions{"1312345678"}),
         uc(checkins, with_upstream ? &eligibility : nullptr, &readers, clock, ids, executor,
            std::move(options)) {
-    eligibility.SetResultListener([this](const ResultView& v) {
-      executor.Post([this, v] { uc.OnResult(v); });
-    });
+    eligibility.SetResultListener(
+        [this](const ResultView& v) { executor.Post([this, v] { uc.OnResult(v); }); });
     uc.SetChangeListener([this](const CheckInView& v) { changes.Record(v); });
     REQUIRE(upstream.Start(eligibility.Handlers()).ok());
   }
@@ -150,9 +151,8 @@ struct Site {
   }
   // Waits until check-in `id` was announced in `state`.
   CheckInView WaitState(const std::string& id, ck::CheckInState state) {
-    return changes.WaitFor([&](const CheckInView& v) {
-      return v.record.id == id && v.record.state == state;
-    });
+    return changes.WaitFor(
+        [&](const CheckInView& v) { return v.record.id == id && v.record.state == state; });
   }
   // Waits until every task posted to the (one-thread) executor so far, and what those post in
   // turn a few levels deep, has run.
@@ -309,10 +309,10 @@ TEST_CASE("a document check-in sends its query and the answer decides it", "[che
   }
 
   SECTION("an invalid eligibility needs the fallback path") {
-    REQUIRE(s.upstream
-                .DeliverResult("checkin:" + id,
-                               FakeResultDocument::Answer("2").Qualification().Text())
-                .ok());
+    REQUIRE(
+        s.upstream
+            .DeliverResult("checkin:" + id, FakeResultDocument::Answer("2").Qualification().Text())
+            .ok());
     const CheckInView done = s.WaitState(id, ck::CheckInState::kNeedsFallback);
     CHECK(CauseOf(done) == "VALIDITY_INVALID");
     CHECK(done.results.size() == 1);
@@ -331,9 +331,10 @@ TEST_CASE("a document check-in sends its query and the answer decides it", "[che
   }
 }
 
-TEST_CASE("a document query not answered in time needs the fallback path; the late answer "
-          "still verifies it",
-          "[checkin][query]") {
+TEST_CASE(
+    "a document query not answered in time needs the fallback path; the late answer "
+    "still verifies it",
+    "[checkin][query]") {
   auto options = DefaultOptions();
   options.query_timeout = 1s;  // waits 800 ms (executor timer), then UPSTREAM_RESULT_PENDING
   Site s(options);
@@ -356,9 +357,8 @@ TEST_CASE("a query answer after the check-in was cancelled is kept, linked, and 
   REQUIRE(s.upstream.WaitForSubmitted(1, 10s));
   REQUIRE(s.uc.Cancel(v.record.id, "PATIENT_LEFT", {"desk-1", "req-cancel"}).ok());
   REQUIRE(s.upstream.DeliverResult("checkin:" + v.record.id, ValidAnswer()).ok());
-  const CheckInView linked = s.changes.WaitFor([&](const CheckInView& c) {
-    return c.record.id == v.record.id && !c.results.empty();
-  });
+  const CheckInView linked = s.changes.WaitFor(
+      [&](const CheckInView& c) { return c.record.id == v.record.id && !c.results.empty(); });
   CHECK(linked.record.state == ck::CheckInState::kCancelled);
   CHECK(linked.record.reason == "PATIENT_LEFT");
   CHECK(linked.results[0].link == "LINKED");
@@ -416,8 +416,8 @@ TEST_CASE("without an upstream a document check-in needs the fallback path and s
 TEST_CASE("a generic-reader tap decides by the card's certificate", "[checkin][start][reader]") {
   Site s;
   SECTION("a valid certificate: waiting, with the card key") {
-    s.readers.InsertCard("R1", testing::FakeCard::MyNumberCard(
-                                   core::card::CertificateStatus::kValid, "card-key-1"));
+    s.readers.InsertCard(
+        "R1", testing::FakeCard::MyNumberCard(core::card::CertificateStatus::kValid, "card-key-1"));
     const CheckInView v = s.Started(ReaderInput("R1"));
     CHECK(v.record.state == ck::CheckInState::kWaiting);
     REQUIRE(v.record.certificate);
@@ -455,9 +455,10 @@ TEST_CASE("a generic-reader tap decides by the card's certificate", "[checkin][s
     CHECK(CauseOf(v) == "READER_TROUBLE");
   }
   SECTION("a chip that cannot be read: the fallback path") {
-    s.readers.InsertCard("R1", testing::FakeCard::MyNumberCard(
-                                   core::card::CertificateStatus::kValid, "card-key-1"));
-    s.readers.FailNext("R1", core::Unavailable("CARD_COMMUNICATION_ERROR", "t=1 error", "読めません"));
+    s.readers.InsertCard(
+        "R1", testing::FakeCard::MyNumberCard(core::card::CertificateStatus::kValid, "card-key-1"));
+    s.readers.FailNext("R1",
+                       core::Unavailable("CARD_COMMUNICATION_ERROR", "t=1 error", "読めません"));
     const CheckInView v = s.Started(ReaderInput("R1"));
     CHECK(CauseOf(v) == "IC_UNREADABLE");
   }
@@ -480,8 +481,8 @@ TEST_CASE("a face result is bound to the waiting check-in of its desk and verifi
   CHECK(done.results[0].link == "BOUND");
   CHECK(done.record.keys.reference_number == "P-1");  // learnt from the result
   s.Drain();
-  CHECK(s.EventTypesOf(id) == std::vector<std::string>{"checkin.started", "checkin.result_bound",
-                                                       "checkin.verified"});
+  CHECK(s.EventTypesOf(id) ==
+        std::vector<std::string>{"checkin.started", "checkin.result_bound", "checkin.verified"});
 
   SECTION("a second tap at the desk gets its own check-in; the first keeps its result") {
     s.clock.Advance(1min);
@@ -505,8 +506,8 @@ TEST_CASE("a face result is bound to the waiting check-in of its desk and verifi
   }
 
   SECTION("the same face file delivered twice (identical bytes) changes nothing") {
-    REQUIRE(s.upstream.DeliverFace("face_1_copy.xml", ValidAnswer({{"ReferenceNumber", "P-1"}}))
-                .ok());
+    REQUIRE(
+        s.upstream.DeliverFace("face_1_copy.xml", ValidAnswer({{"ReferenceNumber", "P-1"}})).ok());
     s.Drain();
     CHECK(s.results.Results().size() == 2);  // kept as evidence, reported as face.duplicate
     auto all = s.checkins.ListCheckIns({});
@@ -697,10 +698,9 @@ TEST_CASE("consent decisions follow the result, withdrawals and oral consents",
   const CheckInView v = s.Started(FaceInput());
   const std::string id = v.record.id;
   REQUIRE(s.upstream
-              .DeliverFace("face_1.xml",
-                           ValidAnswer({{"PharmacistsInfoConsFlg", "1"},
-                                        {"PharmacistsInfoConsTime", "20251210095900"},
-                                        {"DiagnosisInfoConsFlg", "0"}}))
+              .DeliverFace("face_1.xml", ValidAnswer({{"PharmacistsInfoConsFlg", "1"},
+                                                      {"PharmacistsInfoConsTime", "20251210095900"},
+                                                      {"DiagnosisInfoConsFlg", "0"}}))
               .ok());
   s.WaitState(id, ck::CheckInState::kVerified);
   auto access = [&](ck::InformationKind kind) {
@@ -712,9 +712,9 @@ TEST_CASE("consent decisions follow the result, withdrawals and oral consents",
   auto consent = s.uc.GetConsent(id);
   REQUIRE(consent.ok());
   CHECK(consent->result_id == s.LastResultId());
-  const auto medication =
-      std::find_if(consent->consents.begin(), consent->consents.end(),
-                   [](const ck::ConsentItem& c) { return c.kind == ck::InformationKind::kMedication; });
+  const auto medication = std::find_if(
+      consent->consents.begin(), consent->consents.end(),
+      [](const ck::ConsentItem& c) { return c.kind == ck::InformationKind::kMedication; });
   REQUIRE(medication != consent->consents.end());
   CHECK(medication->flag == ck::ConsentFlag::kGiven);
 
@@ -838,9 +838,10 @@ TEST_CASE("the sweep correlates a face result a crash left uncorrelated", "[chec
   CHECK(s.checkins.UnlinkedFaceResults(s.clock.Now() - 1h)->empty());
 }
 
-TEST_CASE("a face result received inside the window but left uncorrelated by a crash verifies its "
-          "check-in when the sweep runs after the window",
-          "[checkin][sweep]") {
+TEST_CASE(
+    "a face result received inside the window but left uncorrelated by a crash verifies its "
+    "check-in when the sweep runs after the window",
+    "[checkin][sweep]") {
   // The daemon stored the result 9 minutes after the check-in started (inside the 10-minute
   // window) and stopped before correlating it; it is back 2 minutes later. The result arrived in
   // time for the waiting check-in, so it must bind and verify it as it would have without the
@@ -870,8 +871,8 @@ TEST_CASE("after a restart the sweep rejoins a query in flight and never sends i
   const CheckInView v = s.Started(DocumentInput());
   REQUIRE(s.upstream.WaitForSubmitted(1, 10s));
   // A new daemon over the same database: its first sweep finds the WAITING check-in.
-  app::CheckInUseCases restarted(s.checkins, &s.eligibility, &s.readers, s.clock, s.ids,
-                                 s.executor, DefaultOptions());
+  app::CheckInUseCases restarted(s.checkins, &s.eligibility, &s.readers, s.clock, s.ids, s.executor,
+                                 DefaultOptions());
   restarted.Sweep();
   s.Drain();
   CHECK(s.upstream.SubmitCalls() == 1);
@@ -888,7 +889,8 @@ TEST_CASE("after a restart the sweep collects a query answer that arrived while 
   Site s;
   const CheckInView v = s.Started(DocumentInput());
   REQUIRE(s.upstream.WaitForSubmitted(1, 10s));
-  // The daemon stops: nobody waits and nobody listens; the terminal's answer is stored all the same.
+  // The daemon stops: nobody waits and nobody listens; the terminal's answer is stored all the
+  // same.
   s.eligibility.SetResultListener(nullptr);
   s.eligibility.Shutdown();
   REQUIRE(s.upstream.DeliverResult("checkin:" + v.record.id, ValidAnswer()).ok());
@@ -899,8 +901,8 @@ TEST_CASE("after a restart the sweep collects a query answer that arrived while 
     app::EligibilityUseCases eligibility(s.upstream, s.journal, s.results, s.reference_numbers,
                                          s.events, s.codec, s.clock, s.ids, s.executor,
                                          app::EligibilityOptions{"1312345678"});
-    app::CheckInUseCases restarted(s.checkins, &eligibility, &s.readers, s.clock, s.ids,
-                                   s.executor, DefaultOptions());
+    app::CheckInUseCases restarted(s.checkins, &eligibility, &s.readers, s.clock, s.ids, s.executor,
+                                   DefaultOptions());
     restarted.Sweep();
     s.Drain();
     const CheckInView done = s.Get(v.record.id);
@@ -922,9 +924,7 @@ TEST_CASE("re-verification never queries the patient twice", "[checkin][reverify
   REQUIRE(s.upstream.WaitForSubmitted(1, 10s));
 
   SECTION("an earlier answered attempt is used") {
-    REQUIRE(s.upstream
-                .DeliverResult(first_key, FakeResultDocument::Answer("4").Text())
-                .ok());
+    REQUIRE(s.upstream.DeliverResult(first_key, FakeResultDocument::Answer("4").Text()).ok());
     s.WaitState(id, ck::CheckInState::kNeedsFallback);
     const std::int64_t answered = s.LastResultId();
     Awaited<ResultView> again;

@@ -109,11 +109,10 @@ struct Fixture {
              clock.Now() + deadline, answer.Callback());
     return answer;
   }
-  Awaited<core::ReferenceNumberRecord> Register(const std::string& key,
-                                                const std::string& client_request_id,
-                                                const core::oqs::ReferenceNumberInput& input =
-                                                    Registration(),
-                                                std::chrono::milliseconds deadline = 60s) {
+  Awaited<core::ReferenceNumberRecord> Register(
+      const std::string& key, const std::string& client_request_id,
+      const core::oqs::ReferenceNumberInput& input = Registration(),
+      std::chrono::milliseconds deadline = 60s) {
     Awaited<core::ReferenceNumberRecord> answer;
     uc.RegisterReferenceNumber(RequestRef{key, client_request_id}, input, clock.Now() + deadline,
                                answer.Callback());
@@ -152,8 +151,7 @@ TEST_CASE("an invalid query is refused naming every bad field and nothing is sen
   q.insurer_number = "06139993";  // wrong check digit
   q.birth_date = "20991301";
   Awaited<ResultView> answer;
-  f.uc.Query(RequestRef{"desk/r1", "r1"}, q, std::nullopt, f.clock.Now() + 60s,
-             answer.Callback());
+  f.uc.Query(RequestRef{"desk/r1", "r1"}, q, std::nullopt, f.clock.Now() + 60s, answer.Callback());
   REQUIRE(answer.Ready());  // synchronously
   const auto got = answer.Get();
   REQUIRE_FALSE(got.ok());
@@ -484,9 +482,10 @@ TEST_CASE("shutting down answers waiting queries with SHUTTING_DOWN", "[eligibil
 
 TEST_CASE("face files: received, duplicate and the same file again", "[eligibility][face]") {
   Fixture f;
-  const std::string doc = FakeResultDocument::Answer("1")
-                              .Qualification(FakeResultDocument::Patient({{"ReferenceNumber", "P-1"}}))
-                              .Text();
+  const std::string doc =
+      FakeResultDocument::Answer("1")
+          .Qualification(FakeResultDocument::Patient({{"ReferenceNumber", "P-1"}}))
+          .Text();
   REQUIRE(f.upstream.DeliverFace("face_1.xml", doc).ok());
   auto results = f.results.Results();
   REQUIRE(results.size() == 1);
@@ -536,7 +535,8 @@ TEST_CASE("face files: received, duplicate and the same file again", "[eligibili
   }
 }
 
-// ---- 照会番号登録 -----------------------------------------------------------------------------------
+// ---- 照会番号登録
+// -----------------------------------------------------------------------------------
 
 TEST_CASE("a reference number registration is sent, answered and stored with its event",
           "[eligibility][reference_number]") {
@@ -557,10 +557,11 @@ TEST_CASE("a reference number registration is sent, answered and stored with its
   CHECK_FALSE(answer.Ready());
 
   SECTION("registered") {
-    REQUIRE(f.upstream
-                .DeliverResult("refno:desk/r1",
-                               SiimmAnswer("Body/ProcessingResultStatus=1\nBody/ReferenceNumber=P-1\n"))
-                .ok());
+    REQUIRE(
+        f.upstream
+            .DeliverResult("refno:desk/r1",
+                           SiimmAnswer("Body/ProcessingResultStatus=1\nBody/ReferenceNumber=P-1\n"))
+            .ok());
     const auto got = answer.Get();
     REQUIRE(got.ok());
     CHECK(got->state == "REGISTERED");
@@ -588,11 +589,12 @@ TEST_CASE("a reference number registration is sent, answered and stored with its
   }
 
   SECTION("failed, with the terminal's error code") {
-    REQUIRE(f.upstream
-                .DeliverResult("refno:desk/r1",
-                               "FAKE-OQS-SIIMM\nHeader/SegmentOfResult=2\nHeader/ErrorCode=EPS1234\n"
-                               "Header/ErrorMessage=not found\n")
-                .ok());
+    REQUIRE(
+        f.upstream
+            .DeliverResult("refno:desk/r1",
+                           "FAKE-OQS-SIIMM\nHeader/SegmentOfResult=2\nHeader/ErrorCode=EPS1234\n"
+                           "Header/ErrorMessage=not found\n")
+            .ok());
     const auto got = answer.Get();
     REQUIRE(got.ok());
     CHECK(got->state == "FAILED");
@@ -603,10 +605,11 @@ TEST_CASE("a reference number registration is sent, answered and stored with its
   }
 
   SECTION("failed when the terminal registered another number") {
-    REQUIRE(f.upstream
-                .DeliverResult("refno:desk/r1",
-                               SiimmAnswer("Body/ProcessingResultStatus=1\nBody/ReferenceNumber=P-9\n"))
-                .ok());
+    REQUIRE(
+        f.upstream
+            .DeliverResult("refno:desk/r1",
+                           SiimmAnswer("Body/ProcessingResultStatus=1\nBody/ReferenceNumber=P-9\n"))
+            .ok());
     const auto got = answer.Get();
     REQUIRE(got.ok());
     CHECK(got->state == "FAILED");
@@ -638,10 +641,11 @@ TEST_CASE("a reference number registration is sent, answered and stored with its
   SECTION("a retry while in flight waits and sends nothing") {
     auto retry = f.Register("refno:desk/r1", "r1");
     CHECK_FALSE(retry.Ready());
-    REQUIRE(f.upstream
-                .DeliverResult("refno:desk/r1",
-                               SiimmAnswer("Body/ProcessingResultStatus=1\nBody/ReferenceNumber=P-1\n"))
-                .ok());
+    REQUIRE(
+        f.upstream
+            .DeliverResult("refno:desk/r1",
+                           SiimmAnswer("Body/ProcessingResultStatus=1\nBody/ReferenceNumber=P-1\n"))
+            .ok());
     CHECK(retry.Get()->state == "REGISTERED");
     CHECK(answer.Get()->state == "REGISTERED");
     CHECK(f.upstream.SubmitCalls() == 1);

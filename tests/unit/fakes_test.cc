@@ -211,7 +211,8 @@ struct Watcher {
   std::vector<std::string> Kinds() {
     std::lock_guard lock(mu);
     std::vector<std::string> out;
-    for (const auto& e : events) out.push_back(std::string(core::card::ToString(e.kind)) + " " + e.reader);
+    for (const auto& e : events)
+      out.push_back(std::string(core::card::ToString(e.kind)) + " " + e.reader);
     return out;
   }
 };
@@ -302,7 +303,9 @@ TEST_CASE("FakeCardReaders completes on its own thread with the card's answers",
     REQUIRE(sig.Get().ok());
     CHECK(sig.Get()->signature == std::vector<std::uint8_t>{0x5A, 1, 2, 3});
     CHECK(sig.Get()->certificate.card_key == "k1");
-    readers.UpdateCard("R1", [](FakeCard& c) { c.basic_info = core::card::BasicInfo{"氏名", "住所", "19800115", "1"}; });
+    readers.UpdateCard("R1", [](FakeCard& c) {
+      c.basic_info = core::card::BasicInfo{"氏名", "住所", "19800115", "1"};
+    });
     Awaited<core::card::BasicInfo> wrong;
     readers.ReadBasicInfo("R1", MakePin("1234"), wrong.Callback());
     CHECK(wrong.Get().error().reason == "PIN_INCORRECT");

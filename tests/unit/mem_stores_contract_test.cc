@@ -101,9 +101,12 @@ TEST_CASE("the in-memory stores share one event log, in commit order", "[event_s
   face.source = "face";
   face.file_name = "face_1.xml";
   face.raw_sha256 = "s1";
-  REQUIRE(db.results.StoreResult(face, [](const core::StoreOutcome&) {
-                      return std::vector<core::Event>{Ev("face.received")};
-                    }).ok());
+  REQUIRE(db.results
+              .StoreResult(face,
+                           [](const core::StoreOutcome&) {
+                             return std::vector<core::Event>{Ev("face.received")};
+                           })
+              .ok());
 
   const auto all = db.events.Events();
   CHECK(Types(all) == std::vector<std::string>{"appended", "abandoned", "checkin.started",

@@ -34,7 +34,8 @@ inline DomainError CaseConcurrentUpdate(const std::string& id) {
   DomainError e;
   e.kind = ErrorKind::kAborted;
   e.reason = "CASE_CONCURRENT_UPDATE";
-  e.message = "the fallback case was changed by someone else in the meantime; read it again and retry";
+  e.message =
+      "the fallback case was changed by someone else in the meantime; read it again and retry";
   e.message_ja = "対応記録が他の操作で更新されました。最新の内容を確認してからやり直してください。";
   e.metadata = {{"case_id", id}};
   return e;
