@@ -517,6 +517,19 @@ TEST_CASE("a face result is bound to the waiting check-in of its desk and verifi
   }
 }
 
+TEST_CASE("a face result is never bound to a check-in at a desk its reader does not serve",
+          "[checkin][correlation]") {
+  Site s;
+  const CheckInView other_desk = s.Started(FaceInput("desk-2"));  // the face feed serves desk-1
+  REQUIRE(s.upstream.DeliverFace("face_1.xml", ValidAnswer()).ok());
+  const CheckInView own = s.OwnCheckInOf(s.LastResultId());
+  CHECK(own.record.correlation == "UNMATCHED");
+  CHECK(own.record.desk_id == "desk-1");
+  const CheckInView still = s.Get(other_desk.record.id);
+  CHECK(still.record.state == ck::CheckInState::kWaiting);
+  CHECK(still.results.empty());
+}
+
 TEST_CASE("two waiting check-ins at one desk: a result that fits both is ambiguous, keys decide",
           "[checkin][correlation]") {
   Site s;
