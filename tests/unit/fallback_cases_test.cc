@@ -21,8 +21,9 @@
 
 #include "app/executor.h"
 #include "app/fallback_cases.h"
-#include "core/fallback/mem_case_store.h"
-#include "core/mem_store.h"
+#include "support/manual_clock.h"
+#include "support/mem_case_store.h"
+#include "support/mem_store.h"
 
 namespace {
 
@@ -42,27 +43,7 @@ oqs::OqsDate D(const char* s) { return oqs::OqsDate::Parse(s).value(); }
 const core::SystemTime kStart =
     std::chrono::sys_days{std::chrono::year{2025} / 12 / 10} + std::chrono::hours{1};
 
-class ManualClock final : public core::Clock {
- public:
-  explicit ManualClock(core::SystemTime t) : now_(t) {}
-  core::SystemTime Now() const override {
-    std::lock_guard lock(mu_);
-    return now_;
-  }
-  std::chrono::steady_clock::time_point SteadyNow() const override {
-    std::lock_guard lock(mu_);
-    return std::chrono::steady_clock::time_point{} +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(now_ - kStart);
-  }
-  void Advance(std::chrono::system_clock::duration d) {
-    std::lock_guard lock(mu_);
-    now_ += d;
-  }
-
- private:
-  mutable std::mutex mu_;
-  core::SystemTime now_;
-};
+using onshid::testing::ManualClock;
 
 class SeqIds final : public core::IdSource {
  public:
@@ -193,8 +174,8 @@ struct Fixture {
     return std::move(v).value();
   }
 
-  fb::MemFallbackCaseStore store;
-  core::MemStore audit;
+  onshid::testing::MemFallbackCaseStore store;
+  onshid::testing::MemStore audit;
   FakeCheckIns checkins;
   ManualClock clock;
   SeqIds ids;
