@@ -1008,6 +1008,19 @@ void CheckInUseCases::Reannounce(bool after_start) {
   }
 }
 
+void CheckInUseCases::CorrelateUnlinkedFaceResults(core::SystemTime now) {
+  if (!eligibility_) return;
+  auto unlinked = store_.UnlinkedFaceResults(now - options_.late_window);
+  if (!unlinked) return;
+  for (const auto result_id : unlinked.value()) {
+    auto result = eligibility_->Get(result_id);
+    if (!result) continue;
+    if (auto s = CorrelateFace(result.value()); !s) {
+      Logger("checkin")->warn("face result {} not correlated: {}", result_id, s.error().reason);
+    }
+  }
+}
+
 void CheckInUseCases::Sweep() {
   auto log = Logger("checkin");
   const auto now = clock_.Now();
@@ -1016,6 +1029,10 @@ void CheckInUseCases::Sweep() {
   // that needs one). The listener acts on states idempotently, so the open check-ins are announced
   // again: at the first sweep after a start, then every kReannounceEvery sweeps.
   if (sweeps_++ % kReannounceEvery == 0) Reannounce(/*after_start=*/sweeps_ == 1);
+  // Face results stored but left uncorrelated (a crash between storing and correlating) are
+  // correlated first: one that arrived inside a waiting check-in's window binds it, as it would
+  // have without the crash, before the same sweep could mark that wait as timed out.
+  CorrelateUnlinkedFaceResults(now);
   ck::CheckInQuery q;
   q.state = "WAITING";
   q.limit = 1000;
@@ -1051,16 +1068,6 @@ void CheckInUseCases::Sweep() {
   // a journalled request is waited for; nothing is sent twice).
   for (const auto& id : to_submit) SubmitQuery(id);
 
-  if (!eligibility_) return;
-  auto unlinked = store_.UnlinkedFaceResults(now - options_.late_window);
-  if (!unlinked) return;
-  for (const auto result_id : unlinked.value()) {
-    auto result = eligibility_->Get(result_id);
-    if (!result) continue;
-    if (auto s = CorrelateFace(result.value()); !s) {
-      log->warn("face result {} not correlated: {}", result_id, s.error().reason);
-    }
-  }
 }
 
 }  // namespace onshid::app
