@@ -192,7 +192,7 @@ core::Result<app::StartCheckInInput> FromProto(const v1::StartCheckInRequest& re
     if (auto kind = FromProto(visit.kind())) {
       in.visit.kind = *kind;
     } else {
-      bad.push_back({"visit.kind", "FIRST_VISIT or RETURN_VISIT"});
+      bad.push_back({"visit.kind", "VISIT_KIND_FIRST_VISIT or VISIT_KIND_REVISIT"});
     }
   }
   if (!bad.empty()) {
