@@ -425,7 +425,7 @@ TEST_CASE("dependency monitor: the thread refreshes every interval and stops at 
     CHECK(f.Entry(app::kDatabaseEntry).state == DependencyState::kOk);
     CHECK(f.upstream.StatusCalls() >= 2);
   }
-  SECTION("long interval: Stop() does not wait for it, and no step ran") {
+  SECTION("long interval: Stop() ends the thread before any step ran") {
     int steps = 0;
     Fixture f;  // interval 1 h
     f.monitor.Start([&] { ++steps; });
