@@ -18,6 +18,12 @@
 // An unknown reader is READER_NOT_FOUND, a reader without a card NO_CARD. FailNext(reader, error)
 // makes the next operation on that reader fail with `error` instead.
 //
+// The PC/SC service: ServiceAvailable() is true unless the service is down. DegradeService() and
+// RecoverService() change it and report kServiceDegraded / kServiceRecovered as the adapter does
+// when pcscd goes and comes back; SetServiceAvailable() changes it without an event, as before the
+// adapter first reached pcscd. While the service is down ListReaders() is empty and every
+// operation fails with PCSC_SERVICE_UNAVAILABLE.
+//
 // Threading: completions run on the fake's own worker thread (the readers' workers), one at a
 // time in call order, never on the caller's thread; Drain() waits until every completion ran.
 // Reader events run on the thread that caused them (the test plays the monitor thread), in order;
@@ -89,6 +95,11 @@ class FakeCardReaders final : public core::card::CardReaders {
   FakeCardReaders& operator=(const FakeCardReaders&) = delete;
 
   // --- core::card::CardReaders ---
+
+  bool ServiceAvailable() const override {
+    std::lock_guard lock(mu_);
+    return !degraded_;
+  }
 
   std::vector<core::card::ReaderInfo> ListReaders() const override {
     std::lock_guard lock(mu_);
@@ -228,6 +239,11 @@ class FakeCardReaders final : public core::card::CardReaders {
     Emit(core::card::ReaderEventKind::kServiceRecovered, "");
     for (const auto& n : names) Emit(core::card::ReaderEventKind::kReaderAdded, n);
   }
+  // The service is reachable or not from now on, with no event (see the header comment).
+  void SetServiceAvailable(bool available) {
+    std::lock_guard lock(mu_);
+    degraded_ = !available;
+  }
   // The next operation on `reader` fails with `error` (whatever the card would say).
   void FailNext(const std::string& reader, core::DomainError error) {
     std::lock_guard lock(mu_);
@@ -248,6 +264,11 @@ class FakeCardReaders final : public core::card::CardReaders {
   std::vector<std::string> Calls() const {
     std::lock_guard lock(mu_);
     return calls_;
+  }
+  // Callbacks watching now (Watch'ed and not Unwatch'ed).
+  int Watchers() const {
+    std::lock_guard lock(watch_mu_);
+    return static_cast<int>(watchers_.size());
   }
   // Waits (at most 10 s) until every completion asked for so far has run; false on time-out.
   bool Drain() {
@@ -366,7 +387,7 @@ class FakeCardReaders final : public core::card::CardReaders {
   std::vector<std::string> calls_;
   bool degraded_ = false;
 
-  std::mutex watch_mu_;  // held while events are dispatched
+  mutable std::mutex watch_mu_;  // held while events are dispatched
   std::map<int, core::card::ReaderEventCallback> watchers_;
   int next_watch_ = 1;
 

@@ -14,6 +14,10 @@
 // The request file is named "<type>req_<seq, 4+ digits>.xml"; its answer "<type>res_<seq>.xml",
 // a rejection "<type>req_<seq>.err" (the adapter's names).
 //
+// Status() returns what SetStatus() last set — by default a reachable folder, nothing queued or in
+// flight, inotify active — and counts the calls (StatusCalls()). It is not derived from the
+// journal: the test says how healthy the terminal looks, as the adapter would measure it.
+//
 // Delivery (Deliver*, Quarantine) runs the handler on the calling thread — the test thread plays
 // the adapter's thread; deliveries are serialised, one handler call at a time — and returns what
 // the handler returned (OK: the adapter would archive the file; an error: it would keep the file
@@ -44,7 +48,10 @@ class FakeUpstream final : public core::Upstream {
  public:
   FakeUpstream(core::UpstreamJournal& journal, const core::Clock& clock,
                std::string instance_id = "daemon-test")
-      : journal_(journal), clock_(clock), instance_id_(std::move(instance_id)) {}
+      : journal_(journal), clock_(clock), instance_id_(std::move(instance_id)) {
+    status_.folder_reachable = true;
+    status_.inotify_active = true;
+  }
 
   core::Status Start(core::UpstreamHandlers handlers) override {
     std::lock_guard lock(mu_);
@@ -103,6 +110,12 @@ class FakeUpstream final : public core::Upstream {
     return entry;
   }
 
+  core::UpstreamStatus Status() const override {
+    std::lock_guard lock(mu_);
+    ++status_calls_;
+    return status_;
+  }
+
   // --- scripting ---
 
   // The next `times` Submit calls fail with `error` and journal nothing.
@@ -119,6 +132,11 @@ class FakeUpstream final : public core::Upstream {
   void SetWriteImmediately(bool write) {
     std::lock_guard lock(mu_);
     write_immediately_ = write;
+  }
+  // What Status() returns from now on.
+  void SetStatus(core::UpstreamStatus status) {
+    std::lock_guard lock(mu_);
+    status_ = std::move(status);
   }
 
   // The terminal answers `request_id` with the result document `xml_utf8` (res/ file). Calls
@@ -208,6 +226,10 @@ class FakeUpstream final : public core::Upstream {
     std::lock_guard lock(mu_);
     return submit_calls_;
   }
+  int StatusCalls() const {
+    std::lock_guard lock(mu_);
+    return status_calls_;
+  }
   // True once at least `n` requests were submitted, within `timeout`.
   bool WaitForSubmitted(std::size_t n, std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mu_);
@@ -268,6 +290,8 @@ class FakeUpstream final : public core::Upstream {
   std::deque<core::DomainError> submit_failures_;
   std::vector<core::UpstreamRequest> submitted_;
   int submit_calls_ = 0;
+  core::UpstreamStatus status_;
+  mutable int status_calls_ = 0;  // counted by the const Status()
 };
 
 }  // namespace onshid::testing

@@ -16,14 +16,18 @@
 // events are visible, with no lock held. As with PgStore, a wake that started before Unsubscribe
 // returned may still be running.
 //
-// Test hooks: Events() returns the whole log; SetReachable(false) makes Append and ListAfter fail
-// with DATABASE_UNAVAILABLE (Commit, used by the other fakes, follows their own reachability).
+// Test hooks: Events() returns the whole log, OfType(type) its events of one type;
+// SetReachable(false) makes Append and ListAfter fail with DATABASE_UNAVAILABLE (Commit, used by
+// the other fakes, follows their own reachability); FailNextAppends(n) makes only the next n Append
+// calls fail that way, storing nothing (a database that drops out and comes back); AppendCalls()
+// counts every Append call, failed ones included.
 
 #include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -37,7 +41,12 @@ class MemEventStore final : public core::EventStore {
   core::Status Append(const core::Event& event) override {
     {
       std::lock_guard lock(mu_);
+      ++append_calls_;
       if (!reachable_) return core::DatabaseUnavailable("in-memory event store set unreachable");
+      if (fail_appends_ > 0) {
+        --fail_appends_;
+        return core::DatabaseUnavailable("in-memory event store: append failed (test)");
+      }
       CommitLocked({event});
     }
     Wake();
@@ -93,9 +102,30 @@ class MemEventStore final : public core::EventStore {
     return events_;
   }
 
+  // The events of type `type`, oldest first.
+  std::vector<core::Event> OfType(const std::string& type) const {
+    std::lock_guard lock(mu_);
+    std::vector<core::Event> out;
+    for (const auto& e : events_) {
+      if (e.type == type) out.push_back(e);
+    }
+    return out;
+  }
+
   void SetReachable(bool reachable) {
     std::lock_guard lock(mu_);
     reachable_ = reachable;
+  }
+
+  // The next `n` Append calls fail with DATABASE_UNAVAILABLE and store nothing.
+  void FailNextAppends(int n) {
+    std::lock_guard lock(mu_);
+    fail_appends_ = n;
+  }
+
+  int AppendCalls() const {
+    std::lock_guard lock(mu_);
+    return append_calls_;
   }
 
   int SubscriberCount() const {
@@ -117,6 +147,8 @@ class MemEventStore final : public core::EventStore {
 
   mutable std::mutex mu_;
   bool reachable_ = true;
+  int fail_appends_ = 0;
+  int append_calls_ = 0;
   std::int64_t last_cursor_ = 0;
   std::vector<core::Event> events_;  // cursor order
   std::map<int, std::function<void()>> subscribers_;

@@ -9,7 +9,8 @@
 // below 1.
 //
 // Test hooks: SetReachable(false) makes every call fail with DATABASE_UNAVAILABLE; Records() reads
-// every stored record.
+// every stored record; PurgeCalls() lists the `before` of every PurgeRequestKeys call, in call
+// order, failed ones included (to check when a scheduled purge ran and with which cut-off).
 
 #include <algorithm>
 #include <cstdint>
@@ -61,8 +62,9 @@ class MemRequestKeyStore final : public core::RequestKeyStore {
   }
 
   core::Result<int> PurgeRequestKeys(core::SystemTime before, int limit) override {
-    if (limit < 1) return 0;
     std::lock_guard lock(mu_);
+    purge_calls_.push_back(before);
+    if (limit < 1) return 0;
     if (!reachable_) return Unreachable();
     std::vector<std::map<Key, Stored>::iterator> due;
     for (auto it = records_.begin(); it != records_.end(); ++it) {
@@ -87,6 +89,10 @@ class MemRequestKeyStore final : public core::RequestKeyStore {
     for (const auto& [key, stored] : records_) out.push_back(stored.record());
     return out;
   }
+  std::vector<core::SystemTime> PurgeCalls() const {
+    std::lock_guard lock(mu_);
+    return purge_calls_;
+  }
   void SetReachable(bool reachable) {
     std::lock_guard lock(mu_);
     reachable_ = reachable;
@@ -110,6 +116,7 @@ class MemRequestKeyStore final : public core::RequestKeyStore {
   bool reachable_ = true;
   std::int64_t next_seq_ = 1;
   std::map<Key, Stored> records_;
+  std::vector<core::SystemTime> purge_calls_;
 };
 
 }  // namespace onshid::testing
