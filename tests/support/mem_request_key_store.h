@@ -10,9 +10,12 @@
 //
 // Test hooks: SetReachable(false) makes every call fail with DATABASE_UNAVAILABLE; Records() reads
 // every stored record; PurgeCalls() lists the `before` of every PurgeRequestKeys call, in call
-// order, failed ones included (to check when a scheduled purge ran and with which cut-off).
+// order, failed ones included (to check when a scheduled purge ran and with which cut-off), and
+// WaitForPurgeCalls() waits for a purge made on another thread (a background sweeper's).
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -64,6 +67,7 @@ class MemRequestKeyStore final : public core::RequestKeyStore {
   core::Result<int> PurgeRequestKeys(core::SystemTime before, int limit) override {
     std::lock_guard lock(mu_);
     purge_calls_.push_back(before);
+    purged_.notify_all();
     if (limit < 1) return 0;
     if (!reachable_) return Unreachable();
     std::vector<std::map<Key, Stored>::iterator> due;
@@ -93,6 +97,11 @@ class MemRequestKeyStore final : public core::RequestKeyStore {
     std::lock_guard lock(mu_);
     return purge_calls_;
   }
+  // True once PurgeRequestKeys was called at least `n` times, within `timeout`.
+  bool WaitForPurgeCalls(std::size_t n, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(mu_);
+    return purged_.wait_for(lock, timeout, [&] { return purge_calls_.size() >= n; });
+  }
   void SetReachable(bool reachable) {
     std::lock_guard lock(mu_);
     reachable_ = reachable;
@@ -113,6 +122,7 @@ class MemRequestKeyStore final : public core::RequestKeyStore {
   }
 
   mutable std::mutex mu_;
+  mutable std::condition_variable purged_;  // a purge call was recorded
   bool reachable_ = true;
   std::int64_t next_seq_ = 1;
   std::map<Key, Stored> records_;

@@ -196,6 +196,16 @@ TEST_CASE("FakeUpstream journals like the adapter and plays the terminal", "[fak
   upstream.SetWriteImmediately(false);
   REQUIRE(upstream.Submit(request).ok());
   CHECK(journal.State("desk/r3") == core::JournalState::kJournalled);
+
+  // Status() is what the test set, whatever the journal holds (default: reachable and idle).
+  CHECK(upstream.Status().folder_reachable);
+  CHECK(upstream.Status().queued == 0);
+  core::UpstreamStatus busy;
+  busy.folder_reachable = true;
+  busy.queued = 2;
+  upstream.SetStatus(busy);
+  CHECK(upstream.Status().queued == 2);
+  CHECK(upstream.StatusCalls() == 3);
 }
 
 // Reader events as a watcher sees them.
@@ -222,14 +232,24 @@ TEST_CASE("FakeCardReaders reports reader events to its watchers, in order", "[f
   FakeCardReaders readers(clock);
   Watcher w;
   const int id = readers.Watch(w.Callback());
+  CHECK(readers.Watchers() == 1);
+  CHECK(readers.ServiceAvailable());
   readers.AddReader("R1");
   readers.InsertCard("R1", FakeCard::MyNumberCard(CertificateStatus::kValid, "k1"));
   readers.InsertCard("R2", FakeCard{});  // an unknown reader is added first
   readers.RemoveCard("R1");
   readers.DegradeService();
   CHECK(readers.ListReaders().empty());
+  CHECK_FALSE(readers.ServiceAvailable());
   readers.RecoverService();
+  CHECK(readers.ServiceAvailable());
+  // Not reached yet (as before the adapter's first context): no event, no readers.
+  readers.SetServiceAvailable(false);
+  CHECK_FALSE(readers.ServiceAvailable());
+  CHECK(readers.ListReaders().empty());
+  readers.SetServiceAvailable(true);
   readers.Unwatch(id);
+  CHECK(readers.Watchers() == 0);
   readers.RemoveReader("R2");  // not seen any more
   const std::string added = core::card::ToString(ReaderEventKind::kReaderAdded);
   const std::string inserted = core::card::ToString(ReaderEventKind::kCardInserted);

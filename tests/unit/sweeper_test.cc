@@ -10,7 +10,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -357,10 +356,7 @@ TEST_CASE("sweeper: the thread ticks at once and stops without waiting for the i
   f.clock.Advance(10s);
   f.sweeper.Start();
   // The first tick ends with the purge: wait for that to happen (not for time to pass).
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (f.request_keys.PurgeCalls().empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
+  REQUIRE(f.request_keys.WaitForPurgeCalls(1, 30s));
   REQUIRE(f.request_keys.PurgeCalls().size() == 1);
   const auto t0 = std::chrono::steady_clock::now();
   f.sweeper.Stop();
