@@ -4,24 +4,32 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
+#include <thread>
 
 #include "api/auth.h"
 #include "api/metrics.h"
 #include "api/server.h"
+#include "app/case_check_ins.h"
+#include "app/checkin.h"
+#include "app/dependency_board.h"
+#include "app/dependency_monitor.h"
+#include "app/eligibility.h"
 #include "app/executor.h"
+#include "app/fallback_cases.h"
 #include "app/instance_id.h"
 #include "app/logging.h"
 #include "app/random_ids.h"
+#include "app/reader_events.h"
+#include "app/sweeper.h"
 #include "core/clock.h"
 #include "core/dependency.h"
 #include "failpoint/failpoint.h"
 #include "onshid/version.h"
-#include "app/checkin.h"
-#include "app/fallback_cases.h"
-#include "app/eligibility.h"
 #include "oqs_folder/oqs_folder_upstream.h"
 #include "oqs_folder/pugixml_codec.h"
 #include "pcsc/pcsc_card_readers.h"
@@ -31,11 +39,6 @@
 
 namespace onshid {
 namespace {
-
-constexpr const char* kDatabase = "database";
-constexpr const char* kUpstream = "upstream";
-constexpr const char* kReaders = "readers";
-constexpr const char* kUpstreamRequests = "upstream_requests";
 
 core::DomainError StartupError(std::string reason, std::string message) {
   core::DomainError e;
@@ -67,8 +70,7 @@ core::Status Daemon::Start() {
                         "state_dir: cannot create " + config_.state_dir + ": " + ec.message());
   }
 
-  board_->Set(kDatabase, core::DependencyState::kDown, "DATABASE_STARTING",
-              "the database is being started", "データベースを起動しています。");
+  app::ReportDatabaseStarting(*board_);
 
   std::string dsn = config_.storage.dsn;
   if (dsn.empty()) {
@@ -83,10 +85,9 @@ core::Status Daemon::Start() {
       const bool up = event == postgres::ManagedPostgresEvent::kUp;
       pg_restarting_ = !up;
       if (up) {
-        board_->Set(kDatabase, core::DependencyState::kOk);
+        app::ReportDatabaseOk(*board_);
       } else {
-        board_->Set(kDatabase, core::DependencyState::kDown, "MANAGED_POSTGRES_RESTARTING", detail,
-                    "データベースが停止したため再起動しています。");
+        app::ReportManagedDatabaseRestarting(*board_, detail);
       }
       if (api_) api_->RefreshHealth();
     });
@@ -112,7 +113,7 @@ core::Status Daemon::Start() {
   auto version = store_->Open();
   if (!version) return version.error();
   log->info("database migrated to schema version {}", version.value());
-  board_->Set(kDatabase, core::DependencyState::kOk);
+  app::ReportDatabaseOk(*board_);
 
   metrics_->AddSampler([this, start_time] {
     std::vector<api::Metrics::Sample> s;
@@ -143,9 +144,7 @@ core::Status Daemon::Start() {
   if (failpoint::Active()) log->warn("failpoints are set (ONSHID_FAILPOINT): this is a test run");
 
   if (config_.upstream.folder.empty()) {
-    board_->Set(kUpstream, core::DependencyState::kDisabled, "UPSTREAM_NOT_CONFIGURED",
-                "no 資格確認端末 folder configured (upstream.folder)",
-                "資格確認端末の連携は設定されていません。", /*required_for_ready=*/false);
+    app::ReportUpstreamNotConfigured(*board_);
   } else {
     const auto encoding = config_.upstream.encoding == "shift_jis" ? oqs_folder::Encoding::kShiftJis
                                                                    : oqs_folder::Encoding::kUtf8;
@@ -175,11 +174,17 @@ core::Status Daemon::Start() {
   if (auto s = StartReaders(); !s) return s.error();
   StartCheckIns();
   StartFallback();
+  app::DependencyMonitorOptions monitor_opts;
+  monitor_opts.interval = std::chrono::milliseconds(config_.storage.health_interval_ms);
+  monitor_opts.stale_request_warn = std::chrono::seconds(config_.upstream.stale_request_warn_s);
+  monitor_opts.database_restarting = [this] { return pg_restarting_.load(); };
+  monitor_ = std::make_unique<app::DependencyMonitor>(*store_, upstream_.get(), readers_.get(),
+                                                      *board_, *store_, *clock_, monitor_opts);
   if (upstream_) {
     // Started after the check-in use cases exist, so that no face result misses correlation.
     if (auto s = upstream_->Start(eligibility_->Handlers()); !s) return s.error();
     log->info("watching the terminal folder (upstream.folder)");
-    RefreshUpstreamStatus();
+    monitor_->RefreshUpstream();
   }
 
   api::ApiDeps deps;
@@ -204,8 +209,16 @@ core::Status Daemon::Start() {
   api_ = std::make_unique<api::ApiServer>(deps);
   if (auto s = api_->Start(); !s) return s.error();
 
-  monitor_ = std::thread([this] { MonitorDependencies(); });
-  sweeper_ = std::thread([this] { SweepLoop(); });
+  monitor_->Start([this] {
+    if (api_) api_->RefreshHealth();
+  });
+  app::SweeperOptions sweeper_opts;
+  sweeper_opts.interval = std::chrono::milliseconds(config_.checkin.sweep_interval_ms);
+  sweeper_opts.purge_interval = std::chrono::seconds(config_.fallback.purge_interval_s);
+  sweeper_opts.request_key_retention = std::chrono::hours(config_.service.request_key_retention_h);
+  sweeper_ = std::make_unique<app::Sweeper>(*checkins_, *fallback_, *store_, upstream_.get(),
+                                            *board_, *clock_, sweeper_opts);
+  sweeper_->Start();
   if (config_.auth.tokens.empty()) {
     log->warn("auth.tokens is empty: every API call will be refused as UNAUTHENTICATED");
   }
@@ -214,9 +227,7 @@ core::Status Daemon::Start() {
 
 core::Status Daemon::StartReaders() {
   if (!config_.readers.enabled) {
-    board_->Set(kReaders, core::DependencyState::kDisabled, "READERS_NOT_CONFIGURED",
-                "generic card readers are disabled (readers.enabled)",
-                "汎用カードリーダーは使用しない設定です。", /*required_for_ready=*/false);
+    app::ReportReadersDisabled(*board_);
     return core::OkStatus();
   }
   pcsc::PcscOptions o;
@@ -241,35 +252,11 @@ core::Status Daemon::StartReaders() {
   std::fill(secret.begin(), secret.end(), '\0');
   o.card.max_certificate_bytes = static_cast<std::size_t>(config_.readers.max_certificate_bytes);
   readers_ = std::make_unique<pcsc::PcscCardReaders>(o, *clock_, app::Logger("readers"));
-  // pcscd missing or restarting is a degraded dependency that recovers by itself.
-  board_->Set(kReaders, core::DependencyState::kDegraded, "PCSC_SERVICE_UNAVAILABLE",
-              "waiting for pcscd", "カードリーダーのサービスに接続しています。",
-              /*required_for_ready=*/false);
-  readers_watch_ = readers_->Watch([this](const core::card::ReaderEvent& e) {
-    using K = core::card::ReaderEventKind;
-    // Reader and card events join the event stream (no personal data: reader names and kinds).
-    executor_->Post([this, e] {
-      core::Event ev;
-      ev.at = e.at;
-      std::string kind = core::card::ToString(e.kind);
-      for (auto& ch : kind) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      ev.type = "reader." + kind;  // reader.card_inserted, reader.service_degraded, ...
-      ev.detail = e.reason;
-      if (!e.reader.empty()) ev.attributes.emplace_back("reader", e.reader);
-      if (auto a = store_->Append(ev); !a) {
-        app::Logger("readers")->warn("reader event not appended: {}", a.error().message);
-      }
-    });
-    if (e.kind == K::kServiceRecovered) {
-      board_->Set(kReaders, core::DependencyState::kOk, "", "", "", false);
-    } else if (e.kind == K::kServiceDegraded) {
-      board_->Set(kReaders, core::DependencyState::kDegraded, "PCSC_SERVICE_UNAVAILABLE",
-                  "pcscd is not reachable; retrying",
-                  "カードリーダーのサービスに接続できません。自動的に再接続します。", false);
-    }
-  });
+  reader_events_ =
+      std::make_unique<app::ReaderEventPublisher>(*readers_, *store_, *board_, *executor_);
+  reader_events_->Start();
   readers_->Start();
-  if (readers_->ServiceAvailable()) board_->Set(kReaders, core::DependencyState::kOk, "", "", "", false);
+  reader_events_->ReadersStarted();
   return core::OkStatus();
 }
 
@@ -294,33 +281,6 @@ void Daemon::StartCheckIns() {
   }
 }
 
-namespace {
-
-// The fallback cases' view of check-ins.
-class CheckInBridge final : public app::CaseCheckIns {
- public:
-  CheckInBridge(app::CheckInUseCases& checkins, app::EligibilityUseCases* eligibility)
-      : checkins_(checkins), eligibility_(eligibility) {}
-  core::Result<app::CheckInView> Get(const std::string& id) override { return checkins_.Get(id); }
-  core::Result<app::ResultView> GetResult(std::int64_t id) override {
-    if (!eligibility_) return core::Internal("no upstream: no results");
-    return eligibility_->Get(id);
-  }
-  bool CanReverify(const app::CheckInView& view) override {
-    return eligibility_ && view.record.query.has_value() && !view.record.query_key.empty();
-  }
-  void Reverify(const std::string& id, int attempt,
-                std::function<void(core::Result<app::ResultView>)> done) override {
-    checkins_.Reverify(id, attempt, std::move(done));
-  }
-
- private:
-  app::CheckInUseCases& checkins_;
-  app::EligibilityUseCases* eligibility_;
-};
-
-}  // namespace
-
 void Daemon::StartFallback() {
   app::FallbackOptions o;
   o.reads_smartphones = config_.fallback.reads_smartphones;
@@ -328,145 +288,11 @@ void Daemon::StartFallback() {
   o.reverify_interval = std::chrono::milliseconds(config_.fallback.reverify_interval_ms);
   o.reverify_max_attempts = config_.fallback.reverify_max_attempts;
   o.return_watch_days = config_.fallback.return_watch_days;
-  case_checkins_ = std::make_unique<CheckInBridge>(*checkins_, eligibility_.get());
+  case_checkins_ = std::make_unique<app::CheckInBridge>(*checkins_, eligibility_.get());
   fallback_ = std::make_unique<app::FallbackCaseUseCases>(*store_, *store_, case_checkins_.get(),
                                                           *clock_, *ids_, *executor_, o);
   checkins_->SetChangeListener([this](const app::CheckInView& view) { fallback_->OnCheckIn(view); });
-  if (upstream_) checkins_->SetUpstreamGate([this] { return UpstreamAnswering(); });
-}
-
-bool Daemon::UpstreamAnswering() const {
-  for (const auto& d : board_->Snapshot()) {
-    if (d.name != kUpstream) continue;
-    return d.state == core::DependencyState::kOk;
-  }
-  return true;
-}
-
-void Daemon::SweepLoop() {
-  std::unique_lock lock(monitor_mu_);
-  while (!stopping_) {
-    lock.unlock();
-    checkins_->Sweep();
-    if (upstream_) {
-      // Real-time traffic first: nothing waits in req/ or in the adapter's queue.
-      const auto h = upstream_->Health();
-      const int busy = h.queued + (h.oldest_request_age ? 1 : 0);
-      fallback_->ReverifyTick(UpstreamAnswering(), busy);
-    }
-    if (clock_->Now() - last_purge_ >= std::chrono::seconds(config_.fallback.purge_interval_s)) {
-      last_purge_ = clock_->Now();
-      if (auto n = fallback_->PurgeExpired(); !n) {
-        app::Logger("fallback")->warn("scheduled purge failed: {}", n.error().message);
-      }
-      const auto keep = std::chrono::hours(config_.service.request_key_retention_h);
-      if (auto n = store_->PurgeRequestKeys(clock_->Now() - keep, 10000); !n) {
-        app::Logger("main")->warn("request key purge failed: {}", n.error().message);
-      }
-    }
-    lock.lock();
-    monitor_cv_.wait_for(lock, std::chrono::milliseconds(config_.checkin.sweep_interval_ms),
-                         [this] { return stopping_; });
-  }
-}
-
-void Daemon::RefreshUpstreamStatus() {
-  if (!upstream_) return;
-  RefreshUpstreamBoard();
-  // Publish changes of the upstream's state on the event stream.
-  for (const auto& d : board_->Snapshot()) {
-    if (d.name != kUpstream) continue;
-    const std::string state = core::ToString(d.state);
-    if (state == last_upstream_state_) break;
-    last_upstream_state_ = state;
-    core::Event ev;
-    ev.at = clock_->Now();
-    ev.type = "upstream.state";
-    ev.detail = d.detail;
-    ev.attributes = {{"state", state}};
-    if (!d.reason.empty()) ev.attributes.emplace_back("reason", d.reason);
-    if (auto a = store_->Append(ev); !a) {
-      app::Logger("main")->warn("upstream state event not appended: {}", a.error().message);
-      last_upstream_state_.clear();  // try again on the next refresh
-    }
-    break;
-  }
-}
-
-void Daemon::RefreshUpstreamBoard() {
-  const auto h = upstream_->Health();
-  if (!h.folder_reachable) {
-    const auto& e = h.folder_error;
-    board_->Set(kUpstream, core::DependencyState::kDown, "UPSTREAM_FOLDER_UNAVAILABLE",
-                e ? e->message : "the terminal folder is not reachable",
-                e ? e->message_ja : "資格確認端末の共有フォルダに接続できません。");
-  } else if (h.oldest_request_age &&
-             h.oldest_request_age->count() >= config_.upstream.stale_request_warn_s) {
-    board_->Set(kUpstream, core::DependencyState::kDegraded, "UPSTREAM_NOT_CONSUMING",
-                "a request file has waited " + std::to_string(h.oldest_request_age->count()) +
-                    " s in req/: the terminal's 連携アプリ is probably not running",
-                "資格確認端末の連携アプリケーションが応答していません。端末を確認してください。");
-  } else {
-    std::string detail = "in flight " + std::to_string(h.in_flight) + ", queued " +
-                         std::to_string(h.queued) +
-                         (h.inotify_active ? "" : ", polling only (no inotify)");
-    if (h.last_face_at) {
-      const auto age = std::chrono::duration_cast<std::chrono::seconds>(clock_->Now() - *h.last_face_at);
-      detail += ", last face file " + std::to_string(age.count()) + " s ago";
-    }
-    board_->Set(kUpstream, core::DependencyState::kOk, "", detail);
-  }
-  // Requests the terminal never answered (abandoned after upstream.answer_timeout_s) are named
-  // until they are answered late or the late window ends. They do not stop new requests.
-  if (h.unanswered.empty()) {
-    board_->Set(kUpstreamRequests, core::DependencyState::kOk, "", "", "", false);
-  } else {
-    std::string names;
-    for (const auto& u : h.unanswered) {
-      if (!names.empty()) names += ", ";
-      names += u.file_name;
-      if (!u.client_request_id.empty()) names += " (x-request-id " + u.client_request_id + ")";
-    }
-    board_->Set(kUpstreamRequests, core::DependencyState::kDegraded, "UPSTREAM_REQUESTS_UNANSWERED",
-                std::to_string(h.unanswered.size()) +
-                    " request(s) written to req/ were never answered: " + names,
-                "資格確認端末から応答のない照会があります。端末の状態を確認し、必要なら照会をやり直してください。",
-                /*required_for_ready=*/false);
-  }
-}
-
-void Daemon::MonitorDependencies() {
-  auto log = app::Logger("postgres");
-  std::unique_lock lock(monitor_mu_);
-  bool was_ok = true;
-  while (!stopping_) {
-    monitor_cv_.wait_for(lock, std::chrono::milliseconds(config_.storage.health_interval_ms),
-                         [this] { return stopping_; });
-    if (stopping_) break;
-    lock.unlock();
-    auto ping = store_->Ping();
-    if (ping.ok()) {
-      if (!was_ok) log->info("database reachable again");
-      if (!pg_restarting_) board_->Set(kDatabase, core::DependencyState::kOk);
-    } else {
-      if (was_ok) log->error("database unreachable: {}", ping.error().message);
-      board_->Set(kDatabase, core::DependencyState::kDown, "DATABASE_UNREACHABLE",
-                  ping.error().message, "データベースに接続できません。");
-    }
-    was_ok = ping.ok();
-    RefreshUpstreamStatus();
-    if (readers_) {
-      if (readers_->ServiceAvailable()) {
-        board_->Set(kReaders, core::DependencyState::kOk, "", "", "", false);
-      } else {
-        board_->Set(kReaders, core::DependencyState::kDegraded, "PCSC_SERVICE_UNAVAILABLE",
-                    "pcscd is not reachable; retrying",
-                    "カードリーダーのサービスに接続できません。自動的に再接続します。", false);
-      }
-    }
-    if (api_) api_->RefreshHealth();
-    lock.lock();
-  }
+  if (upstream_) checkins_->SetUpstreamGate([this] { return app::UpstreamAnswering(*board_); });
 }
 
 void Daemon::Reload(const app::Config& fresh) {
@@ -479,26 +305,22 @@ void Daemon::Reload(const app::Config& fresh) {
 }
 
 void Daemon::Stop() {
-  {
-    std::lock_guard lock(monitor_mu_);
-    if (stopping_ && !monitor_.joinable() && !api_ && !store_ && !managed_pg_) return;
-    stopping_ = true;
-  }
-  monitor_cv_.notify_all();
-  if (monitor_.joinable()) monitor_.join();
-  if (sweeper_.joinable()) sweeper_.join();
+  // Background work first: both read what is torn down below.
+  if (monitor_) monitor_->Stop();
+  if (sweeper_) sweeper_->Stop();
+  monitor_.reset();
+  sweeper_.reset();
   if (api_) api_->Shutdown(std::chrono::milliseconds(config_.service.shutdown_grace_ms));
   if (eligibility_) {
     eligibility_->SetResultListener(nullptr);
     eligibility_->Shutdown();
   }
-  if (readers_) {
-    readers_->Unwatch(readers_watch_);
-    readers_->Stop();
-  }
+  if (reader_events_) reader_events_->Stop();
+  if (readers_) readers_->Stop();
   if (upstream_) upstream_->Stop();
   if (executor_) executor_->Join();
   api_.reset();
+  reader_events_.reset();
   fallback_.reset();
   case_checkins_.reset();
   checkins_.reset();

@@ -1,17 +1,13 @@
 #pragma once
-// The wiring: the only code that knows every adapter. It builds the daemon from a Config, runs it
-// until SIGTERM/SIGINT, reloads on SIGHUP, and tears it down in order.
+// The wiring (composition root): the only code that knows every adapter. It builds the daemon's
+// objects from a Config and connects them, starts and stops the background components of
+// daemon/app (dependency monitor, sweeper, reader-event publisher), runs the daemon until
+// SIGTERM/SIGINT, reloads on SIGHUP, and tears it down in order. No rules live here.
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
-
-#include "core/clock.h"
 
 #include "app/config.h"
 #include "core/error.h"
@@ -37,10 +33,13 @@ class Metrics;
 namespace app {
 class CaseCheckIns;
 class CheckInUseCases;
+class DependencyMonitor;
 class EligibilityUseCases;
 class FallbackCaseUseCases;
 class Executor;
 class RandomIds;
+class ReaderEventPublisher;
+class Sweeper;
 }  // namespace app
 namespace core {
 class StatusBoard;
@@ -71,18 +70,11 @@ class Daemon {
   int health_port() const;
 
  private:
-  // Refreshes the database and upstream entries of the status board every health interval.
-  void MonitorDependencies();
-  void RefreshUpstreamStatus();
-  void RefreshUpstreamBoard();
-  // Starts the PC/SC adapter when readers.enabled; its service state feeds the status board.
+  // Starts the PC/SC adapter and its event publisher when readers.enabled.
   core::Status StartReaders();
   void StartCheckIns();
   // Fallback cases: opened for NEEDS_FALLBACK check-ins, re-verified when the terminal answers.
   void StartFallback();
-  // True unless the terminal is known not to answer (folder unreachable or req/ not consumed).
-  bool UpstreamAnswering() const;
-  void SweepLoop();
 
   app::Config config_;
   std::unique_ptr<core::SystemClock> clock_;
@@ -97,21 +89,16 @@ class Daemon {
   std::unique_ptr<oqs_folder::OqsFolderUpstream> upstream_;
   std::unique_ptr<app::EligibilityUseCases> eligibility_;
   std::unique_ptr<pcsc::PcscCardReaders> readers_;
+  std::unique_ptr<app::ReaderEventPublisher> reader_events_;
   std::unique_ptr<app::CheckInUseCases> checkins_;
   std::unique_ptr<app::CaseCheckIns> case_checkins_;
   std::unique_ptr<app::FallbackCaseUseCases> fallback_;
-  core::SystemTime last_purge_{};  // sweeper thread only
-  int readers_watch_ = 0;
-  std::string last_upstream_state_;  // guarded by being called from start-up, then the monitor only
   std::unique_ptr<api::ApiServer> api_;
+  std::unique_ptr<app::DependencyMonitor> monitor_;  // database, upstream and readers → board
+  std::unique_ptr<app::Sweeper> sweeper_;  // check-in time-outs and recovery, re-verification, purge
 
-  std::mutex monitor_mu_;
-  std::condition_variable monitor_cv_;
-  bool stopping_ = false;
-  std::atomic<bool> pg_restarting_{false};
+  std::atomic<bool> pg_restarting_{false};  // the managed PostgreSQL is being restarted
   std::atomic<bool> db_probe_running_{false};  // a liveness ping is waiting for the pool
-  std::thread monitor_;
-  std::thread sweeper_;  // check-in time-outs and recovery, re-verification, scheduled purge
 };
 
 // Runs the daemon the way main() does: blocks SIGTERM/SIGINT/SIGHUP (the caller must have blocked

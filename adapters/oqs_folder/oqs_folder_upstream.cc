@@ -811,7 +811,7 @@ OqsFolderUpstream::WriteOutcome OqsFolderUpstream::WriteRequest(Queued& item,
 
   *written_at = clock_.Now();
   {
-    // Recorded before the file becomes visible, so Health() never ages it by its mtime.
+    // Recorded before the file becomes visible, so Status() never ages it by its mtime.
     std::lock_guard lock(mu_);
     auto it = outstanding_.find(Stem(name));
     if (it != outstanding_.end()) it->second.written_at = *written_at;
@@ -1391,8 +1391,8 @@ std::optional<core::DomainError> OqsFolderUpstream::CheckFolder() const {
   return std::nullopt;
 }
 
-OqsFolderHealth OqsFolderUpstream::Health() const {
-  OqsFolderHealth h;
+core::UpstreamStatus OqsFolderUpstream::Status() const {
+  core::UpstreamStatus h;
   h.folder_error = CheckFolder();
   h.folder_reachable = !h.folder_error.has_value();
   std::map<std::string, core::SystemTime> ours;
@@ -1405,9 +1405,9 @@ OqsFolderHealth OqsFolderUpstream::Health() const {
     for (const auto& [key, o] : outstanding_) {
       if (o.awaiting || o.written_at != core::SystemTime{}) ours[o.entry.file_name] = o.written_at;
       if (o.abandoned) {
-        h.unanswered.push_back(OqsUnansweredRequest{o.entry.file_name, o.entry.request_id,
-                                                    o.entry.client_request_id, o.written_at,
-                                                    o.abandoned_at});
+        h.unanswered.push_back(core::UnansweredRequest{o.entry.file_name, o.entry.request_id,
+                                                       o.entry.client_request_id, o.written_at,
+                                                       o.abandoned_at});
       }
     }
   }

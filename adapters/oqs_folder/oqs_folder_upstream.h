@@ -45,7 +45,7 @@
 //
 // Abandonment: a WRITTEN request without an answer for answer_timeout (Clock, from written_at) is
 // completed ABANDONED with an "upstream.request_abandoned" event (request_id = the client's request
-// id, file_name, attribute journal_state) and releases its slot; Health().unanswered lists it. It
+// id, file_name, attribute journal_state) and releases its slot; Status().unanswered lists it. It
 // is still matched to a late answer until late_answer_window after it was abandoned (the answer is
 // delivered and the entry completed ANSWERED/REJECTED); afterwards files of its name are left
 // alone. Requests still queued or being written are never abandoned.
@@ -75,7 +75,7 @@
 // Observations happen on inotify events (IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE) and, always, every
 // poll_interval (inotify does not fire on network shares).
 //
-// Threading: Submit() and Health() from any thread. Handlers run on the watcher thread, one call at
+// Threading: Submit() and Status() from any thread. Handlers run on the watcher thread, one call at
 // a time. Start()/Stop() from the owning thread; Stop() wakes both threads at once and joins them
 // (a handler call in progress finishes first). Logs carry request ids and file names, never XML.
 //
@@ -152,35 +152,14 @@ struct OqsFolderOptions {
   std::chrono::milliseconds max_retry_backoff{60000};
 };
 
-// A request abandoned (no answer within answer_timeout) and not answered yet.
-struct OqsUnansweredRequest {
-  std::string file_name;
-  std::string request_id;         // the journal key
-  std::string client_request_id;  // x-request-id as the client sent it ("" when none)
-  core::SystemTime written_at{};
-  core::SystemTime abandoned_at{};
-};
-
-// For the status board.
-struct OqsFolderHealth {
-  // req/, res/ and face/ exist and are readable and writable.
-  bool folder_reachable = false;
-  // Set when not reachable: UPSTREAM_FOLDER_UNAVAILABLE (kUnavailable) with a message for staff.
-  std::optional<core::DomainError> folder_error;
-  // Age of the oldest file in req/ the terminal has not consumed yet (none: req/ is empty). When
-  // this keeps growing, the terminal's 連携アプリ is not running. Ages use the Clock: from the
-  // request's written_at (for one found in req/ at a restart without a WRITTEN record: from the
-  // restart); for other software's files, mtime.
-  std::optional<std::chrono::seconds> oldest_request_age;
-  std::optional<core::SystemTime> last_face_at;  // when the last face file was delivered
-  // Requests holding an in-flight slot: being written, or written and neither answered, nor
-  // quarantined, nor unanswered for answer_timeout.
-  int in_flight = 0;
-  int queued = 0;               // journalled, waiting to be written (recovered ones included)
-  bool inotify_active = false;  // false: polling only (normal on network shares)
-  // Abandoned requests not answered yet (still matched to a late answer), oldest first.
-  std::vector<OqsUnansweredRequest> unanswered;
-};
+// The port's health types under the adapter's earlier names (see core::UpstreamStatus for each
+// field). For this adapter: folder_reachable checks that req/, res/ and face/ exist and are
+// readable and writable; oldest_request_age is measured with the Clock from the request's
+// written_at (for one found in req/ at a restart without a WRITTEN record: from the restart), and
+// for other software's files in req/ from their mtime; unanswered lists the requests abandoned
+// after answer_timeout until they are answered late or late_answer_window ends.
+using OqsUnansweredRequest = core::UnansweredRequest;
+using OqsFolderHealth = core::UpstreamStatus;
 
 class OqsFolderUpstream final : public core::Upstream {
  public:
@@ -195,7 +174,7 @@ class OqsFolderUpstream final : public core::Upstream {
 
   // Creates archive/quarantine/mirror dirs, recovers this instance's journal entries (see
   // "Recovery" above) and starts the writer and watcher threads. An unreachable terminal folder is
-  // not an error here (it is reported by Health() and retried). Errors:
+  // not an error here (it is reported by Status() and retried). Errors:
   // UPSTREAM_INSTANCE_ID_MISSING (FAILED_PRECONDITION: options.instance_id is empty), the journal's
   // error (e.g. DATABASE_UNAVAILABLE), UPSTREAM_STATE_DIR_UNAVAILABLE (cannot create a state dir),
   // INTERNAL. Calling Start() while started is FAILED_PRECONDITION (UPSTREAM_ALREADY_STARTED).
@@ -214,8 +193,11 @@ class OqsFolderUpstream final : public core::Upstream {
   // Start(); the request is then written once started.
   core::Result<core::JournalEntry> Submit(const core::UpstreamRequest& request) override;
 
-  // Checks the folder and lists req/ (may block briefly on a slow share). Thread-safe.
-  OqsFolderHealth Health() const;
+  // See core::Upstream. Checks the folder and lists req/ (may block briefly on a slow share).
+  // Thread-safe.
+  core::UpstreamStatus Status() const override;
+  // The same as Status() (the adapter's earlier name, kept for its tests).
+  OqsFolderHealth Health() const { return Status(); }
 
   // Diagnostics and tests: number of completed scans of res/ and face/, and a wait until at least
   // `count` scans completed (false on timeout or when stopped).

@@ -54,7 +54,7 @@ class PcscCardReaders final : public core::card::CardReaders {
   void Stop();
 
   // True while the PC/SC service is reachable (after the first successful context).
-  bool ServiceAvailable() const { return service_ok_.load(); }
+  bool ServiceAvailable() const override { return service_ok_.load(); }
 
   std::vector<core::card::ReaderInfo> ListReaders() const override;
   int Watch(core::card::ReaderEventCallback callback) override;

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/checkin/mem_check_in_store.h"
-#include "core/mem_store.h"
+#include "core/checkin/check_in_store_errors.h"
+#include "core/store_errors.h"
 #include "postgres/pg_errors.h"
 #include "postgres/pg_internal.h"
 #include "postgres/pg_store.h"

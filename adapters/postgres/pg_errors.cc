@@ -4,7 +4,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
-#include "core/mem_store.h"
+#include "core/store_errors.h"
 
 namespace onshid::postgres {
 namespace {

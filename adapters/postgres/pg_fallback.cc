@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "core/fallback/mem_case_store.h"
-#include "core/mem_store.h"
+#include "core/fallback/case_store_errors.h"
+#include "core/store_errors.h"
 #include "postgres/pg_internal.h"
 #include "postgres/pg_store.h"
 #include "postgres/pg_time.h"

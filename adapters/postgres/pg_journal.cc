@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/mem_store.h"
+#include "core/store_errors.h"
 #include "postgres/pg_internal.h"
 #include "postgres/pg_store.h"
 #include "postgres/pg_time.h"

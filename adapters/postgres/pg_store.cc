@@ -5,7 +5,7 @@
 #include <optional>
 #include <pqxx/pqxx>
 
-#include "core/mem_store.h"
+#include "core/store_errors.h"
 #include "postgres/migrate.h"
 #include "postgres/pg_errors.h"
 #include "postgres/pg_internal.h"

@@ -1,5 +1,7 @@
 #include "api/checkin_mapping.h"
 
+#include "api/enum_mapping.h"
+
 #include <google/protobuf/util/time_util.h>
 
 namespace onshid::api {
@@ -32,134 +34,23 @@ bool HasAnyNumber(const v1::InsuranceIdentifiers& ids) {
 
 }  // namespace
 
-v1::Channel ToProto(ci::Channel channel) {
-  switch (channel) {
-    case ci::Channel::kFaceReader: return v1::FACE_READER;
-    case ci::Channel::kDocumentQuery: return v1::DOCUMENT_QUERY;
-    case ci::Channel::kGenericReader: return v1::GENERIC_READER;
-    case ci::Channel::kHomeOnline: return v1::HOME_ONLINE;
-    case ci::Channel::kManual: return v1::MANUAL;
-  }
-  return v1::CHANNEL_UNSPECIFIED;
-}
-
+v1::Channel ToProto(ci::Channel channel) { return ProtoEnum<v1::Channel>(ci::ToString(channel)); }
 std::optional<ci::Channel> FromProto(v1::Channel channel) {
-  switch (channel) {
-    case v1::FACE_READER: return ci::Channel::kFaceReader;
-    case v1::DOCUMENT_QUERY: return ci::Channel::kDocumentQuery;
-    case v1::GENERIC_READER: return ci::Channel::kGenericReader;
-    case v1::HOME_ONLINE: return ci::Channel::kHomeOnline;
-    case v1::MANUAL: return ci::Channel::kManual;
-    default: return std::nullopt;
-  }
-}
-
-v1::Document ToProto(ci::Document document) {
-  switch (document) {
-    case ci::Document::kMyNumberCard: return v1::MY_NUMBER_CARD;
-    case ci::Document::kMyNumberSmartphone: return v1::MY_NUMBER_SMARTPHONE;
-    case ci::Document::kCertificateCard: return v1::QUALIFICATION_CERTIFICATE_CARD;
-    case ci::Document::kCertificatePostcard: return v1::QUALIFICATION_CERTIFICATE_POSTCARD;
-    case ci::Document::kCertificateA4: return v1::QUALIFICATION_CERTIFICATE_A4;
-    case ci::Document::kCertificateElectronic: return v1::QUALIFICATION_CERTIFICATE_ELECTRONIC;
-    case ci::Document::kQualificationNotice: return v1::QUALIFICATION_NOTICE;
-    case ci::Document::kMynaPortalScreen: return v1::MYNA_PORTAL_SCREEN;
-    case ci::Document::kExpiredHealthInsuranceCard: return v1::EXPIRED_HEALTH_INSURANCE_CARD;
-    case ci::Document::kNone: return v1::NO_DOCUMENT;
-  }
-  return v1::DOCUMENT_UNSPECIFIED;
-}
-
-std::optional<ci::Document> FromProto(v1::Document document) {
-  switch (document) {
-    case v1::MY_NUMBER_CARD: return ci::Document::kMyNumberCard;
-    case v1::MY_NUMBER_SMARTPHONE: return ci::Document::kMyNumberSmartphone;
-    case v1::QUALIFICATION_CERTIFICATE_CARD: return ci::Document::kCertificateCard;
-    case v1::QUALIFICATION_CERTIFICATE_POSTCARD: return ci::Document::kCertificatePostcard;
-    case v1::QUALIFICATION_CERTIFICATE_A4: return ci::Document::kCertificateA4;
-    case v1::QUALIFICATION_CERTIFICATE_ELECTRONIC: return ci::Document::kCertificateElectronic;
-    case v1::QUALIFICATION_NOTICE: return ci::Document::kQualificationNotice;
-    case v1::MYNA_PORTAL_SCREEN: return ci::Document::kMynaPortalScreen;
-    case v1::EXPIRED_HEALTH_INSURANCE_CARD: return ci::Document::kExpiredHealthInsuranceCard;
-    case v1::NO_DOCUMENT: return ci::Document::kNone;
-    default: return std::nullopt;
-  }
-}
-
-v1::VisitKind ToProto(ci::VisitKind kind) {
-  switch (kind) {
-    case ci::VisitKind::kFirstVisit: return v1::FIRST_VISIT;
-    case ci::VisitKind::kReturnVisit: return v1::RETURN_VISIT;
-  }
-  return v1::VISIT_KIND_UNSPECIFIED;
-}
-
-std::optional<ci::VisitKind> FromProto(v1::VisitKind kind) {
-  switch (kind) {
-    case v1::FIRST_VISIT: return ci::VisitKind::kFirstVisit;
-    case v1::RETURN_VISIT: return ci::VisitKind::kReturnVisit;
-    default: return std::nullopt;
-  }
+  return CoreEnum<ci::Channel>(channel, ci::ChannelFromString);
 }
 
 v1::CheckInState ToProto(ci::CheckInState state) {
-  switch (state) {
-    case ci::CheckInState::kWaiting: return v1::WAITING;
-    case ci::CheckInState::kVerified: return v1::VERIFIED;
-    case ci::CheckInState::kNeedsFallback: return v1::NEEDS_FALLBACK;
-    case ci::CheckInState::kCancelled: return v1::CANCELLED;
-  }
-  return v1::CHECK_IN_STATE_UNSPECIFIED;
+  return ProtoEnum<v1::CheckInState>(ci::ToString(state));
 }
-
 std::optional<ci::CheckInState> FromProto(v1::CheckInState state) {
-  switch (state) {
-    case v1::WAITING: return ci::CheckInState::kWaiting;
-    case v1::VERIFIED: return ci::CheckInState::kVerified;
-    case v1::NEEDS_FALLBACK: return ci::CheckInState::kNeedsFallback;
-    case v1::CANCELLED: return ci::CheckInState::kCancelled;
-    default: return std::nullopt;
-  }
+  return CoreEnum<ci::CheckInState>(state, app::ParseCheckInState);
 }
 
 v1::InformationKind ToProto(ci::InformationKind kind) {
-  switch (kind) {
-    case ci::InformationKind::kInsurance: return v1::INSURANCE;
-    case ci::InformationKind::kLimit: return v1::LIMIT;
-    case ci::InformationKind::kSpecificDiseases: return v1::SPECIFIC_DISEASES;
-    case ci::InformationKind::kMedication: return v1::MEDICATION;
-    case ci::InformationKind::kHealthCheckups: return v1::HEALTH_CHECKUPS;
-    case ci::InformationKind::kClinical: return v1::CLINICAL;
-    case ci::InformationKind::kSurgery: return v1::SURGERY;
-    case ci::InformationKind::kDiagnosisName: return v1::DIAGNOSIS_NAME;
-    case ci::InformationKind::kInfectious: return v1::INFECTIOUS;
-    case ci::InformationKind::kAllergy: return v1::ALLERGY;
-    case ci::InformationKind::kContraindication: return v1::CONTRAINDICATION;
-    case ci::InformationKind::kTest: return v1::TEST;
-    case ci::InformationKind::kPrescription: return v1::PRESCRIPTION;
-    case ci::InformationKind::kCausativeDrugs: return v1::CAUSATIVE_DRUGS;
-  }
-  return v1::INFORMATION_KIND_UNSPECIFIED;
+  return ProtoEnum<v1::InformationKind>(ci::ToString(kind));
 }
-
 std::optional<ci::InformationKind> FromProto(v1::InformationKind kind) {
-  switch (kind) {
-    case v1::INSURANCE: return ci::InformationKind::kInsurance;
-    case v1::LIMIT: return ci::InformationKind::kLimit;
-    case v1::SPECIFIC_DISEASES: return ci::InformationKind::kSpecificDiseases;
-    case v1::MEDICATION: return ci::InformationKind::kMedication;
-    case v1::HEALTH_CHECKUPS: return ci::InformationKind::kHealthCheckups;
-    case v1::CLINICAL: return ci::InformationKind::kClinical;
-    case v1::SURGERY: return ci::InformationKind::kSurgery;
-    case v1::DIAGNOSIS_NAME: return ci::InformationKind::kDiagnosisName;
-    case v1::INFECTIOUS: return ci::InformationKind::kInfectious;
-    case v1::ALLERGY: return ci::InformationKind::kAllergy;
-    case v1::CONTRAINDICATION: return ci::InformationKind::kContraindication;
-    case v1::TEST: return ci::InformationKind::kTest;
-    case v1::PRESCRIPTION: return ci::InformationKind::kPrescription;
-    case v1::CAUSATIVE_DRUGS: return ci::InformationKind::kCausativeDrugs;
-    default: return std::nullopt;
-  }
+  return CoreEnum<ci::InformationKind>(kind, app::ParseInformationKind);
 }
 
 google::protobuf::Timestamp ToTimestamp(core::SystemTime t) {
@@ -178,14 +69,14 @@ v1::CheckIn ToProto(const app::CheckInView& view) {
   out.set_check_in_id(r.id);
   out.set_desk_id(r.desk_id);
   out.set_channel(ToProto(r.channel));
-  for (ci::Document d : r.documents) out.add_documents(ToProto(d));
+  for (core::Document d : r.documents) out.add_documents(ToProto(d));
   out.set_verification_path(std::string(ci::ToString(r.path)));
   auto* visit = out.mutable_visit();
   visit->set_kind(ToProto(r.visit.kind));
   visit->set_real_days_this_month(r.visit.real_days_this_month);
   visit->set_patient_id(r.visit.patient_id);
   out.set_state(ToProto(r.state));
-  if (r.cause) out.set_fallback_cause(std::string(ci::ToString(*r.cause)));
+  if (r.cause) out.set_fallback_cause(ToProto(*r.cause));
   out.set_information_scope(std::string(app::ToString(r.scope)));
   out.set_reason(r.reason);
   out.set_message(r.message);
@@ -301,7 +192,7 @@ core::Result<app::StartCheckInInput> FromProto(const v1::StartCheckInRequest& re
     if (auto kind = FromProto(visit.kind())) {
       in.visit.kind = *kind;
     } else {
-      bad.push_back({"visit.kind", "FIRST_VISIT or RETURN_VISIT"});
+      bad.push_back({"visit.kind", "VISIT_KIND_FIRST_VISIT or VISIT_KIND_REVISIT"});
     }
   }
   if (!bad.empty()) {

@@ -2,10 +2,11 @@
 // Check-ins and consent (app/checkin.h) as API messages (onshi/v1/checkin.proto), both ways, and
 // the request checks CheckInService and ConsentService share.
 //
-// Enums: the proto names equal the core's stable names (ToString) except UNSPECIFIED, and the
-// Document values, whose proto names spell out the 資格確認書 kinds (QUALIFICATION_CERTIFICATE_CARD
-// ⇄ kCertificateCard, …) and NO_DOCUMENT ⇄ kNone. FromProto gives nullopt for UNSPECIFIED and for
-// numbers outside the enum (proto3 enums are open); callers turn that into INVALID_ARGUMENT.
+// Enums: each proto value is its enum's prefix + the core's stable name (api/enum_mapping.h), for
+// Channel, CheckInState and InformationKind (Document, VisitKind and FallbackCause: see
+// api/reception_mapping.h). FromProto gives
+// nullopt for UNSPECIFIED and for numbers outside the enum (proto3 enums are open); callers turn
+// that into INVALID_ARGUMENT.
 //
 // Pure: no I/O. The messages built here contain personal data (patient keys, changes): never log
 // them.
@@ -16,6 +17,7 @@
 #include <google/protobuf/timestamp.pb.h>
 
 #include "api/call.h"
+#include "api/reception_mapping.h"
 #include "app/checkin.h"
 #include "core/error.h"
 #include "onshi/v1/checkin.pb.h"
@@ -24,10 +26,6 @@ namespace onshid::api {
 
 onshi::v1::Channel ToProto(core::checkin::Channel channel);
 std::optional<core::checkin::Channel> FromProto(onshi::v1::Channel channel);
-onshi::v1::Document ToProto(core::checkin::Document document);
-std::optional<core::checkin::Document> FromProto(onshi::v1::Document document);
-onshi::v1::VisitKind ToProto(core::checkin::VisitKind kind);
-std::optional<core::checkin::VisitKind> FromProto(onshi::v1::VisitKind kind);
 onshi::v1::CheckInState ToProto(core::checkin::CheckInState state);
 std::optional<core::checkin::CheckInState> FromProto(onshi::v1::CheckInState state);
 onshi::v1::InformationKind ToProto(core::checkin::InformationKind kind);

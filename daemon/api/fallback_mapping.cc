@@ -1,5 +1,7 @@
 #include "api/fallback_mapping.h"
 
+#include "api/enum_mapping.h"
+
 #include <span>
 #include <utility>
 #include <vector>
@@ -144,200 +146,48 @@ fb::KnownEligibility KnownFromProto(const v1::KnownEligibility& k, const std::st
 }  // namespace
 
 // --- Enums ---------------------------------------------------------------------------------
+// Every one is its proto prefix + the core's stable name (api/enum_mapping.h).
 
-v1::FallbackCause ToProto(fb::FailureCause cause) {
-  using C = fb::FailureCause;
-  switch (cause) {
-    case C::kCertificateExpired: return v1::FALLBACK_CAUSE_CERTIFICATE_EXPIRED;
-    case C::kIcUnreadable: return v1::FALLBACK_CAUSE_IC_UNREADABLE;
-    case C::kIdentificationFailed: return v1::FALLBACK_CAUSE_IDENTIFICATION_FAILED;
-    case C::kFaceReaderWontStart: return v1::FALLBACK_CAUSE_FACE_READER_WONT_START;
-    case C::kNetworkError: return v1::FALLBACK_CAUSE_NETWORK_ERROR;
-    case C::kTerminalTrouble: return v1::FALLBACK_CAUSE_TERMINAL_TROUBLE;
-    case C::kTerminalError011: return v1::FALLBACK_CAUSE_TERMINAL_ERROR_011;
-    case C::kSmartphoneNotSupported: return v1::FALLBACK_CAUSE_SMARTPHONE_NOT_SUPPORTED;
-    case C::kGenericReaderBroken: return v1::FALLBACK_CAUSE_GENERIC_READER_BROKEN;
-    case C::kResultInvalid: return v1::FALLBACK_CAUSE_RESULT_INVALID;
-    case C::kResultInvalidNewerExists: return v1::FALLBACK_CAUSE_RESULT_INVALID_NEWER_EXISTS;
-    case C::kResultNoRecord: return v1::FALLBACK_CAUSE_RESULT_NO_RECORD;
-    case C::kResultMultiple: return v1::FALLBACK_CAUSE_RESULT_MULTIPLE;
-    case C::kProcessingError: return v1::FALLBACK_CAUSE_PROCESSING_ERROR;
-    case C::kNoDocument: return v1::FALLBACK_CAUSE_NO_DOCUMENT;
-    case C::kNoOnlineVerification: return v1::FALLBACK_CAUSE_NO_ONLINE_VERIFICATION;
-  }
-  return v1::FALLBACK_CAUSE_UNSPECIFIED;
-}
-
-std::optional<fb::FailureCause> FromProto(v1::FallbackCause cause) {
-  using C = fb::FailureCause;
-  switch (cause) {
-    case v1::FALLBACK_CAUSE_CERTIFICATE_EXPIRED: return C::kCertificateExpired;
-    case v1::FALLBACK_CAUSE_IC_UNREADABLE: return C::kIcUnreadable;
-    case v1::FALLBACK_CAUSE_IDENTIFICATION_FAILED: return C::kIdentificationFailed;
-    case v1::FALLBACK_CAUSE_FACE_READER_WONT_START: return C::kFaceReaderWontStart;
-    case v1::FALLBACK_CAUSE_NETWORK_ERROR: return C::kNetworkError;
-    case v1::FALLBACK_CAUSE_TERMINAL_TROUBLE: return C::kTerminalTrouble;
-    case v1::FALLBACK_CAUSE_TERMINAL_ERROR_011: return C::kTerminalError011;
-    case v1::FALLBACK_CAUSE_SMARTPHONE_NOT_SUPPORTED: return C::kSmartphoneNotSupported;
-    case v1::FALLBACK_CAUSE_GENERIC_READER_BROKEN: return C::kGenericReaderBroken;
-    case v1::FALLBACK_CAUSE_RESULT_INVALID: return C::kResultInvalid;
-    case v1::FALLBACK_CAUSE_RESULT_INVALID_NEWER_EXISTS: return C::kResultInvalidNewerExists;
-    case v1::FALLBACK_CAUSE_RESULT_NO_RECORD: return C::kResultNoRecord;
-    case v1::FALLBACK_CAUSE_RESULT_MULTIPLE: return C::kResultMultiple;
-    case v1::FALLBACK_CAUSE_PROCESSING_ERROR: return C::kProcessingError;
-    case v1::FALLBACK_CAUSE_NO_DOCUMENT: return C::kNoDocument;
-    case v1::FALLBACK_CAUSE_NO_ONLINE_VERIFICATION: return C::kNoOnlineVerification;
-    default: return std::nullopt;
-  }
-}
-
-v1::AgeBracket ToProto(fb::AgeBracket age) {
-  switch (age) {
-    case fb::AgeBracket::kUnder70: return v1::AGE_BRACKET_UNDER_70;
-    case fb::AgeBracket::k70To74: return v1::AGE_BRACKET_70_TO_74;
-    case fb::AgeBracket::kKouki: return v1::AGE_BRACKET_KOUKI;
-  }
-  return v1::AGE_BRACKET_UNSPECIFIED;
-}
-
+v1::AgeBracket ToProto(fb::AgeBracket age) { return ProtoEnum<v1::AgeBracket>(fb::ToString(age)); }
 std::optional<fb::AgeBracket> FromProto(v1::AgeBracket age) {
-  switch (age) {
-    case v1::AGE_BRACKET_UNDER_70: return fb::AgeBracket::kUnder70;
-    case v1::AGE_BRACKET_70_TO_74: return fb::AgeBracket::k70To74;
-    case v1::AGE_BRACKET_KOUKI: return fb::AgeBracket::kKouki;
-    default: return std::nullopt;
-  }
+  return CoreEnum<fb::AgeBracket>(age, fb::AgeBracketFromString);
 }
 
 v1::NewbornStatus ToProto(fb::Newborn newborn) {
-  switch (newborn) {
-    case fb::Newborn::kNo: return v1::NEWBORN_STATUS_NOT_NEWBORN;
-    case fb::Newborn::kCardRegistered: return v1::NEWBORN_STATUS_CARD_REGISTERED;
-    case fb::Newborn::kCardNotRegistered: return v1::NEWBORN_STATUS_CARD_NOT_REGISTERED;
-    case fb::Newborn::kRegistrationUnchecked: return v1::NEWBORN_STATUS_REGISTRATION_UNCHECKED;
-  }
-  return v1::NEWBORN_STATUS_UNSPECIFIED;
+  return ProtoEnum<v1::NewbornStatus>(fb::ToString(newborn));
 }
-
 std::optional<fb::Newborn> FromProto(v1::NewbornStatus newborn) {
-  switch (newborn) {
-    case v1::NEWBORN_STATUS_UNSPECIFIED:  // a newborn is the exception: not stated means not one
-    case v1::NEWBORN_STATUS_NOT_NEWBORN: return fb::Newborn::kNo;
-    case v1::NEWBORN_STATUS_CARD_REGISTERED: return fb::Newborn::kCardRegistered;
-    case v1::NEWBORN_STATUS_CARD_NOT_REGISTERED: return fb::Newborn::kCardNotRegistered;
-    case v1::NEWBORN_STATUS_REGISTRATION_UNCHECKED: return fb::Newborn::kRegistrationUnchecked;
-    default: return std::nullopt;
-  }
+  // A newborn is the exception: not stated means not one.
+  if (newborn == v1::NEWBORN_STATUS_UNSPECIFIED) return fb::Newborn::kNo;
+  return CoreEnum<fb::Newborn>(newborn, fb::NewbornFromString);
 }
 
 v1::KnownEligibilitySource ToProto(fb::KnownEligibility::Source source) {
-  using S = fb::KnownEligibility::Source;
-  switch (source) {
-    case S::kInvalidResult: return v1::KNOWN_ELIGIBILITY_SOURCE_INVALID_RESULT;
-    case S::kPastVisits: return v1::KNOWN_ELIGIBILITY_SOURCE_PAST_VISITS;
-    case S::kConfirmed: return v1::KNOWN_ELIGIBILITY_SOURCE_CONFIRMED;
-  }
-  return v1::KNOWN_ELIGIBILITY_SOURCE_UNSPECIFIED;
+  return ProtoEnum<v1::KnownEligibilitySource>(fb::ToString(source));
 }
-
 std::optional<fb::KnownEligibility::Source> FromProto(v1::KnownEligibilitySource source) {
-  using S = fb::KnownEligibility::Source;
-  switch (source) {
-    case v1::KNOWN_ELIGIBILITY_SOURCE_INVALID_RESULT: return S::kInvalidResult;
-    case v1::KNOWN_ELIGIBILITY_SOURCE_PAST_VISITS: return S::kPastVisits;
-    case v1::KNOWN_ELIGIBILITY_SOURCE_CONFIRMED: return S::kConfirmed;
-    default: return std::nullopt;
-  }
+  return CoreEnum<fb::KnownEligibility::Source>(source, fb::KnownEligibilitySourceFromString);
 }
 
 v1::FallbackMethod ToProto(fb::Method method) {
-  using M = fb::Method;
-  switch (method) {
-    case M::kVisualCheckMode: return v1::FALLBACK_METHOD_VISUAL_CHECK_MODE;
-    case M::kQualificationCertificate: return v1::FALLBACK_METHOD_QUALIFICATION_CERTIFICATE;
-    case M::kProvisionalQuery: return v1::FALLBACK_METHOD_PROVISIONAL_QUERY;
-    case M::kPortalScreen: return v1::FALLBACK_METHOD_PORTAL_SCREEN;
-    case M::kEligibilityNotice: return v1::FALLBACK_METHOD_ELIGIBILITY_NOTICE;
-    case M::kOralConfirmation: return v1::FALLBACK_METHOD_ORAL_CONFIRMATION;
-    case M::kConfirmAfterwards: return v1::FALLBACK_METHOD_CONFIRM_AFTERWARDS;
-    case M::kEmergencyLookup: return v1::FALLBACK_METHOD_EMERGENCY_LOOKUP;
-    case M::kInsuranceStatement: return v1::FALLBACK_METHOD_INSURANCE_STATEMENT;
-    case M::kFullSelfPay: return v1::FALLBACK_METHOD_FULL_SELF_PAY;
-  }
-  return v1::FALLBACK_METHOD_UNSPECIFIED;
+  return ProtoEnum<v1::FallbackMethod>(fb::MethodName(method));
 }
-
 std::optional<fb::Method> FromProto(v1::FallbackMethod method) {
-  using M = fb::Method;
-  switch (method) {
-    case v1::FALLBACK_METHOD_VISUAL_CHECK_MODE: return M::kVisualCheckMode;
-    case v1::FALLBACK_METHOD_QUALIFICATION_CERTIFICATE: return M::kQualificationCertificate;
-    case v1::FALLBACK_METHOD_PROVISIONAL_QUERY: return M::kProvisionalQuery;
-    case v1::FALLBACK_METHOD_PORTAL_SCREEN: return M::kPortalScreen;
-    case v1::FALLBACK_METHOD_ELIGIBILITY_NOTICE: return M::kEligibilityNotice;
-    case v1::FALLBACK_METHOD_ORAL_CONFIRMATION: return M::kOralConfirmation;
-    case v1::FALLBACK_METHOD_CONFIRM_AFTERWARDS: return M::kConfirmAfterwards;
-    case v1::FALLBACK_METHOD_EMERGENCY_LOOKUP: return M::kEmergencyLookup;
-    case v1::FALLBACK_METHOD_INSURANCE_STATEMENT: return M::kInsuranceStatement;
-    case v1::FALLBACK_METHOD_FULL_SELF_PAY: return M::kFullSelfPay;
-    default: return std::nullopt;
-  }
+  return CoreEnum<fb::Method>(method, fb::MethodFromString);
 }
 
 v1::FallbackCharge ToProto(fb::Charge charge) {
-  switch (charge) {
-    case fb::Charge::kNormalRatio: return v1::FALLBACK_CHARGE_NORMAL_RATIO;
-    case fb::Charge::kFullSelfPay: return v1::FALLBACK_CHARGE_FULL_SELF_PAY;
-  }
-  return v1::FALLBACK_CHARGE_UNSPECIFIED;
+  return ProtoEnum<v1::FallbackCharge>(fb::ChargeName(charge));
 }
-
 std::optional<fb::Charge> FromProto(v1::FallbackCharge charge) {
-  switch (charge) {
-    case v1::FALLBACK_CHARGE_NORMAL_RATIO: return fb::Charge::kNormalRatio;
-    case v1::FALLBACK_CHARGE_FULL_SELF_PAY: return fb::Charge::kFullSelfPay;
-    default: return std::nullopt;
-  }
+  return CoreEnum<fb::Charge>(charge, fb::ChargeFromString);
 }
 
 v1::ClaimRoute ToProto(fb::ClaimRoute route) {
-  using R = fb::ClaimRoute;
-  switch (route) {
-    case R::kCurrent: return v1::CLAIM_ROUTE_CURRENT;
-    case R::kOldEligibility: return v1::CLAIM_ROUTE_OLD_ELIGIBILITY;
-    case R::kUnknown: return v1::CLAIM_ROUTE_UNKNOWN;
-    case R::kConfirmLater: return v1::CLAIM_ROUTE_CONFIRM_LATER;
-    case R::kSelfPay: return v1::CLAIM_ROUTE_SELF_PAY;
-  }
-  return v1::CLAIM_ROUTE_UNSPECIFIED;
+  return ProtoEnum<v1::ClaimRoute>(fb::ClaimRouteName(route));
 }
-
 std::optional<fb::ClaimRoute> FromProto(v1::ClaimRoute route) {
-  using R = fb::ClaimRoute;
-  switch (route) {
-    case v1::CLAIM_ROUTE_CURRENT: return R::kCurrent;
-    case v1::CLAIM_ROUTE_OLD_ELIGIBILITY: return R::kOldEligibility;
-    case v1::CLAIM_ROUTE_UNKNOWN: return R::kUnknown;
-    case v1::CLAIM_ROUTE_CONFIRM_LATER: return R::kConfirmLater;
-    case v1::CLAIM_ROUTE_SELF_PAY: return R::kSelfPay;
-    default: return std::nullopt;
-  }
-}
-
-v1::VisitKind ToProto(fb::VisitKind visit) {
-  switch (visit) {
-    case fb::VisitKind::kFirstVisit: return v1::FIRST_VISIT;
-    case fb::VisitKind::kRevisit: return v1::RETURN_VISIT;
-  }
-  return v1::VISIT_KIND_UNSPECIFIED;
-}
-
-std::optional<fb::VisitKind> FallbackVisitFromProto(v1::VisitKind visit) {
-  switch (visit) {
-    case v1::FIRST_VISIT: return fb::VisitKind::kFirstVisit;
-    case v1::RETURN_VISIT: return fb::VisitKind::kRevisit;
-    default: return std::nullopt;
-  }
+  return CoreEnum<fb::ClaimRoute>(route, fb::ClaimRouteFromString);
 }
 
 // --- The case ------------------------------------------------------------------------------
@@ -345,12 +195,7 @@ std::optional<fb::VisitKind> FallbackVisitFromProto(v1::VisitKind visit) {
 v1::FallbackCase ToProto(const fb::FallbackCase& c) {
   v1::FallbackCase out;
   out.set_cause(ToProto(c.cause));
-  auto* p = out.mutable_presented();
-  p->set_my_number_card(c.presented.my_number_card);
-  p->set_smartphone(c.presented.smartphone);
-  p->set_qualification_certificate(c.presented.qualification_certificate);
-  p->set_health_insurance_card(c.presented.health_insurance_card);
-  p->set_eligibility_notice(c.presented.eligibility_notice);
+  for (core::Document d : c.presented.List()) out.add_presented(ToProto(d));
   out.set_visit(ToProto(c.visit));
   out.set_actual_days(c.actual_days);
   for (const auto& k : c.known_eligibilities) SetKnown(k, out.add_known_eligibilities());
@@ -379,16 +224,24 @@ core::Result<fb::FallbackCase> FromProto(const v1::FallbackCase& in,
                               ? "required: why eligibility could not be confirmed online"
                               : "unknown FallbackCause " + std::to_string(in.cause())});
   }
-  c.presented.my_number_card = in.presented().my_number_card();
-  c.presented.smartphone = in.presented().smartphone();
-  c.presented.qualification_certificate = in.presented().qualification_certificate();
-  c.presented.health_insurance_card = in.presented().health_insurance_card();
-  c.presented.eligibility_notice = in.presented().eligibility_notice();
-  if (auto visit = FallbackVisitFromProto(in.visit())) {
+  for (int i = 0; i < in.presented_size(); ++i) {
+    const auto document = FromProto(static_cast<v1::Document>(in.presented(i)));
+    if (!document || *document == core::Document::kNone) {
+      v.push_back({"presented", "unknown or unspecified Document " +
+                                    std::to_string(in.presented(i)) +
+                                    " (leave the list empty when nothing was presented)"});
+    } else if (c.presented.Has(*document)) {
+      v.push_back({"presented", "DOCUMENT_" + std::string(core::ToString(*document)) +
+                                    " is listed twice"});
+    } else {
+      c.presented.Add(*document);
+    }
+  }
+  if (auto visit = FromProto(in.visit())) {
     c.visit = *visit;
   } else {
     v.push_back({"visit", in.visit() == v1::VISIT_KIND_UNSPECIFIED
-                              ? "required: FIRST_VISIT (初診) or RETURN_VISIT (再診)"
+                              ? "required: VISIT_KIND_FIRST_VISIT (初診) or VISIT_KIND_REVISIT (再診)"
                               : "unknown VisitKind " + std::to_string(in.visit())});
   }
   if (in.has_actual_days()) c.actual_days = in.actual_days();  // Decide checks the range
@@ -470,190 +323,67 @@ v1::FallbackDecision ToDecisionProto(const fb::Decision& d) {
 
 // --- Fallback cases: enums ------------------------------------------------------------------
 
-v1::Era ToProto(fb::Era era) {
-  switch (era) {
-    case fb::Era::kMeiji: return v1::ERA_MEIJI;
-    case fb::Era::kTaisho: return v1::ERA_TAISHO;
-    case fb::Era::kShowa: return v1::ERA_SHOWA;
-    case fb::Era::kHeisei: return v1::ERA_HEISEI;
-    case fb::Era::kReiwa: return v1::ERA_REIWA;
-  }
-  return v1::ERA_UNSPECIFIED;
+v1::Era ToProto(fb::Era era) { return ProtoEnum<v1::Era>(fb::ToString(era)); }
+std::optional<fb::Era> FromProto(v1::Era era) {
+  return CoreEnum<fb::Era>(era, fb::EraFromString);
 }
 
-std::optional<fb::Era> FromProto(v1::Era era) {
-  switch (era) {
-    case v1::ERA_MEIJI: return fb::Era::kMeiji;
-    case v1::ERA_TAISHO: return fb::Era::kTaisho;
-    case v1::ERA_SHOWA: return fb::Era::kShowa;
-    case v1::ERA_HEISEI: return fb::Era::kHeisei;
-    case v1::ERA_REIWA: return fb::Era::kReiwa;
-    default: return std::nullopt;
-  }
+// The 申立書's enums: UNSPECIFIED is "not ticked" (kUnset), which the 申立書 check names.
+template <typename C, typename P, typename Parse>
+std::optional<C> StatementEnum(P value, Parse parse) {
+  if (static_cast<int>(value) == 0) return C::kUnset;
+  return CoreEnum<C>(value, parse);
 }
 
 v1::InsuranceType ToProto(fb::InsuranceType type) {
-  using T = fb::InsuranceType;
-  switch (type) {
-    case T::kUnset: return v1::INSURANCE_TYPE_UNSPECIFIED;
-    case T::kShaho: return v1::INSURANCE_TYPE_SHAHO;
-    case T::kKokuho: return v1::INSURANCE_TYPE_KOKUHO;
-    case T::kKouki: return v1::INSURANCE_TYPE_KOUKI;
-    case T::kOther: return v1::INSURANCE_TYPE_OTHER;
-    case T::kUnknown: return v1::INSURANCE_TYPE_UNKNOWN;
-  }
-  return v1::INSURANCE_TYPE_UNSPECIFIED;
+  return ProtoEnum<v1::InsuranceType>(fb::ToString(type));
 }
-
 std::optional<fb::InsuranceType> FromProto(v1::InsuranceType type) {
-  using T = fb::InsuranceType;
-  switch (type) {
-    case v1::INSURANCE_TYPE_UNSPECIFIED: return T::kUnset;
-    case v1::INSURANCE_TYPE_SHAHO: return T::kShaho;
-    case v1::INSURANCE_TYPE_KOKUHO: return T::kKokuho;
-    case v1::INSURANCE_TYPE_KOUKI: return T::kKouki;
-    case v1::INSURANCE_TYPE_OTHER: return T::kOther;
-    case v1::INSURANCE_TYPE_UNKNOWN: return T::kUnknown;
-    default: return std::nullopt;
-  }
+  return StatementEnum<fb::InsuranceType>(type, fb::InsuranceTypeFromString);
 }
 
-v1::IssuedWhen ToProto(fb::IssuedWhen when) {
-  using W = fb::IssuedWhen;
-  switch (when) {
-    case W::kUnset: return v1::ISSUED_WHEN_UNSPECIFIED;
-    case W::kWithinOneMonth: return v1::ISSUED_WHEN_WITHIN_ONE_MONTH;
-    case W::kEarlier: return v1::ISSUED_WHEN_EARLIER;
-    case W::kUnknown: return v1::ISSUED_WHEN_UNKNOWN;
-  }
-  return v1::ISSUED_WHEN_UNSPECIFIED;
-}
-
+v1::IssuedWhen ToProto(fb::IssuedWhen when) { return ProtoEnum<v1::IssuedWhen>(fb::ToString(when)); }
 std::optional<fb::IssuedWhen> FromProto(v1::IssuedWhen when) {
-  using W = fb::IssuedWhen;
-  switch (when) {
-    case v1::ISSUED_WHEN_UNSPECIFIED: return W::kUnset;
-    case v1::ISSUED_WHEN_WITHIN_ONE_MONTH: return W::kWithinOneMonth;
-    case v1::ISSUED_WHEN_EARLIER: return W::kEarlier;
-    case v1::ISSUED_WHEN_UNKNOWN: return W::kUnknown;
-    default: return std::nullopt;
-  }
+  return StatementEnum<fb::IssuedWhen>(when, fb::IssuedWhenFromString);
 }
 
 v1::DeclaredRatio ToProto(fb::DeclaredRatio ratio) {
-  using R = fb::DeclaredRatio;
-  switch (ratio) {
-    case R::kUnset: return v1::DECLARED_RATIO_UNSPECIFIED;
-    case R::kThree: return v1::DECLARED_RATIO_THREE_WARI;
-    case R::kTwo: return v1::DECLARED_RATIO_TWO_WARI;
-    case R::kOne: return v1::DECLARED_RATIO_ONE_WARI;
-    case R::kUnknown: return v1::DECLARED_RATIO_UNKNOWN;
-  }
-  return v1::DECLARED_RATIO_UNSPECIFIED;
+  return ProtoEnum<v1::DeclaredRatio>(fb::ToString(ratio));
 }
-
 std::optional<fb::DeclaredRatio> FromProto(v1::DeclaredRatio ratio) {
-  using R = fb::DeclaredRatio;
-  switch (ratio) {
-    case v1::DECLARED_RATIO_UNSPECIFIED: return R::kUnset;
-    case v1::DECLARED_RATIO_THREE_WARI: return R::kThree;
-    case v1::DECLARED_RATIO_TWO_WARI: return R::kTwo;
-    case v1::DECLARED_RATIO_ONE_WARI: return R::kOne;
-    case v1::DECLARED_RATIO_UNKNOWN: return R::kUnknown;
-    default: return std::nullopt;
-  }
+  return StatementEnum<fb::DeclaredRatio>(ratio, fb::DeclaredRatioFromString);
 }
 
-v1::DeclaredSex ToProto(fb::DeclaredSex sex) {
-  switch (sex) {
-    case fb::DeclaredSex::kUnset: return v1::DECLARED_SEX_UNSPECIFIED;
-    case fb::DeclaredSex::kMale: return v1::DECLARED_SEX_MALE;
-    case fb::DeclaredSex::kFemale: return v1::DECLARED_SEX_FEMALE;
-  }
-  return v1::DECLARED_SEX_UNSPECIFIED;
-}
-
+v1::DeclaredSex ToProto(fb::DeclaredSex sex) { return ProtoEnum<v1::DeclaredSex>(fb::ToString(sex)); }
 std::optional<fb::DeclaredSex> FromProto(v1::DeclaredSex sex) {
-  switch (sex) {
-    case v1::DECLARED_SEX_UNSPECIFIED: return fb::DeclaredSex::kUnset;
-    case v1::DECLARED_SEX_MALE: return fb::DeclaredSex::kMale;
-    case v1::DECLARED_SEX_FEMALE: return fb::DeclaredSex::kFemale;
-    default: return std::nullopt;
-  }
+  return StatementEnum<fb::DeclaredSex>(sex, fb::DeclaredSexFromString);
 }
 
 v1::FallbackEvidenceKind ToProto(app::EvidenceKind kind) {
-  using K = app::EvidenceKind;
-  switch (kind) {
-    case K::kMethodApplied: return v1::FALLBACK_EVIDENCE_KIND_METHOD_APPLIED;
-    case K::kCardFace: return v1::FALLBACK_EVIDENCE_KIND_CARD_FACE;
-    case K::kPatientContacted: return v1::FALLBACK_EVIDENCE_KIND_PATIENT_CONTACTED;
-    case K::kEligibilityFound: return v1::FALLBACK_EVIDENCE_KIND_ELIGIBILITY_FOUND;
-  }
-  return v1::FALLBACK_EVIDENCE_KIND_UNSPECIFIED;
+  return ProtoEnum<v1::FallbackEvidenceKind>(app::EvidenceKindName(kind));
 }
-
 std::optional<app::EvidenceKind> FromProto(v1::FallbackEvidenceKind kind) {
-  using K = app::EvidenceKind;
-  switch (kind) {
-    case v1::FALLBACK_EVIDENCE_KIND_METHOD_APPLIED: return K::kMethodApplied;
-    case v1::FALLBACK_EVIDENCE_KIND_CARD_FACE: return K::kCardFace;
-    case v1::FALLBACK_EVIDENCE_KIND_PATIENT_CONTACTED: return K::kPatientContacted;
-    case v1::FALLBACK_EVIDENCE_KIND_ELIGIBILITY_FOUND: return K::kEligibilityFound;
-    default: return std::nullopt;
-  }
+  return CoreEnum<app::EvidenceKind>(kind, app::EvidenceKindFromString);
 }
 
 v1::FallbackReverifyState ToProto(app::ReverifyState state) {
-  using S = app::ReverifyState;
-  switch (state) {
-    case S::kNone: return v1::FALLBACK_REVERIFY_STATE_NONE;
-    case S::kQueued: return v1::FALLBACK_REVERIFY_STATE_QUEUED;
-    case S::kSent: return v1::FALLBACK_REVERIFY_STATE_SENT;
-    case S::kDone: return v1::FALLBACK_REVERIFY_STATE_DONE;
-    case S::kGaveUp: return v1::FALLBACK_REVERIFY_STATE_GAVE_UP;
-  }
-  return v1::FALLBACK_REVERIFY_STATE_UNSPECIFIED;
+  return ProtoEnum<v1::FallbackReverifyState>(app::ReverifyStateName(state));
 }
-
-namespace {
-
-// The enum value named `prefix` + `name` (e.g. "FALLBACK_CASE_STATE_" + "OPEN"), else 0.
-template <typename E>
-E ByName(const google::protobuf::EnumDescriptor* d, const std::string& prefix,
-         const std::string& name) {
-  if (name.empty()) return static_cast<E>(0);
-  const auto* value = d->FindValueByName(prefix + name);
-  return static_cast<E>(value ? value->number() : 0);
-}
-
-// The stable name after `prefix` ("FALLBACK_TASK_OUTCOME_DONE" → "DONE").
-std::string NameAfter(const google::protobuf::EnumDescriptor* d, int number,
-                      std::string_view prefix) {
-  const auto* value = d->FindValueByNumber(number);
-  if (!value) return {};
-  return value->name().substr(prefix.size());
-}
-
-}  // namespace
 
 v1::FallbackCaseState CaseStateFromString(const std::string& state) {
-  return ByName<v1::FallbackCaseState>(v1::FallbackCaseState_descriptor(), "FALLBACK_CASE_STATE_",
-                                       state);
+  return ProtoEnum<v1::FallbackCaseState>(state);
 }
 
 v1::FallbackCloseReason CloseReasonFromString(const std::string& reason) {
-  return ByName<v1::FallbackCloseReason>(v1::FallbackCloseReason_descriptor(),
-                                         "FALLBACK_CLOSE_REASON_", reason);
+  return ProtoEnum<v1::FallbackCloseReason>(reason);
 }
 
 v1::FallbackTaskState TaskStateFromString(const std::string& state) {
-  return ByName<v1::FallbackTaskState>(v1::FallbackTaskState_descriptor(), "FALLBACK_TASK_STATE_",
-                                       state);
+  return ProtoEnum<v1::FallbackTaskState>(state);
 }
 
 v1::OralAnswerer OralAnswererFromString(const std::string& answered_by) {
-  return ByName<v1::OralAnswerer>(v1::OralAnswerer_descriptor(), "ORAL_ANSWERER_", answered_by);
+  return ProtoEnum<v1::OralAnswerer>(answered_by);
 }
 
 // --- Fallback cases: the 申立書 and the evidence ----------------------------------------------
@@ -832,8 +562,7 @@ core::Result<app::EvidenceInput> FromProto(const v1::FallbackEvidence& in,
   e.portal_pdf = in.portal_pdf();
   if (in.has_oral()) {
     app::OralConfirmation oral;
-    const std::string by = NameAfter(v1::OralAnswerer_descriptor(), in.oral().answered_by(),
-                                     "ORAL_ANSWERER_");
+    const std::string by = EnumStableNameOf(v1::OralAnswerer_descriptor(), in.oral().answered_by()).value_or("");
     if (in.oral().answered_by() == v1::ORAL_ANSWERER_UNSPECIFIED || by.empty()) {
       v.push_back({"oral.answered_by",
                    in.oral().answered_by() == v1::ORAL_ANSWERER_UNSPECIFIED
@@ -932,7 +661,7 @@ core::Result<app::CaseFilter> FromProto(const v1::ListCasesRequest& request) {
   app::CaseFilter f;
   if (request.state() != v1::FALLBACK_CASE_STATE_UNSPECIFIED) {
     const std::string state =
-        NameAfter(v1::FallbackCaseState_descriptor(), request.state(), "FALLBACK_CASE_STATE_");
+        EnumStableNameOf(v1::FallbackCaseState_descriptor(), request.state()).value_or("");
     if (state.empty()) {
       return InvalidRequest("INVALID_FALLBACK_FILTER", "state",
                             Unknown("FallbackCaseState", request.state()), kFilterJa);
@@ -972,7 +701,7 @@ core::Result<fb::TaskQuery> FromProto(const v1::ListTasksRequest& request) {
   }
   if (request.state() != v1::FALLBACK_TASK_STATE_UNSPECIFIED) {
     const std::string state =
-        NameAfter(v1::FallbackTaskState_descriptor(), request.state(), "FALLBACK_TASK_STATE_");
+        EnumStableNameOf(v1::FallbackTaskState_descriptor(), request.state()).value_or("");
     if (state.empty()) {
       return InvalidRequest("INVALID_FALLBACK_FILTER", "state",
                             Unknown("FallbackTaskState", request.state()), kFilterJa);

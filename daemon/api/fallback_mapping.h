@@ -3,14 +3,12 @@
 // (app/fallback_cases.h) as API messages (onshi/v1/fallback.proto), both ways, and the request
 // checks FallbackService's case methods share.
 //
-// Enums: every proto name is its prefix plus the core's stable name (FALLBACK_CAUSE_ +
-// FailureCauseName, FALLBACK_METHOD_ + MethodName, FALLBACK_CHARGE_ + ChargeName, CLAIM_ROUTE_ +
-// ClaimRouteName); AgeBracket, NewbornStatus and KnownEligibilitySource spell out the core values;
-// the visit is the check-in VisitKind (FIRST_VISIT ⇄ kFirstVisit, RETURN_VISIT ⇄ kRevisit).
-// The enum FromProto functions give nullopt for UNSPECIFIED and for numbers outside the enum
-// (proto3 enums are open), except NewbornStatus, whose UNSPECIFIED is read as not a newborn, and
-// the 申立書 enums (InsuranceType, IssuedWhen, DeclaredRatio, DeclaredSex), whose UNSPECIFIED is the
-// core's kUnset ("not ticked": the 申立書 check names it).
+// Enums: every proto value is its enum's prefix plus the core's stable name (api/enum_mapping.h;
+// the cause, documents and visit are the shared vocabulary of api/reception_mapping.h). The enum
+// FromProto functions give nullopt for UNSPECIFIED and for numbers outside the enum (proto3 enums
+// are open), except NewbornStatus, whose UNSPECIFIED is read as not a newborn, and the 申立書 enums
+// (InsuranceType, IssuedWhen, DeclaredRatio, DeclaredSex), whose UNSPECIFIED is the core's kUnset
+// ("not ticked": the 申立書 check names it).
 //
 // Pure: no I/O, no clock (the caller passes today's date). The messages may contain personal data
 // (known eligibilities, the 申立書, card-face data, the 摘要): never log them.
@@ -18,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "api/reception_mapping.h"
 #include "app/fallback_cases.h"
 #include "core/error.h"
 #include "core/fallback/case_store.h"
@@ -28,8 +27,6 @@
 
 namespace onshid::api {
 
-onshi::v1::FallbackCause ToProto(core::fallback::FailureCause cause);
-std::optional<core::fallback::FailureCause> FromProto(onshi::v1::FallbackCause cause);
 onshi::v1::AgeBracket ToProto(core::fallback::AgeBracket age);
 std::optional<core::fallback::AgeBracket> FromProto(onshi::v1::AgeBracket age);
 onshi::v1::NewbornStatus ToProto(core::fallback::Newborn newborn);
@@ -43,9 +40,6 @@ onshi::v1::FallbackCharge ToProto(core::fallback::Charge charge);
 std::optional<core::fallback::Charge> FromProto(onshi::v1::FallbackCharge charge);
 onshi::v1::ClaimRoute ToProto(core::fallback::ClaimRoute route);
 std::optional<core::fallback::ClaimRoute> FromProto(onshi::v1::ClaimRoute route);
-// Named apart from checkin_mapping.h's FromProto(VisitKind), which returns the check-in's kind.
-onshi::v1::VisitKind ToProto(core::fallback::VisitKind visit);
-std::optional<core::fallback::VisitKind> FallbackVisitFromProto(onshi::v1::VisitKind visit);
 
 // The whole case with every default made explicit (optional fields set, date and
 // certificate_expiry as YYYY-MM-DD, newborn NOT_NEWBORN rather than UNSPECIFIED), so that

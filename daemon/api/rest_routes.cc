@@ -1,5 +1,7 @@
 #include "api/rest_routes.h"
 
+#include "api/enum_mapping.h"
+
 #include <google/api/annotations.pb.h>
 #include <google/api/http.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -359,6 +361,12 @@ std::optional<std::string> JsonLiteral(const pb::FieldDescriptor* f, const std::
           !value.empty() && std::all_of(value.begin() + (value[0] == '-' ? 1 : 0), value.end(),
                                         [](char c) { return c >= '0' && c <= '9'; });
       if (numeric && value != "-") return value;
+      // A query may leave out the enum's prefix (state=VERIFIED for CHECK_IN_STATE_VERIFIED).
+      const pb::EnumDescriptor* e = f->enum_type();
+      if (e->FindValueByName(value) == nullptr) {
+        const std::string prefixed = EnumValuePrefix(e) + value;
+        if (e->FindValueByName(prefixed) != nullptr) return JsonQuote(prefixed);
+      }
       return JsonQuote(value);
     }
     case pb::FieldDescriptor::CPPTYPE_STRING:

@@ -11,6 +11,11 @@ namespace {
 
 namespace ck = core::checkin;
 
+// What a check-in knew about the arrival (for the cause of a read failure).
+ck::ArrivalContext ArrivalOf(const CheckInRecord& r) {
+  return {r.channel, ck::DocumentSet(r.documents)};
+}
+
 constexpr const char* kQueryKeyPrefix = "checkin:";
 
 core::DomainError Invalid(std::string message, std::string message_ja,
@@ -101,7 +106,7 @@ core::Event CheckInUseCases::MakeEvent(const CheckInRecord& r, std::string type,
   e.attributes = {{"check_in_id", r.id}, {"desk_id", r.desk_id},
                   {"state", std::string(ck::ToString(r.state))}};
   if (!reason.empty()) e.attributes.emplace_back("reason", std::move(reason));
-  if (r.cause) e.attributes.emplace_back("cause", std::string(ck::ToString(*r.cause)));
+  if (r.cause) e.attributes.emplace_back("cause", std::string(core::ToString(*r.cause)));
   if (!r.correlation.empty()) e.attributes.emplace_back("correlation", r.correlation);
   return e;
 }
@@ -317,7 +322,7 @@ void CheckInUseCases::Start(StartCheckInInput input, Done done) {
         if (!inspected) {
           auto failure = ReadFailureOf(inspected.error());
           if (!failure) return done(inspected.error());
-          outcome = ck::DecideReadFailure(*failure);
+          outcome = ck::DecideReadFailure(*failure, ArrivalOf(record));
         } else if (inspected->certificate) {
           record.certificate = inspected->certificate->status;
           record.keys.card_key = inspected->certificate->card_key;
@@ -336,9 +341,9 @@ void CheckInUseCases::Start(StartCheckInInput input, Done done) {
 
   std::optional<ck::Outcome> outcome;
   if (decision->path == ck::VerificationPath::kNoDocument) {
-    outcome = ck::DecideReadFailure(ck::ReadFailure::kNoDocument);
+    outcome = ck::DecideReadFailure(ck::ReadFailure::kNoDocument, ArrivalOf(record));
   } else if (!record.query_key.empty() && !eligibility_) {
-    outcome = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable);
+    outcome = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable, ArrivalOf(record));
     record.query_key.clear();  // nothing will be sent
   }
   auto created = CreateWith(std::move(record), outcome);
@@ -423,7 +428,7 @@ void CheckInUseCases::ApplyQueryOutcome(const std::string& id, core::Result<Resu
     const bool pending = e.reason == "UPSTREAM_RESULT_PENDING" || e.reason == "DEADLINE_EXCEEDED" ||
                          e.reason == "UPSTREAM_NO_ANSWER";
     if (e.reason == "SHUTTING_DOWN") return;  // rejoined by the sweep after the restart
-    auto decided = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable);
+    auto decided = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable, ArrivalOf(r));
     if (pending) r.timed_out = true;
     if (auto s = ApplyOutcome(r, decided, with.events); !s) return;
     with.events.back().attributes.emplace_back("upstream_reason", e.reason);
@@ -441,7 +446,7 @@ void CheckInUseCases::ApplyQueryOutcome(const std::string& id, core::Result<Resu
   if (result.parsed) {
     decided = ck::DecideResult(*result.parsed, r.certificate);
   } else {
-    decided = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable);
+    decided = ck::DecideReadFailure(ck::ReadFailure::kUpstreamUnavailable, ArrivalOf(r));
   }
   CheckInRecord candidate = r;
   TakeResult(candidate, result);
@@ -1003,6 +1008,19 @@ void CheckInUseCases::Reannounce(bool after_start) {
   }
 }
 
+void CheckInUseCases::CorrelateUnlinkedFaceResults(core::SystemTime now) {
+  if (!eligibility_) return;
+  auto unlinked = store_.UnlinkedFaceResults(now - options_.late_window);
+  if (!unlinked) return;
+  for (const auto result_id : unlinked.value()) {
+    auto result = eligibility_->Get(result_id);
+    if (!result) continue;
+    if (auto s = CorrelateFace(result.value()); !s) {
+      Logger("checkin")->warn("face result {} not correlated: {}", result_id, s.error().reason);
+    }
+  }
+}
+
 void CheckInUseCases::Sweep() {
   auto log = Logger("checkin");
   const auto now = clock_.Now();
@@ -1011,6 +1029,10 @@ void CheckInUseCases::Sweep() {
   // that needs one). The listener acts on states idempotently, so the open check-ins are announced
   // again: at the first sweep after a start, then every kReannounceEvery sweeps.
   if (sweeps_++ % kReannounceEvery == 0) Reannounce(/*after_start=*/sweeps_ == 1);
+  // Face results stored but left uncorrelated (a crash between storing and correlating) are
+  // correlated first: one that arrived inside a waiting check-in's window binds it, as it would
+  // have without the crash, before the same sweep could mark that wait as timed out.
+  CorrelateUnlinkedFaceResults(now);
   ck::CheckInQuery q;
   q.state = "WAITING";
   q.limit = 1000;
@@ -1046,16 +1068,6 @@ void CheckInUseCases::Sweep() {
   // a journalled request is waited for; nothing is sent twice).
   for (const auto& id : to_submit) SubmitQuery(id);
 
-  if (!eligibility_) return;
-  auto unlinked = store_.UnlinkedFaceResults(now - options_.late_window);
-  if (!unlinked) return;
-  for (const auto result_id : unlinked.value()) {
-    auto result = eligibility_->Get(result_id);
-    if (!result) continue;
-    if (auto s = CorrelateFace(result.value()); !s) {
-      log->warn("face result {} not correlated: {}", result_id, s.error().reason);
-    }
-  }
 }
 
 }  // namespace onshid::app

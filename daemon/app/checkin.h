@@ -177,6 +177,7 @@ class CheckInUseCases {
   // Calls the change listener again for the NEEDS_FALLBACK check-ins, and `after_start` also for
   // those verified within the late window (their follow-ups may have been lost with the daemon).
   void Reannounce(bool after_start);
+  void CorrelateUnlinkedFaceResults(core::SystemTime now);
   // Inserts a new check-in (CHECKIN_STARTED, then `outcome` when given) with its events.
   core::Result<CheckInView> CreateWith(CheckInRecord record,
                                        const std::optional<core::checkin::Outcome>& outcome);

@@ -23,10 +23,8 @@ std::optional<E> ParseByName(std::string_view text, int count, Fn name_of) {
 }
 
 constexpr int kChannels = 5;
-constexpr int kDocuments = 10;
 constexpr int kPaths = 4;
 constexpr int kStates = 4;
-constexpr int kCauses = 11;
 constexpr int kCertificateStatuses = 6;
 constexpr int kChangedFields = 13;
 constexpr int kInformationKinds = 14;
@@ -38,6 +36,32 @@ std::optional<std::string> TextOrNone(const json& j, const char* key) {
   return j.at(key).get<std::string>();
 }
 
+
+// Bodies written before the shared vocabulary (core/reception.h) used other names; they are read
+// as the values they stood for.
+std::optional<ck::Document> LegacyDocument(std::string_view name) {
+  if (name == "CERTIFICATE_CARD") return ck::Document::kQualificationCertificateCard;
+  if (name == "CERTIFICATE_POSTCARD") return ck::Document::kQualificationCertificatePostcard;
+  if (name == "CERTIFICATE_A4") return ck::Document::kQualificationCertificateA4;
+  if (name == "CERTIFICATE_ELECTRONIC") return ck::Document::kQualificationCertificateElectronic;
+  if (name == "EXPIRED_HEALTH_INSURANCE_CARD") return ck::Document::kHealthInsuranceCard;
+  return std::nullopt;
+}
+
+// The check-in's own causes before they were the shared FallbackCause; READER_TROUBLE depended on
+// the arrival, as the engine's mapping of it did.
+std::optional<ck::FallbackCause> LegacyCause(std::string_view name, const CheckInRecord& r) {
+  if (name == "UPSTREAM_UNAVAILABLE") return ck::FallbackCause::kNetworkError;
+  if (name == "VALIDITY_INVALID") return ck::FallbackCause::kResultInvalid;
+  if (name == "VALIDITY_INVALID_NEWER_EXISTS") return ck::FallbackCause::kResultInvalidNewerExists;
+  if (name == "VALIDITY_NO_RECORD") return ck::FallbackCause::kResultNoRecord;
+  if (name == "VALIDITY_MULTIPLE") return ck::FallbackCause::kResultMultiple;
+  if (name == "READER_TROUBLE") {
+    return ck::CauseOf(ck::ReadFailure::kReaderTrouble,
+                       {r.channel, ck::DocumentSet(r.documents)});
+  }
+  return std::nullopt;
+}
 
 core::DomainError Unreadable(const std::string& id, const std::string& what) {
   core::DomainError e;
@@ -63,7 +87,8 @@ std::optional<ck::Channel> ParseChannel(std::string_view t) {
   return ParseByName<ck::Channel>(t, kChannels, [](ck::Channel v) { return ck::ToString(v); });
 }
 std::optional<ck::Document> ParseDocument(std::string_view t) {
-  return ParseByName<ck::Document>(t, kDocuments, [](ck::Document v) { return ck::ToString(v); });
+  if (auto d = core::DocumentFromString(t)) return d;
+  return LegacyDocument(t);
 }
 std::optional<ck::CheckInState> ParseCheckInState(std::string_view t) {
   return ParseByName<ck::CheckInState>(t, kStates,
@@ -111,7 +136,7 @@ ck::CheckInRow EncodeRecord(const CheckInRecord& r) {
   json b;
   b["channel"] = ck::ToString(r.channel);
   json docs = json::array();
-  for (auto d : r.documents) docs.push_back(ck::ToString(d));
+  for (auto d : r.documents) docs.push_back(core::ToString(d));
   b["documents"] = docs;
   b["holdings"] = {
       {"my_number_insurance",
@@ -120,7 +145,7 @@ ck::CheckInRow EncodeRecord(const CheckInRecord& r) {
                                         ? json(*r.holdings.qualification_certificate)
                                         : json(nullptr)}};
   b["path"] = ck::ToString(r.path);
-  b["visit"] = {{"kind", r.visit.kind == ck::VisitKind::kReturnVisit ? "RETURN_VISIT" : "FIRST_VISIT"},
+  b["visit"] = {{"kind", core::ToString(r.visit.kind)},
                 {"real_days_this_month", r.visit.real_days_this_month},
                 {"patient_id", r.visit.patient_id}};
   b["staff_notes_ja"] = r.staff_notes_ja;
@@ -141,7 +166,7 @@ ck::CheckInRow EncodeRecord(const CheckInRecord& r) {
                {"card_key", OptionalText(r.keys.card_key)},
                {"name_kana", OptionalText(r.keys.name_kana)},
                {"birth_date", r.keys.birth_date ? json(BirthDateKey(r.keys.birth_date)) : json(nullptr)}};
-  b["cause"] = r.cause ? json(ck::ToString(*r.cause)) : json(nullptr);
+  b["cause"] = r.cause ? json(core::ToString(*r.cause)) : json(nullptr);
   b["scope"] = ToString(r.scope);
   b["reason"] = r.reason;
   b["message"] = r.message;
@@ -233,12 +258,15 @@ core::Result<CheckInRecord> DecodeRecord(const ck::CheckInRow& row) {
     if (!h.at("qualification_certificate").is_null()) {
       r.holdings.qualification_certificate = h.at("qualification_certificate").get<bool>();
     }
+    std::string path_name = b.at("path").get<std::string>();
+    if (path_name == "CERTIFICATE_QUERY") path_name = "QUALIFICATION_CERTIFICATE_QUERY";  // legacy
     auto path = ParseByName<ck::VerificationPath>(
-        b.at("path").get<std::string>(), kPaths, [](ck::VerificationPath v) { return ck::ToString(v); });
+        path_name, kPaths, [](ck::VerificationPath v) { return ck::ToString(v); });
     if (!path) return Unreadable(row.id, "path");
     r.path = *path;
     const auto& v = b.at("visit");
-    r.visit.kind = v.at("kind").get<std::string>() == "RETURN_VISIT" ? ck::VisitKind::kReturnVisit
+    const std::string visit = v.at("kind").get<std::string>();
+    r.visit.kind = visit == "REVISIT" || visit == "RETURN_VISIT" ? ck::VisitKind::kRevisit
                                                                      : ck::VisitKind::kFirstVisit;
     r.visit.real_days_this_month = v.at("real_days_this_month").get<int>();
     r.visit.patient_id = v.at("patient_id").get<std::string>();
@@ -270,8 +298,9 @@ core::Result<CheckInRecord> DecodeRecord(const ck::CheckInRow& row) {
     r.keys.name_kana = TextOrNone(k, "name_kana");
     if (auto bd = TextOrNone(k, "birth_date")) r.keys.birth_date = ParseIsoDate(*bd);
     if (!b.at("cause").is_null()) {
-      auto cause = ParseByName<ck::FallbackCause>(b.at("cause").get<std::string>(), kCauses,
-                                                  [](ck::FallbackCause c) { return ck::ToString(c); });
+      const std::string name = b.at("cause").get<std::string>();
+      auto cause = core::FallbackCauseFromString(name);
+      if (!cause) cause = LegacyCause(name, r);
       if (!cause) return Unreadable(row.id, "cause");
       r.cause = *cause;
     }

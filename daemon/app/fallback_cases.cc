@@ -78,12 +78,8 @@ constexpr std::array<std::string_view, 3> kSources = {"INVALID_RESULT", "PAST_VI
                                                       "CONFIRMED"};
 constexpr std::array<std::string_view, 2> kVisits = {"FIRST_VISIT", "REVISIT"};
 
-std::optional<fb::FailureCause> CauseByName(std::string_view text) {
-  for (int i = 0; i <= static_cast<int>(fb::FailureCause::kNoOnlineVerification); ++i) {
-    const auto c = static_cast<fb::FailureCause>(i);
-    if (fb::FailureCauseName(c) == text) return c;
-  }
-  return std::nullopt;
+std::optional<fb::FallbackCause> CauseByName(std::string_view text) {
+  return core::FallbackCauseFromString(text);
 }
 std::optional<fb::Method> MethodByName(std::string_view text) {
   for (auto m : fb::kAllMethods) {
@@ -172,13 +168,10 @@ json InputJson(const fb::FallbackCase& c) {
     if (k.ratio_wari) e["ratio_wari"] = *k.ratio_wari;
     known.push_back(std::move(e));
   }
-  return {{"cause", fb::FailureCauseName(c.cause)},
-          {"presented",
-           {{"my_number_card", c.presented.my_number_card},
-            {"smartphone", c.presented.smartphone},
-            {"qualification_certificate", c.presented.qualification_certificate},
-            {"health_insurance_card", c.presented.health_insurance_card},
-            {"eligibility_notice", c.presented.eligibility_notice}}},
+  json presented = json::array();
+  for (auto d : c.presented.List()) presented.push_back(core::ToString(d));
+  return {{"cause", core::ToString(c.cause)},
+          {"presented", std::move(presented)},
           {"visit", kVisits[static_cast<int>(c.visit)]},
           {"actual_days", c.actual_days},
           {"known_eligibilities", std::move(known)},
@@ -196,13 +189,27 @@ json InputJson(const fb::FallbackCase& c) {
 // `known` (personal, may be absent after a purge) supplies the identifiers by position.
 fb::FallbackCase InputFrom(const json& j, const json* known) {
   fb::FallbackCase c;
-  c.cause = CauseByName(Str(j, "cause")).value_or(fb::FailureCause::kNetworkError);
-  const json p = j.value("presented", json::object());
-  c.presented.my_number_card = p.value("my_number_card", false);
-  c.presented.smartphone = p.value("smartphone", false);
-  c.presented.qualification_certificate = p.value("qualification_certificate", false);
-  c.presented.health_insurance_card = p.value("health_insurance_card", false);
-  c.presented.eligibility_notice = p.value("eligibility_notice", false);
+  c.cause = CauseByName(Str(j, "cause")).value_or(fb::FallbackCause::kNetworkError);
+  const json p = j.value("presented", json::array());
+  if (p.is_array()) {
+    for (const auto& name : p) {
+      if (auto d = name.is_string() ? core::DocumentFromString(name.get<std::string>())
+                                    : std::nullopt) {
+        c.presented.Add(*d);
+      }
+    }
+  } else if (p.is_object()) {
+    // Bodies written before the shared vocabulary kept one flag per kind of document.
+    const std::pair<const char*, core::Document> legacy[] = {
+        {"my_number_card", core::Document::kMyNumberCard},
+        {"smartphone", core::Document::kMyNumberSmartphone},
+        {"qualification_certificate", core::Document::kQualificationCertificateCard},
+        {"health_insurance_card", core::Document::kHealthInsuranceCard},
+        {"eligibility_notice", core::Document::kQualificationNotice}};
+    for (const auto& [flag, document] : legacy) {
+      if (p.value(flag, false)) c.presented.Add(document);
+    }
+  }
   c.visit = ByName<fb::VisitKind>(kVisits, Str(j, "visit")).value_or(fb::VisitKind::kFirstVisit);
   c.actual_days = j.value("actual_days", 1);
   const json ks = j.value("known_eligibilities", json::array());
@@ -375,49 +382,11 @@ struct Derived {
   std::vector<std::string> unconfirmed;
 };
 
-fb::FailureCause CauseOf(const CheckInRecord& r) {
-  const bool smartphone_only =
-      std::find(r.documents.begin(), r.documents.end(), ck::Document::kMyNumberSmartphone) !=
-          r.documents.end() &&
-      std::find(r.documents.begin(), r.documents.end(), ck::Document::kMyNumberCard) ==
-          r.documents.end();
-  switch (r.cause.value_or(ck::FallbackCause::kUpstreamUnavailable)) {
-    case ck::FallbackCause::kCertificateExpired: return fb::FailureCause::kCertificateExpired;
-    case ck::FallbackCause::kCertificateUntrusted:
-    case ck::FallbackCause::kIcUnreadable: return fb::FailureCause::kIcUnreadable;
-    case ck::FallbackCause::kUpstreamUnavailable: return fb::FailureCause::kNetworkError;
-    case ck::FallbackCause::kValidityInvalid: return fb::FailureCause::kResultInvalid;
-    case ck::FallbackCause::kValidityInvalidNewer: return fb::FailureCause::kResultInvalidNewerExists;
-    case ck::FallbackCause::kValidityNoRecord: return fb::FailureCause::kResultNoRecord;
-    case ck::FallbackCause::kValidityMultiple: return fb::FailureCause::kResultMultiple;
-    case ck::FallbackCause::kProcessingError: return fb::FailureCause::kProcessingError;
-    case ck::FallbackCause::kReaderTrouble:
-      if (r.channel == ck::Channel::kFaceReader) return fb::FailureCause::kFaceReaderWontStart;
-      return smartphone_only ? fb::FailureCause::kGenericReaderBroken
-                             : fb::FailureCause::kTerminalTrouble;
-    case ck::FallbackCause::kNoDocument: return fb::FailureCause::kNoDocument;
-  }
-  return fb::FailureCause::kNetworkError;
-}
-
-fb::Documents DocumentsOf(const CheckInRecord& r) {
-  fb::Documents d;
-  for (auto doc : r.documents) {
-    switch (doc) {
-      case ck::Document::kMyNumberCard: d.my_number_card = true; break;
-      case ck::Document::kMyNumberSmartphone: d.smartphone = true; break;
-      case ck::Document::kCertificateCard:
-      case ck::Document::kCertificatePostcard:
-      case ck::Document::kCertificateA4:
-      case ck::Document::kCertificateElectronic: d.qualification_certificate = true; break;
-      case ck::Document::kQualificationNotice: d.eligibility_notice = true; break;
-      case ck::Document::kExpiredHealthInsuranceCard: d.health_insurance_card = true; break;
-      case ck::Document::kMynaPortalScreen:
-      case ck::Document::kNone: break;
-    }
-  }
-  // A face-reader result means the card was on the reader.
-  if (r.channel == ck::Channel::kFaceReader) d.my_number_card = true;
+// What the patient presented, as the case sees it: a face-reader result means the card was on
+// the reader.
+core::DocumentSet DocumentsOf(const CheckInRecord& r) {
+  core::DocumentSet d(r.documents);
+  if (r.channel == ck::Channel::kFaceReader) d.Add(core::Document::kMyNumberCard);
   return d;
 }
 
@@ -426,10 +395,11 @@ Derived DeriveInput(const CheckInView& view, const std::optional<ResultView>& re
   const CheckInRecord& r = view.record;
   Derived out;
   fb::FallbackCase& c = out.input;
-  c.cause = CauseOf(r);
+  // The check-in's cause is the shared one; without one (a check-in not decided yet) the
+  // terminal is assumed unreachable.
+  c.cause = r.cause.value_or(core::FallbackCause::kNetworkError);
   c.presented = DocumentsOf(r);
-  c.visit = r.visit.kind == ck::VisitKind::kReturnVisit ? fb::VisitKind::kRevisit
-                                                        : fb::VisitKind::kFirstVisit;
+  c.visit = r.visit.kind;
   c.actual_days = std::clamp(r.visit.real_days_this_month + 1, 1, 31);
   c.facility.reads_smartphones = options.reads_smartphones;
   c.date = FromIso(r.day);
@@ -483,6 +453,10 @@ core::Event CaseEvent(core::SystemTime at, const std::string& case_id, std::stri
 std::string_view EvidenceKindName(EvidenceKind kind) {
   return kEvidenceKinds[static_cast<int>(kind)];
 }
+std::optional<EvidenceKind> EvidenceKindFromString(std::string_view name) {
+  return ByName<EvidenceKind>(kEvidenceKinds, name);
+}
+
 std::string_view ReverifyStateName(ReverifyState s) { return kReverifyStates[static_cast<int>(s)]; }
 
 // ---------------------------------------------------------------------------------------------
@@ -816,14 +790,14 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::OpenForCheckIn(const CheckI
   l.body["unconfirmed_facts"] = derived.unconfirmed;
   l.body["evidence"] = json::array();
   l.SetInput(derived.input);
-  const bool queue = r.cause == ck::FallbackCause::kUpstreamUnavailable && checkins_ &&
+  const bool queue = r.cause == ck::FallbackCause::kNetworkError && checkins_ &&
                      checkins_->CanReverify(view);
   l.SetReverify(queue ? ReverifyState::kQueued : ReverifyState::kNone, 0);
   fb::CaseWrite with;
   with.attempts.push_back(MakeAttempt(
       clock_.Now(), who, "OPENED",
       {{"check_in_id", r.id},
-       {"check_in_cause", r.cause ? std::string(ck::ToString(*r.cause)) : std::string()},
+       {"check_in_cause", r.cause ? std::string(core::ToString(*r.cause)) : std::string()},
        {"reverify", ReverifyStateName(l.Reverify())},
        {"unconfirmed_facts", derived.unconfirmed}}));
   auto ev = MakeEvent(l.row.id, "fallback.case_opened",
@@ -1037,7 +1011,7 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::RecordEvidence(const std::s
       break;
     }
     case EvidenceKind::kCardFace: {
-      if (input.cause != fb::FailureCause::kTerminalError011) {
+      if (input.cause != fb::FallbackCause::kTerminalError011) {
         return Error(core::ErrorKind::kFailedPrecondition, "EVIDENCE_NOT_APPLICABLE",
                      "card-face data is recorded only after terminal error 011",
                      "券面情報の記録は、エラー011の場合のみ行います。",
@@ -1667,8 +1641,8 @@ void FallbackCaseUseCases::ApplyReverification(const std::string& case_id,
     return;
   }
   const ResultView& result = outcome.value();
-  std::optional<fb::FailureCause> cause;
-  if (result.parsed) cause = fb::FailureCauseOf(*result.parsed);
+  std::optional<fb::FallbackCause> cause;
+  if (result.parsed) cause = fb::FallbackCauseOf(*result.parsed);
   const bool valid = result.parsed && result.parsed->IsSingleValidResult();
   l.SetReverify(ReverifyState::kDone, attempts);
   with.attempts.push_back(MakeAttempt(
@@ -1676,7 +1650,7 @@ void FallbackCaseUseCases::ApplyReverification(const std::string& case_id,
       {{"attempt", attempts},
        {"result_id", result.stored.id},
        {"valid", valid},
-       {"cause", cause ? json(fb::FailureCauseName(*cause)) : json()}}));
+       {"cause", cause ? json(core::ToString(*cause)) : json()}}));
   with.events.push_back(MakeEvent(case_id, "fallback.reverified", valid ? "VALID" : "NOT_VALID"));
   if (!valid && cause) {
     // The result is a reason of its own: decide again with it (and a 旧資格 it shows).

@@ -94,6 +94,7 @@ enum class EvidenceKind {
   kEligibilityFound,  // the patient provided, or the facility found, the eligibility afterwards
 };
 std::string_view EvidenceKindName(EvidenceKind kind);  // "METHOD_APPLIED", …
+std::optional<EvidenceKind> EvidenceKindFromString(std::string_view name);
 
 struct EvidenceInput {
   EvidenceKind kind = EvidenceKind::kMethodApplied;

@@ -1,6 +1,7 @@
 #pragma once
 // Store port: everything the daemon keeps. Implemented by adapters/postgres (PgStore) and by
-// MemStore (core/mem_store.h); both run through tests/unit/store_contract_test.cc.
+// the in-memory MemStore of the tests (tests/support/mem_store.h); both pass the contracts in
+// tests/support/*_contract.h (tests/unit/mem_stores_contract_test.cc, the postgres tests).
 //
 // Threading: every method may be called from any thread and blocks the caller until the database
 // has answered. Call it from the application executor, never from a gRPC reactor or an I/O thread.

@@ -6,10 +6,11 @@
 // the codec's job (adapters/oqs_folder/xml_codec.h); this interface is about delivery:
 // journalling, writing, waiting, matching, and the unsolicited face feed.
 //
-// Threading: Submit() may be called from any thread and does not wait for the result. Handlers are
-// called on the adapter's own thread(s), one call at a time per handler; they must not block for
-// long (hand work to the application executor).
+// Threading: Submit() and Status() may be called from any thread; Submit() does not wait for the
+// result. Handlers are called on the adapter's own thread(s), one call at a time per handler; they
+// must not block for long (hand work to the application executor).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -144,13 +145,44 @@ struct UpstreamHandlers {
       on_quarantine;
 };
 
+// A request written to the terminal that was abandoned (no answer within the answer time-out) and
+// has not been answered since (a late answer is still accepted).
+struct UnansweredRequest {
+  std::string file_name;
+  std::string request_id;         // the journal key
+  std::string client_request_id;  // x-request-id as the client sent it ("" when none)
+  SystemTime written_at{};
+  SystemTime abandoned_at{};
+};
+
+// What the upstream can say about its own health right now (for the status board and for
+// scheduling background traffic behind real-time traffic). No personal data.
+struct UpstreamStatus {
+  // The terminal's folders (req/, res/, face/) exist and are readable and writable.
+  bool folder_reachable = false;
+  // Set when not reachable: UPSTREAM_FOLDER_UNAVAILABLE (kUnavailable) with a message for staff.
+  std::optional<DomainError> folder_error;
+  // Age of the oldest request file the terminal has not consumed yet (none: nothing waits in
+  // req/). When this keeps growing, the terminal's 連携アプリ is not running.
+  std::optional<std::chrono::seconds> oldest_request_age;
+  std::optional<SystemTime> last_face_at;  // when the last face file was delivered
+  // Requests holding an in-flight slot: being written, or written and not answered, not
+  // quarantined and not abandoned yet.
+  int in_flight = 0;
+  int queued = 0;               // journalled, waiting to be written (recovered ones included)
+  bool inotify_active = false;  // false: polling only (normal on network shares)
+  // Abandoned requests not answered yet (still matched to a late answer), oldest written first.
+  std::vector<UnansweredRequest> unanswered;
+};
+
 class Upstream {
  public:
   virtual ~Upstream() = default;
 
   // Recovers this instance's journal (see UpstreamJournal::Recoverable), starts watching res/ and
   // face/ and writing queued requests.
-  virtual Status Start(UpstreamHandlers handlers) = 0;
+  // (Qualified: the member Status() below hides the type inside this class.)
+  virtual core::Status Start(UpstreamHandlers handlers) = 0;
   virtual void Stop() = 0;
 
   // Journals the request, then writes it into req/ (temporary name + rename) as soon as fewer than
@@ -159,6 +191,12 @@ class Upstream {
   // UPSTREAM_QUEUE_FULL (queue bound reached), DATABASE_UNAVAILABLE (journal failed: nothing was
   // written).
   virtual Result<JournalEntry> Submit(const UpstreamRequest& request) = 0;
+
+  // The upstream's health now. May look at the terminal's folders (blocking briefly on a slow
+  // share), so call it from a background thread, never from a gRPC reactor. Any thread, any time
+  // (also before Start() and after Stop()); never fails: an unreachable terminal is reported in
+  // the status.
+  virtual UpstreamStatus Status() const = 0;
 };
 
 }  // namespace onshid::core

@@ -96,10 +96,10 @@ struct Desk {
                                      const std::string& birth = "") const {
     onshi::v1::StartCheckInRequest r;
     r.set_desk_id("desk-R");
-    r.set_channel(onshi::v1::GENERIC_READER);
+    r.set_channel(onshi::v1::CHANNEL_GENERIC_READER);
     r.set_reader(reader);
-    r.add_documents(onshi::v1::MY_NUMBER_CARD);
-    r.mutable_visit()->set_kind(onshi::v1::FIRST_VISIT);
+    r.add_documents(onshi::v1::DOCUMENT_MY_NUMBER_CARD);
+    r.mutable_visit()->set_kind(onshi::v1::VISIT_KIND_FIRST_VISIT);
     if (!kana.empty()) {
       r.set_name_kana(kana);
       r.set_birth_date(birth);
@@ -199,9 +199,9 @@ std::map<std::string, std::string> RestHeaders(const std::string& request_id = "
 
 std::string RestTap(const std::string& reader) {
   return nlohmann::json{{"deskId", "desk-R"},
-                        {"channel", "GENERIC_READER"},
-                        {"documents", nlohmann::json::array({"MY_NUMBER_CARD"})},
-                        {"visit", {{"kind", "FIRST_VISIT"}}},
+                        {"channel", "CHANNEL_GENERIC_READER"},
+                        {"documents", nlohmann::json::array({"DOCUMENT_MY_NUMBER_CARD"})},
+                        {"visit", {{"kind", "VISIT_KIND_FIRST_VISIT"}}},
                         {"reader", reader}}
       .dump();
 }
@@ -301,12 +301,12 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     INFO(s.error_message());
     REQUIRE(s.ok());
   }
-  CHECK(a.state() == onshi::v1::WAITING);
-  CHECK(a.channel() == onshi::v1::GENERIC_READER);
+  CHECK(a.state() == onshi::v1::CHECK_IN_STATE_WAITING);
+  CHECK(a.channel() == onshi::v1::CHANNEL_GENERIC_READER);
   CHECK(a.verification_path() == "MY_NUMBER_CARD");
   CHECK(a.certificate_status() == "VALID");
   CHECK(a.information_scope() == "FULL");
-  CHECK(a.fallback_cause().empty());
+  CHECK(a.fallback_cause() == onshi::v1::FALLBACK_CAUSE_UNSPECIFIED);
   CHECK(a.notices_size() == 0);
   CHECK(a.result_id() == 0);
   REQUIRE(a.card_key().size() == 64);
@@ -321,7 +321,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   CHECK(bound.result_id() > 0);
   desk.Await("checkin.verified", a.check_in_id());
   a = desk.Get(a.check_in_id());
-  CHECK(a.state() == onshi::v1::VERIFIED);
+  CHECK(a.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(a.reason() == "ELIGIBILITY_VALID");
   CHECK(a.correlation().outcome() == "BOUND");
   CHECK(HasReason(a.correlation().reasons(), "SINGLE_WAITING_CHECKIN"));
@@ -335,7 +335,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   CHECK(a.information_scope() == "FULL");
   // A valid certificate and consent on the face reader: medication information may be shown.
   {
-    const auto d = desk.Access(a.check_in_id(), onshi::v1::MEDICATION, "access-valid");
+    const auto d = desk.Access(a.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-valid");
     CHECK(d.allowed());
     CHECK(d.reason() == "CONSENT_GIVEN");
   }
@@ -346,7 +346,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   PutCard(env, desk, reader, renew_cert);
   CheckIn b;
   REQUIRE(desk.Start(desk.Tap(reader, "ｺｸﾎ ｼﾞﾛｳ", "1975-03-03"), &b).ok());
-  CHECK(b.state() == onshi::v1::WAITING);
+  CHECK(b.state() == onshi::v1::CHECK_IN_STATE_WAITING);
   CHECK(b.certificate_status() == "RENEWAL_ALERT");
   CHECK(b.information_scope() == "FULL");
   CHECK(HasNotice(b, "CERTIFICATE_RENEWAL_DUE"));  // renewal window: tell the patient to renew
@@ -358,14 +358,14 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   PutCard(env, desk, reader, valid_cert);  // the first patient comes back with the same card
   CheckIn c;
   REQUIRE(desk.Start(desk.Tap(reader, "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &c).ok());
-  CHECK(c.state() == onshi::v1::WAITING);
+  CHECK(c.state() == onshi::v1::CHECK_IN_STATE_WAITING);
   CHECK(c.card_key() == valid_key);  // the same card, the same key: visits correlate by it
   CHECK(c.notices_size() == 0);
 
   REQUIRE(terminal.Face("shaho-honnin") == 0);
   desk.Await("checkin.verified", c.check_in_id());
   c = desk.Get(c.check_in_id());
-  CHECK(c.state() == onshi::v1::VERIFIED);
+  CHECK(c.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(c.correlation().outcome() == "BOUND");
   CHECK(HasReason(c.correlation().reasons(), "KANA_NAME_BIRTH_DATE_MATCH"));
   CHECK_FALSE(HasReason(c.correlation().reasons(), "CARD_KEY_MATCH"));
@@ -378,11 +378,11 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     }
     CHECK(b_ruled_out);
   }
-  CHECK(desk.Get(b.check_in_id()).state() == onshi::v1::WAITING);
+  CHECK(desk.Get(b.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_WAITING);
   REQUIRE(terminal.Face("kokuho") == 0);
   desk.Await("checkin.verified", b.check_in_id());
   b = desk.Get(b.check_in_id());
-  CHECK(b.state() == onshi::v1::VERIFIED);
+  CHECK(b.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(b.correlation().outcome() == "BOUND");
   CHECK(b.certificate_status() == "RENEWAL_ALERT");
   CHECK(HasNotice(b, "CERTIFICATE_RENEWAL_DUE"));  // still there for staff after the result
@@ -433,7 +433,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     auto s = desk.checkins->AssignResult(&ctx, req, &assigned);
     INFO(s.error_message());
     REQUIRE(s.ok());
-    CHECK(assigned.state() == onshi::v1::VERIFIED);
+    CHECK(assigned.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
     CHECK(assigned.correlation().outcome() == "ASSIGNED");
     CHECK(assigned.certificate_status() == "VALID");
     CHECK(assigned.card_key() == valid_key);
@@ -446,7 +446,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     req.set_reason("PATIENT_LEFT");
     CheckIn cancelled;
     REQUIRE(desk.checkins->CancelCheckIn(&ctx, req, &cancelled).ok());
-    CHECK(cancelled.state() == onshi::v1::CANCELLED);
+    CHECK(cancelled.state() == onshi::v1::CHECK_IN_STATE_CANCELLED);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -454,8 +454,8 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   PutCard(env, desk, reader, expired_cert);
   CheckIn f;
   REQUIRE(desk.Start(desk.Tap(reader), &f, "tap-expired").ok());
-  CHECK(f.state() == onshi::v1::NEEDS_FALLBACK);  // in the answer itself, no result awaited
-  CHECK(f.fallback_cause() == "CERTIFICATE_EXPIRED");
+  CHECK(f.state() == onshi::v1::CHECK_IN_STATE_NEEDS_FALLBACK);  // in the answer itself, no result awaited
+  CHECK(f.fallback_cause() == onshi::v1::FALLBACK_CAUSE_CERTIFICATE_EXPIRED);
   CHECK(f.reason() == "CERTIFICATE_EXPIRED");
   CHECK_FALSE(f.message_ja().empty());
   CHECK(f.certificate_status() == "EXPIRED");
@@ -472,12 +472,12 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     // The event names the reason, never the card.
     CHECK(ev.DebugString().find(f.card_key()) == std::string::npos);
     const CheckIn got = desk.Get(f.check_in_id());
-    CHECK(got.state() == onshi::v1::NEEDS_FALLBACK);
-    CHECK(got.fallback_cause() == "CERTIFICATE_EXPIRED");
+    CHECK(got.state() == onshi::v1::CHECK_IN_STATE_NEEDS_FALLBACK);
+    CHECK(got.fallback_cause() == onshi::v1::FALLBACK_CAUSE_CERTIFICATE_EXPIRED);
     CHECK(got.reason() == "CERTIFICATE_EXPIRED");
     CHECK(got.message_ja() == f.message_ja());
     // Nothing verified: no information at all, not even by consent.
-    const auto access = desk.Access(f.check_in_id(), onshi::v1::MEDICATION);
+    const auto access = desk.Access(f.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION);
     CHECK_FALSE(access.allowed());
   }
 
@@ -487,7 +487,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   PutCard(env, desk, reader, grace_cert);
   CheckIn g;
   REQUIRE(desk.Start(desk.Tap(reader), &g, "tap-grace").ok());
-  CHECK(g.state() == onshi::v1::WAITING);
+  CHECK(g.state() == onshi::v1::CHECK_IN_STATE_WAITING);
   CHECK(g.certificate_status() == "EXPIRED_IN_GRACE");
   CHECK(g.information_scope() == "INSURANCE_ONLY");
   CHECK(HasNotice(g, "CERTIFICATE_EXPIRED_IN_GRACE"));
@@ -496,7 +496,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   REQUIRE(terminal.Face("shaho-honnin") == 0);  // consent to everything on the face reader
   desk.Await("checkin.verified", g.check_in_id());
   g = desk.Get(g.check_in_id());
-  CHECK(g.state() == onshi::v1::VERIFIED);
+  CHECK(g.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(g.correlation().outcome() == "BOUND");
   CHECK(g.reason() == "ELIGIBILITY_VALID_INSURANCE_ONLY");
   CHECK(g.information_scope() == "INSURANCE_ONLY");
@@ -512,15 +512,15 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     CHECK(st.information_scope() == "INSURANCE_ONLY");
   }
   {
-    const auto medication = desk.Access(g.check_in_id(), onshi::v1::MEDICATION, "access-grace");
+    const auto medication = desk.Access(g.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-grace");
     CHECK_FALSE(medication.allowed());
     CHECK(medication.reason() == "CERTIFICATE_IN_GRACE_INSURANCE_ONLY");
     CHECK_FALSE(medication.message_ja().empty());
     CHECK(medication.check_in_id() == g.check_in_id());
-    const auto clinical = desk.Access(g.check_in_id(), onshi::v1::CLINICAL);
+    const auto clinical = desk.Access(g.check_in_id(), onshi::v1::INFORMATION_KIND_CLINICAL);
     CHECK_FALSE(clinical.allowed());
     CHECK(clinical.reason() == "CERTIFICATE_IN_GRACE_INSURANCE_ONLY");
-    const auto insurance = desk.Access(g.check_in_id(), onshi::v1::INSURANCE);
+    const auto insurance = desk.Access(g.check_in_id(), onshi::v1::INFORMATION_KIND_INSURANCE);
     CHECK(insurance.allowed());
     CHECK(insurance.reason() == "INSURANCE_INFORMATION");
   }
@@ -587,7 +587,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     INFO(s.error_message());
     REQUIRE(s.ok());
     CHECK(retried.check_in_id() == a.check_in_id());
-    CHECK(retried.state() == onshi::v1::WAITING);
+    CHECK(retried.state() == onshi::v1::CHECK_IN_STATE_WAITING);
   }
   // The card back on the reader: the same tap over REST starts a waiting check-in.
   env.InsertCard();
@@ -597,8 +597,8 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     INFO(r.body);
     REQUIRE(r.status == 200);
     const auto j = nlohmann::json::parse(r.body);
-    CHECK(j["state"] == "WAITING");
-    CHECK(j["channel"] == "GENERIC_READER");
+    CHECK(j["state"] == "CHECK_IN_STATE_WAITING");
+    CHECK(j["channel"] == "CHANNEL_GENERIC_READER");
     CHECK(j["certificateStatus"] == "EXPIRED_IN_GRACE");
     CHECK(j["cardKey"] == g.card_key());
     const std::string id = j["checkInId"];

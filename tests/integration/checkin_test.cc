@@ -113,9 +113,9 @@ onshi::v1::StartCheckInRequest FaceCheckIn(const std::string& desk, const std::s
                                            const std::string& birth = "") {
   onshi::v1::StartCheckInRequest r;
   r.set_desk_id(desk);
-  r.set_channel(onshi::v1::FACE_READER);
-  r.add_documents(onshi::v1::MY_NUMBER_CARD);
-  r.mutable_visit()->set_kind(onshi::v1::FIRST_VISIT);
+  r.set_channel(onshi::v1::CHANNEL_FACE_READER);
+  r.add_documents(onshi::v1::DOCUMENT_MY_NUMBER_CARD);
+  r.mutable_visit()->set_kind(onshi::v1::VISIT_KIND_FIRST_VISIT);
   if (!kana.empty()) {
     r.set_name_kana(kana);
     r.set_birth_date(birth);
@@ -144,7 +144,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   // 1. A patient at desk A is sent to the face reader: the face result binds to that check-in.
   CheckIn a;
   REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &a, "morning-a").ok());
-  CHECK(a.state() == onshi::v1::WAITING);
+  CHECK(a.state() == onshi::v1::CHECK_IN_STATE_WAITING);
   CHECK(a.day().size() == 10);
   desk.Await("checkin.started", a.check_in_id());
   REQUIRE(terminal.Face("shaho-honnin") == 0);
@@ -152,7 +152,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   CHECK(bound.result_id() > 0);
   desk.Await("checkin.verified", a.check_in_id());
   a = desk.Get(a.check_in_id());
-  CHECK(a.state() == onshi::v1::VERIFIED);
+  CHECK(a.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(a.correlation().outcome() == "BOUND");
   CHECK(a.result_id() == bound.result_id());
   REQUIRE(a.results_size() == 1);
@@ -163,15 +163,15 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   CheckIn again;
   REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &again, "morning-a").ok());
   CHECK(again.check_in_id() == a.check_in_id());
-  CHECK(again.state() == onshi::v1::WAITING);
-  CHECK(desk.Get(a.check_in_id()).state() == onshi::v1::VERIFIED);
+  CHECK(again.state() == onshi::v1::CHECK_IN_STATE_WAITING);
+  CHECK(desk.Get(a.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
 
   // 2. A 資格確認書 at desk B: queried online at once.
   onshi::v1::StartCheckInRequest doc;
   doc.set_desk_id("desk-B");
-  doc.set_channel(onshi::v1::DOCUMENT_QUERY);
-  doc.add_documents(onshi::v1::QUALIFICATION_CERTIFICATE_CARD);
-  doc.mutable_visit()->set_kind(onshi::v1::FIRST_VISIT);
+  doc.set_channel(onshi::v1::CHANNEL_DOCUMENT_QUERY);
+  doc.add_documents(onshi::v1::DOCUMENT_QUALIFICATION_CERTIFICATE_CARD);
+  doc.mutable_visit()->set_kind(onshi::v1::VISIT_KIND_FIRST_VISIT);
   doc.mutable_identifiers()->set_insurer_number("271395");
   doc.mutable_identifiers()->set_insured_card_symbol("架空市");
   doc.mutable_identifiers()->set_insured_identification_number("102345");
@@ -179,19 +179,19 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   doc.set_birth_date("1975-03-03");
   CheckIn b;
   REQUIRE(desk.Start(doc, &b).ok());
-  CHECK(b.verification_path() == "CERTIFICATE_QUERY");
+  CHECK(b.verification_path() == "QUALIFICATION_CERTIFICATE_QUERY");
   desk.Await("checkin.verified", b.check_in_id());
   b = desk.Get(b.check_in_id());
-  CHECK(b.state() == onshi::v1::VERIFIED);
+  CHECK(b.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   REQUIRE(b.results_size() == 1);
   CHECK(b.results(0).link() == "QUERY");
 
   // 3. Refusals, with the rule named: お知らせ without the card (REST), missing identifiers (gRPC).
   {
     auto refused = HttpCall(ports.rest, "POST", "/v1/checkins", DeskHeaders(),
-                            R"({"deskId": "desk-B", "channel": "DOCUMENT_QUERY",
-                                "documents": ["QUALIFICATION_NOTICE"],
-                                "visit": {"kind": "FIRST_VISIT"}})");
+                            R"({"deskId": "desk-B", "channel": "CHANNEL_DOCUMENT_QUERY",
+                                "documents": ["DOCUMENT_QUALIFICATION_NOTICE"],
+                                "visit": {"kind": "VISIT_KIND_FIRST_VISIT"}})");
     INFO(refused.body);
     CHECK(refused.status == 400);
     CHECK_THAT(refused.body, Catch::Contains("QUALIFICATION_NOTICE_WITHOUT_CARD"));
@@ -216,7 +216,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   auto unmatched = desk.Await("checkin.unmatched");
   CheckIn walk_in = desk.Get(unmatched.attributes().at("check_in_id"));
   CHECK(walk_in.correlation().outcome() == "UNMATCHED");
-  CHECK(walk_in.state() == onshi::v1::WAITING);  // for staff: nothing verified yet
+  CHECK(walk_in.state() == onshi::v1::CHECK_IN_STATE_WAITING);  // for staff: nothing verified yet
   {
     // Staff accept it as a walk-in: the result now decides its own check-in.
     grpc::ClientContext ctx;
@@ -226,7 +226,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     req.set_result_id(walk_in.result_id());
     CheckIn accepted;
     REQUIRE(desk.checkins->AssignResult(&ctx, req, &accepted).ok());
-    CHECK(accepted.state() == onshi::v1::VERIFIED);
+    CHECK(accepted.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
     CHECK(accepted.correlation().outcome() == "ASSIGNED");
   }
 
@@ -247,7 +247,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     if (c.fits()) candidates.insert(c.check_in_id());
   }
   CHECK(candidates == std::set<std::string>{wa.check_in_id(), wb.check_in_id()});
-  CHECK(desk.Get(wa.check_in_id()).state() == onshi::v1::WAITING);
+  CHECK(desk.Get(wa.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_WAITING);
   {
     grpc::ClientContext ctx;
     Prepare(ctx, kDeskToken, "assign-1");
@@ -258,12 +258,12 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     auto s = desk.checkins->AssignResult(&ctx, req, &assigned);
     INFO(s.error_message());
     REQUIRE(s.ok());
-    CHECK(assigned.state() == onshi::v1::VERIFIED);
+    CHECK(assigned.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
     CHECK(assigned.correlation().outcome() == "ASSIGNED");
     CHECK(assigned.result_id() == own.result_id());
   }
   CheckIn closed = desk.Get(own_id);
-  CHECK(closed.state() == onshi::v1::CANCELLED);
+  CHECK(closed.state() == onshi::v1::CHECK_IN_STATE_CANCELLED);
   CHECK(closed.reason() == "RESULT_ASSIGNED");
   // Desk A's patient left: cancelled over REST.
   {
@@ -271,7 +271,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
                       DeskHeaders(), R"({"reason": "PATIENT_LEFT"})");
     INFO(r.body);
     CHECK(r.status == 200);
-    CHECK(nlohmann::json::parse(r.body)["state"] == "CANCELLED");
+    CHECK(nlohmann::json::parse(r.body)["state"] == "CHECK_IN_STATE_CANCELLED");
   }
 
   // The patient who left tapped the face reader after all: the late result is kept and linked to
@@ -279,7 +279,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   REQUIRE(terminal.Face("lost") == 0);
   auto late = desk.Await("checkin.result_linked", wa.check_in_id());
   CheckIn left = desk.Get(wa.check_in_id());
-  CHECK(left.state() == onshi::v1::CANCELLED);
+  CHECK(left.state() == onshi::v1::CHECK_IN_STATE_CANCELLED);
   REQUIRE(left.results_size() == 1);
   CHECK(left.results(0).link() == "LINKED");
   CHECK(left.results(0).result_id() == late.result_id());
@@ -362,7 +362,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     REQUIRE(desk.consent->GetConsent(&ctx, req, &st).ok());
     bool medication_given = false;
     for (const auto& c : st.consents()) {
-      if (c.kind() == onshi::v1::MEDICATION) medication_given = c.flag() == "GIVEN";
+      if (c.kind() == onshi::v1::INFORMATION_KIND_MEDICATION) medication_given = c.flag() == "GIVEN";
     }
     CHECK(medication_given);
   }
@@ -379,13 +379,13 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     REQUIRE(s.ok());
     return d;
   };
-  auto allowed = check_access(a.check_in_id(), onshi::v1::MEDICATION, "access-1");
+  auto allowed = check_access(a.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-1");
   CHECK(allowed.allowed());
   CHECK(allowed.reason() == "CONSENT_GIVEN");
-  auto denied = check_access(wb.check_in_id(), onshi::v1::MEDICATION, "access-2");
+  auto denied = check_access(wb.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-2");
   CHECK_FALSE(denied.allowed());
   CHECK(denied.reason() == "NO_CONSENT");
-  CHECK(check_access(wb.check_in_id(), onshi::v1::INSURANCE, "access-3").allowed());
+  CHECK(check_access(wb.check_in_id(), onshi::v1::INFORMATION_KIND_INSURANCE, "access-3").allowed());
   // Oral consent opens the causative drugs only.
   {
     grpc::ClientContext ctx;
@@ -397,38 +397,38 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     REQUIRE(desk.consent->RecordOralConsent(&ctx, req, &st).ok());
     CHECK(st.oral_consents_size() == 1);
   }
-  CHECK(check_access(wb.check_in_id(), onshi::v1::CAUSATIVE_DRUGS, "access-4").reason() ==
+  CHECK(check_access(wb.check_in_id(), onshi::v1::INFORMATION_KIND_CAUSATIVE_DRUGS, "access-4").reason() ==
         "ORAL_CONSENT");
-  CHECK_FALSE(check_access(wb.check_in_id(), onshi::v1::MEDICATION, "access-5").allowed());
+  CHECK_FALSE(check_access(wb.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-5").allowed());
   // The patient withdraws consent: medication on check-in A and the oral consent on B are closed
   // from then on (REST), and the withdrawal is listed with the consents.
   {
     auto withdrawn = HttpCall(ports.rest, "POST",
                               "/v1/checkins/" + a.check_in_id() + "/consent:recordWithdrawal",
-                              DeskHeaders(), R"({"kinds": ["MEDICATION"], "staffId": "clerk-1"})");
+                              DeskHeaders(), R"({"kinds": ["INFORMATION_KIND_MEDICATION"], "staffId": "clerk-1"})");
     INFO(withdrawn.body);
     REQUIRE(withdrawn.status == 200);
     auto j = nlohmann::json::parse(withdrawn.body);
     REQUIRE(j["withdrawals"].size() == 1);
-    CHECK(j["withdrawals"][0]["kind"] == "MEDICATION");
-    auto after = check_access(a.check_in_id(), onshi::v1::MEDICATION, "access-6");
+    CHECK(j["withdrawals"][0]["kind"] == "INFORMATION_KIND_MEDICATION");
+    auto after = check_access(a.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-6");
     CHECK_FALSE(after.allowed());
     CHECK(after.reason() == "CONSENT_WITHDRAWN");
-    CHECK(check_access(a.check_in_id(), onshi::v1::INSURANCE, "access-7").allowed());
+    CHECK(check_access(a.check_in_id(), onshi::v1::INFORMATION_KIND_INSURANCE, "access-7").allowed());
 
     auto oral = HttpCall(ports.rest, "POST",
                          "/v1/checkins/" + wb.check_in_id() + "/consent:recordWithdrawal",
-                         DeskHeaders(), R"({"kinds": ["CAUSATIVE_DRUGS"], "staffId": "dr-sato"})");
+                         DeskHeaders(), R"({"kinds": ["INFORMATION_KIND_CAUSATIVE_DRUGS"], "staffId": "dr-sato"})");
     REQUIRE(oral.status == 200);
     CHECK(nlohmann::json::parse(oral.body)["oralConsents"][0].contains("withdrawnAt"));
-    auto oral_closed = check_access(wb.check_in_id(), onshi::v1::CAUSATIVE_DRUGS, "access-8");
+    auto oral_closed = check_access(wb.check_in_id(), onshi::v1::INFORMATION_KIND_CAUSATIVE_DRUGS, "access-8");
     CHECK_FALSE(oral_closed.allowed());
     CHECK(oral_closed.reason() == "CONSENT_WITHDRAWN");
 
     // Insurance information needs no consent; the field is named.
     auto bad = HttpCall(ports.rest, "POST",
                         "/v1/checkins/" + a.check_in_id() + "/consent:recordWithdrawal",
-                        DeskHeaders(), R"({"kinds": ["INSURANCE"]})");
+                        DeskHeaders(), R"({"kinds": ["INFORMATION_KIND_INSURANCE"]})");
     INFO(bad.body);
     CHECK(bad.status == 400);
     CHECK_THAT(bad.body, Catch::Contains("kinds"));
@@ -483,13 +483,13 @@ TEST_CASE("a restart in the middle of a check-in loses nothing", "[checkin]") {
   // The result is ingested at start-up and binds to the check-in that waited across the restart.
   onshi::v1::Event e;
   CheckIn waited = desk.Get(waiting_id);
-  if (waited.state() == onshi::v1::WAITING) {
+  if (waited.state() == onshi::v1::CHECK_IN_STATE_WAITING) {
     e = desk.Await("checkin.verified", waiting_id);
     waited = desk.Get(waiting_id);
   }
-  CHECK(waited.state() == onshi::v1::VERIFIED);
+  CHECK(waited.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(waited.correlation().outcome() == "BOUND");
-  CHECK(desk.Get(verified_id).state() == onshi::v1::VERIFIED);
+  CHECK(desk.Get(verified_id).state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   // A retry of the request made before the restart still finds its check-in.
   CheckIn retried;
   REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &retried, "restart-1").ok());
@@ -615,7 +615,7 @@ TEST_CASE("a 照会番号 registered through the daemon travels with the patient
     }
   }
   CHECK(other_ruled_out);
-  CHECK(desk.Get(other.check_in_id()).state() == onshi::v1::WAITING);
+  CHECK(desk.Get(other.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_WAITING);
   // The 照会番号 and insurance numbers never reach the log.
   CHECK_THAT(daemon.log(), !Catch::Contains("P-000123"));
   CHECK_THAT(daemon.log(), !Catch::Contains("06139992"));

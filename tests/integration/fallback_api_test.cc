@@ -28,7 +28,7 @@ std::string JapanToday() {
   return s.substr(0, 4) + "-" + s.substr(4, 2) + "-" + s.substr(6, 2);
 }
 
-v1::FallbackCase Case(v1::FallbackCause cause, v1::VisitKind visit = v1::FIRST_VISIT) {
+v1::FallbackCase Case(v1::FallbackCause cause, v1::VisitKind visit = v1::VISIT_KIND_FIRST_VISIT) {
   v1::FallbackCase c;
   c.set_cause(cause);
   c.set_visit(visit);
@@ -88,7 +88,7 @@ TEST_CASE("EvaluateOptions answers seed cases over gRPC, REST and onshictl", "[f
   //    screen is the only method (10割 stays the last resort). No date: today in Japan.
   {
     auto c = Case(v1::FALLBACK_CAUSE_SMARTPHONE_NOT_SUPPORTED);
-    c.mutable_presented()->set_smartphone(true);
+    c.add_presented(onshi::v1::DOCUMENT_MY_NUMBER_SMARTPHONE);
     const std::string before = JapanToday();
     auto e = Evaluate(*stub, c);
     const std::string after = JapanToday();
@@ -120,7 +120,7 @@ TEST_CASE("EvaluateOptions answers seed cases over gRPC, REST and onshictl", "[f
   //    対応方法): ① cannot show it, start with ② お知らせ; ④ claims the 旧資格.
   {
     auto c = Case(v1::FALLBACK_CAUSE_RESULT_INVALID);
-    c.mutable_presented()->set_my_number_card(true);
+    c.add_presented(onshi::v1::DOCUMENT_MY_NUMBER_CARD);
     c.set_date("2025-12-10");
     auto* k = c.add_known_eligibilities();
     k->set_source(v1::KNOWN_ELIGIBILITY_SOURCE_INVALID_RESULT);
@@ -168,7 +168,7 @@ TEST_CASE("EvaluateOptions answers seed cases over gRPC, REST and onshictl", "[f
   // Errors over gRPC: in the certificate's grace no fallback is needed; no token, no answer.
   {
     auto c = Case(v1::FALLBACK_CAUSE_CERTIFICATE_EXPIRED);
-    c.mutable_presented()->set_my_number_card(true);
+    c.add_presented(onshi::v1::DOCUMENT_MY_NUMBER_CARD);
     c.set_date("2025-12-10");
     c.set_certificate_expiry("2025-10-19");
     auto e = Evaluate(*stub, c);
@@ -183,8 +183,8 @@ TEST_CASE("EvaluateOptions answers seed cases over gRPC, REST and onshictl", "[f
     auto ok = HttpCall(ports.rest, "POST", "/v1/fallback:evaluate", ReadHeaders(),
                        R"({"fallbackCase": {
                              "cause": "FALLBACK_CAUSE_RESULT_INVALID",
-                             "presented": {"myNumberCard": true},
-                             "visit": "FIRST_VISIT", "age": "AGE_BRACKET_UNDER_70",
+                             "presented": ["DOCUMENT_MY_NUMBER_CARD"],
+                             "visit": "VISIT_KIND_FIRST_VISIT", "age": "AGE_BRACKET_UNDER_70",
                              "date": "2025-12-10", "actualDays": 1,
                              "knownEligibilities": [{"source": "KNOWN_ELIGIBILITY_SOURCE_INVALID_RESULT"}]}})");
     INFO(ok.body);
@@ -214,7 +214,7 @@ TEST_CASE("EvaluateOptions answers seed cases over gRPC, REST and onshictl", "[f
 
     // A bad request names every wrong field by its path, with a message for the clerk.
     auto bad = HttpCall(ports.rest, "POST", "/v1/fallback:evaluate", ReadHeaders(),
-                        R"({"fallbackCase": {"visit": "FIRST_VISIT", "age": "AGE_BRACKET_UNDER_70",
+                        R"({"fallbackCase": {"visit": "VISIT_KIND_FIRST_VISIT", "age": "AGE_BRACKET_UNDER_70",
                                              "date": "2025-02-29"}})");
     INFO(bad.body);
     CHECK(bad.status == 400);
@@ -240,10 +240,10 @@ TEST_CASE("EvaluateOptions answers seed cases over gRPC, REST and onshictl", "[f
     // A contradiction the engine finds is named the same way.
     auto contradiction = HttpCall(ports.rest, "POST", "/v1/fallback:evaluate", ReadHeaders(),
                                   R"({"fallbackCase": {"cause": "FALLBACK_CAUSE_IC_UNREADABLE",
-                                       "visit": "RETURN_VISIT", "age": "AGE_BRACKET_KOUKI"}})");
+                                       "visit": "VISIT_KIND_REVISIT", "age": "AGE_BRACKET_KOUKI"}})");
     INFO(contradiction.body);
     CHECK(contradiction.status == 400);
-    CHECK_THAT(contradiction.body, Catch::Contains("fallback_case.presented.my_number_card"));
+    CHECK_THAT(contradiction.body, Catch::Contains("fallback_case.presented"));
     CHECK_THAT(contradiction.body, Catch::Contains("提示された書類"));
   }
 
@@ -273,7 +273,7 @@ TEST_CASE("EvaluateOptions answers seed cases over gRPC, REST and onshictl", "[f
     CHECK(json.exit_code == 0);
     auto j = nlohmann::json::parse(json.output);
     CHECK(j["input"]["actualDays"] == 3);
-    CHECK(j["input"]["visit"] == "RETURN_VISIT");
+    CHECK(j["input"]["visit"] == "VISIT_KIND_REVISIT");
     CHECK(j["firstChoice"] == "FALLBACK_METHOD_PORTAL_SCREEN");
 
     auto refused = RunCommand(ctl + " fallback evaluate --cause ic-unreadable");

@@ -171,9 +171,9 @@ v1::StartCheckInRequest CertificateCheckIn(const std::string& symbol, const std:
                                            const std::string& branch, const std::string& birth) {
   v1::StartCheckInRequest r;
   r.set_desk_id("desk-A");
-  r.set_channel(v1::DOCUMENT_QUERY);
-  r.add_documents(v1::QUALIFICATION_CERTIFICATE_CARD);
-  r.mutable_visit()->set_kind(v1::FIRST_VISIT);
+  r.set_channel(v1::CHANNEL_DOCUMENT_QUERY);
+  r.add_documents(v1::DOCUMENT_QUALIFICATION_CERTIFICATE_CARD);
+  r.mutable_visit()->set_kind(v1::VISIT_KIND_FIRST_VISIT);
   r.mutable_identifiers()->set_insurer_number("06139992");
   r.mutable_identifiers()->set_insured_card_symbol(symbol);
   r.mutable_identifiers()->set_insured_identification_number(number);
@@ -230,7 +230,8 @@ TEST_CASE("an outage: check-ins queue their verification, cases open, and close 
   CHECK(first_case.state() == v1::FALLBACK_CASE_STATE_OPEN);
   CHECK(first_case.opened_by() == "onshid");
   CHECK(first_case.input().cause() == v1::FALLBACK_CAUSE_NETWORK_ERROR);
-  CHECK(first_case.input().presented().qualification_certificate());
+  CHECK(std::vector<int>(first_case.input().presented().begin(), first_case.input().presented().end()) ==
+        std::vector<int>{v1::DOCUMENT_QUALIFICATION_CERTIFICATE_CARD});
   CHECK(first_case.reverify() == v1::FALLBACK_REVERIFY_STATE_QUEUED);
   CHECK(first_case.decision().engine_version() == "fallback-engine/2");
   CHECK(first_case.decision().methods_size() == 10);
@@ -241,7 +242,7 @@ TEST_CASE("an outage: check-ins queue their verification, cases open, and close 
   auto second = desk.Start(CertificateCheckIn("1234", "5678", "02", "2022-06-10"));
   desk.Await("fallback.case_opened", "check_in_id", second.check_in_id());
   auto second_checkin = desk.GetCheckIn(second.check_in_id());
-  CHECK(second_checkin.state() == v1::NEEDS_FALLBACK);
+  CHECK(second_checkin.state() == v1::CHECK_IN_STATE_NEEDS_FALLBACK);
   const auto second_case = desk.CaseOf(second.check_in_id());
   CHECK(second_case.reverify() == v1::FALLBACK_REVERIFY_STATE_QUEUED);
   CHECK(second_case.reverify_attempts() == 0);
@@ -269,7 +270,7 @@ TEST_CASE("an outage: check-ins queue their verification, cases open, and close 
     CHECK_FALSE(c.has_personal_data());
     CHECK(c.confirmed().identifiers().insurer_number().empty());  // purged with the case
     auto checkin = desk.GetCheckIn(check_in_id);
-    CHECK(checkin.state() == v1::VERIFIED);
+    CHECK(checkin.state() == v1::CHECK_IN_STATE_VERIFIED);
   }
   const auto proof = AttemptKinds(desk.Proof(second_case.case_id()));
   CHECK(proof.front() == "OPENED");
@@ -305,8 +306,8 @@ TEST_CASE("a 不詳 claim is refused while its 摘要 is incomplete, then built,
     v1::OpenCaseRequest req;
     auto* in = req.mutable_fallback_case();
     in->set_cause(v1::FALLBACK_CAUSE_NETWORK_ERROR);
-    in->mutable_presented()->set_my_number_card(true);
-    in->set_visit(v1::FIRST_VISIT);
+    in->add_presented(onshi::v1::DOCUMENT_MY_NUMBER_CARD);
+    in->set_visit(v1::VISIT_KIND_FIRST_VISIT);
     in->set_age(v1::AGE_BRACKET_UNDER_70);
     in->set_date(today);
     auto s = desk.fallback->OpenCase(&ctx, req, &c);

@@ -374,9 +374,9 @@ v1::StartCheckInRequest FaceCheckIn(const std::string& desk, const std::string& 
                                     const std::string& birth = "") {
   v1::StartCheckInRequest r;
   r.set_desk_id(desk);
-  r.set_channel(v1::FACE_READER);
-  r.add_documents(v1::MY_NUMBER_CARD);
-  r.mutable_visit()->set_kind(v1::FIRST_VISIT);
+  r.set_channel(v1::CHANNEL_FACE_READER);
+  r.add_documents(v1::DOCUMENT_MY_NUMBER_CARD);
+  r.mutable_visit()->set_kind(v1::VISIT_KIND_FIRST_VISIT);
   if (!kana.empty()) {
     r.set_name_kana(kana);
     r.set_birth_date(birth);
@@ -389,8 +389,8 @@ v1::StartCheckInRequest FaceCheckIn(const std::string& desk, const std::string& 
 v1::FallbackCase FirstVisitCase(const std::string& today) {
   v1::FallbackCase in;
   in.set_cause(v1::FALLBACK_CAUSE_NETWORK_ERROR);
-  in.mutable_presented()->set_my_number_card(true);
-  in.set_visit(v1::FIRST_VISIT);
+  in.add_presented(onshi::v1::DOCUMENT_MY_NUMBER_CARD);
+  in.set_visit(v1::VISIT_KIND_FIRST_VISIT);
   in.set_age(v1::AGE_BRACKET_UNDER_70);
   in.set_date(today);
   return in;
@@ -547,7 +547,7 @@ TEST_CASE(
     const Answer first = Invoke(*client->checkins, &Ck::AssignResult, {"assign-1"}, req, &assigned);
     INFO(first.message);
     REQUIRE(first.ok());
-    CHECK(assigned.state() == v1::VERIFIED);
+    CHECK(assigned.state() == v1::CHECK_IN_STATE_VERIFIED);
     CHECK(assigned.correlation().outcome() == "ASSIGNED");
     const std::string after = Bytes(client->GetCheckIn(walk_in_id));
     CheckSame(first, Invoke(*client->checkins, &Ck::AssignResult, {"assign-1"}, req, &again),
@@ -566,7 +566,7 @@ TEST_CASE(
       Invoke(*client->checkins, &Ck::StartCheckIn, {"start-1"}, start_req, &started);
   INFO(start_first.message);
   REQUIRE(start_first.ok());
-  CHECK(started.state() == v1::WAITING);
+  CHECK(started.state() == v1::CHECK_IN_STATE_WAITING);
   const std::string patient_id = started.check_in_id();
   {
     v1::CheckIn again, other;
@@ -589,7 +589,7 @@ TEST_CASE(
     v1::CheckIn out;
     CheckReused(Invoke(*client->checkins, &Ck::CancelCheckIn, {"start-1"}, cancel, &out),
                 "start-1");
-    CHECK(client->GetCheckIn(patient_id).state() == v1::VERIFIED);
+    CHECK(client->GetCheckIn(patient_id).state() == v1::CHECK_IN_STATE_VERIFIED);
   }
 
   // --- CheckInService.LinkPatient.
@@ -617,7 +617,7 @@ TEST_CASE(
   {
     v1::RecordConsentWithdrawalRequest req;
     req.set_check_in_id(patient_id);
-    req.add_kinds(v1::MEDICATION);
+    req.add_kinds(v1::INFORMATION_KIND_MEDICATION);
     req.set_staff_id("clerk-1");
     v1::ConsentStatus st, again, other;
     const Answer first =
@@ -629,7 +629,7 @@ TEST_CASE(
               Invoke(*client->consent, &Cs::RecordConsentWithdrawal, {"withdraw-1"}, req, &again),
               "withdraw-1");
     v1::RecordConsentWithdrawalRequest other_req = req;
-    other_req.set_kinds(0, v1::HEALTH_CHECKUPS);
+    other_req.set_kinds(0, v1::INFORMATION_KIND_HEALTH_CHECKUPS);
     CheckReused(
         Invoke(*client->consent, &Cs::RecordConsentWithdrawal, {"withdraw-1"}, other_req, &other),
         "withdraw-1");
@@ -689,7 +689,7 @@ TEST_CASE(
         Invoke(*client->checkins, &Ck::CancelCheckIn, {"cancel-1"}, req, &cancelled);
     INFO(first.message);
     REQUIRE(first.ok());
-    CHECK(cancelled.state() == v1::CANCELLED);
+    CHECK(cancelled.state() == v1::CHECK_IN_STATE_CANCELLED);
     const std::string after = Bytes(client->GetCheckIn(waiting.check_in_id()));
     CheckSame(first, Invoke(*client->checkins, &Ck::CancelCheckIn, {"cancel-1"}, req, &again),
               "cancel-1");
@@ -933,7 +933,7 @@ TEST_CASE(
     CheckSame(close_first, Invoke(*client->fallback, &Fb::CloseCase, {"close-1"}, close_req, &f),
               "close-1");
     v1::OpenCaseRequest other_open = open_req;
-    other_open.mutable_fallback_case()->set_visit(v1::RETURN_VISIT);
+    other_open.mutable_fallback_case()->set_visit(v1::VISIT_KIND_REVISIT);
     CheckReused(Invoke(*client->fallback, &Fb::OpenCase, {"open-1"}, other_open, &f), "open-1");
     auto oral = HttpCall(ports.rest, "POST", oral_path, RestHeaders({"oral-1"}),
                          R"({"staffId": "dr-sato"})");

@@ -212,8 +212,8 @@ grpc::Status StartWithoutDocument(const std::shared_ptr<grpc::Channel>& channel,
   ctx.set_deadline(std::chrono::system_clock::now() + deadline);
   v1::StartCheckInRequest req;
   req.set_desk_id("reception");
-  req.set_channel(v1::MANUAL);
-  req.add_documents(v1::NO_DOCUMENT);
+  req.set_channel(v1::CHANNEL_MANUAL);
+  req.add_documents(v1::DOCUMENT_NONE);
   v1::CheckIn out;
   return stub->StartCheckIn(&ctx, req, &out);
 }
@@ -746,9 +746,9 @@ TEST_CASE("a re-verification in flight when the daemon is killed is waited for a
     Prepare(ctx, kDeskToken, id);
     v1::StartCheckInRequest r;
     r.set_desk_id("reception");
-    r.set_channel(v1::DOCUMENT_QUERY);
-    r.add_documents(v1::QUALIFICATION_CERTIFICATE_CARD);
-    r.mutable_visit()->set_kind(v1::FIRST_VISIT);
+    r.set_channel(v1::CHANNEL_DOCUMENT_QUERY);
+    r.add_documents(v1::DOCUMENT_QUALIFICATION_CERTIFICATE_CARD);
+    r.mutable_visit()->set_kind(v1::VISIT_KIND_FIRST_VISIT);
     r.mutable_identifiers()->set_insurer_number("06139992");
     r.mutable_identifiers()->set_insured_card_symbol("1234");
     r.mutable_identifiers()->set_insured_identification_number("5678");

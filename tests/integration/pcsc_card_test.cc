@@ -13,6 +13,7 @@
 #include "pcsc/card_session.h"
 #include "pcsc/pcsc_card_readers.h"
 #include "pcsc/pcsc_channel.h"
+#include "support/manual_clock.h"
 #include "support/pcsc_test_env.h"
 
 namespace {
@@ -26,17 +27,7 @@ using onshid::testing::PcscTestEnv;
 using onshid::testing::SharedTestPki;
 using onshid::testing::VirtualCardOptions;
 
-class FixedClock final : public onshid::core::Clock {
- public:
-  explicit FixedClock(onshid::core::SystemTime now) : now_(now) {}
-  onshid::core::SystemTime Now() const override { return now_; }
-  std::chrono::steady_clock::time_point SteadyNow() const override {
-    return std::chrono::steady_clock::now();
-  }
-
- private:
-  onshid::core::SystemTime now_;
-};
+using onshid::testing::ManualClock;
 
 // 2026-06-15 12:00 JST.
 const onshid::core::SystemTime kNow =
@@ -95,7 +86,7 @@ Pin MakePin(const char* digits) { return std::move(Pin::Parse(digits).value()); 
 
 struct Stack {
   PcscTestEnv env;
-  FixedClock clock{kNow};
+  ManualClock clock{kNow};
   std::unique_ptr<onshid::pcsc::PcscCardReaders> readers;
   EventLog events;
   std::string reader;

@@ -1,7 +1,9 @@
 // adapters/postgres against a real PostgreSQL run by ManagedPostgres (tests/support/pg_test_env.h):
-// managed mode life cycle, the Store contract on PgStore, the migrations runner, the supervisor and
-// orphan clean-up; and (issue 11) event cursors in commit order, the journal's states and owners,
-// writes that commit with their events, request keys and session bounds.
+// managed mode life cycle, the contracts of every store port on PgStore (Store, CheckInStore,
+// FallbackCaseStore, EventStore, UpstreamJournal, ResultStore, ReferenceNumberStore,
+// RequestKeyStore — the suites the in-memory fakes pass too), the migrations runner, the supervisor
+// and orphan clean-up; and (issue 11) event cursors in commit order under another connection's
+// held transaction, what the database itself refuses, migration 0006 and session bounds.
 
 #include <pwd.h>
 #include <signal.h>
@@ -31,9 +33,13 @@
 #include "postgres/pg_store.h"
 #include "schema/migrations.h"
 #include "support/check_in_store_contract.h"
+#include "support/event_store_contract.h"
 #include "support/fallback_case_store_contract.h"
 #include "support/pg_test_env.h"
+#include "support/request_key_store_contract.h"
+#include "support/result_store_contract.h"
 #include "support/store_contract.h"
+#include "support/upstream_journal_contract.h"
 
 namespace onshid {
 namespace {
@@ -285,155 +291,6 @@ TEST_CASE("PgStore check-in store contract", "[postgres][check_in_store][contrac
     CHECK_FALSE(got->has_value());
     CHECK(events().empty());
   }
-}
-
-TEST_CASE("PgStore keeps 照会番号 registrations with their journal entries",
-          "[postgres][reference_numbers]") {
-  PgTestEnv& env = SharedPgTestEnv();
-  PgStore store(PgStoreOptions{env.CreateDatabase(), 2, 5000});
-  REQUIRE(store.Open().ok());
-  const auto t0 = std::chrono::system_clock::time_point(std::chrono::seconds(1'790'000'000));
-  core::ReferenceNumberRecord wanted;
-  wanted.request_id = "refno:desk/r1";
-  wanted.client_request_id = "r1";
-  wanted.reference_number = "P-1";
-  wanted.insurer_number = "06139992";
-  wanted.insured_identification_number = "5678";
-  wanted.requested_at = t0;
-  auto created = store.CreateRegistration(wanted);
-  REQUIRE(created.ok());
-  CHECK(created->id > 0);
-  CHECK(created->state == "PENDING");
-  CHECK(created->client_request_id == "r1");
-  CHECK_FALSE(created->completed_at);
-
-  // A retry with the same request id returns the first registration, whatever it carries.
-  auto other = wanted;
-  other.reference_number = "P-2";
-  auto again = store.CreateRegistration(other);
-  REQUIRE(again.ok());
-  CHECK(again->id == created->id);
-  CHECK(again->reference_number == "P-1");
-
-  core::JournalEntry entry;
-  entry.request_id = wanted.request_id;
-  entry.client_request_id = "r1";
-  entry.instance_id = "daemon-a";
-  entry.message_type = "OQSsiimm01";
-  entry.kind = "reference_number";
-  entry.file_name = "OQSsiimm01req_20261121000001.xml";
-  entry.payload_sha256 = std::string(64, 'a');
-  entry.payload = "<XmlMsg>request</XmlMsg>";
-  entry.journalled_at = t0;
-  REQUIRE(store.Record(entry).ok());
-  REQUIRE(store.Advance(entry.request_id, core::JournalState::kWritten, t0).ok());
-
-  core::ReferenceNumberRecord outcome;
-  outcome.request_id = wanted.request_id;
-  outcome.state = "REGISTERED";
-  outcome.file_name = "OQSsiimm01res_20261121000001.xml";
-  outcome.raw = std::string("<XmlMsg>\0bytes</XmlMsg>", 23);
-  outcome.raw_sha256 = std::string(64, 'b');
-  outcome.completed_at = t0 + std::chrono::seconds(2);
-  // The events are built from the stored registration, inside the transaction.
-  int built = 0;
-  auto report = [&built](const core::ReferenceNumberRecord& record) {
-    ++built;
-    core::Event e;
-    e.at = *record.completed_at;
-    e.type = "reference_number." + record.state;
-    e.request_id = record.client_request_id;
-    e.attributes = {{"registration_id", std::to_string(record.id)}};
-    return std::vector<core::Event>{e};
-  };
-  auto completed = store.CompleteRegistration(outcome, report);
-  REQUIRE(completed.ok());
-  CHECK(completed->second);
-  CHECK(completed->first.state == "REGISTERED");
-  CHECK(completed->first.raw == outcome.raw);
-  CHECK(completed->first.completed_at == outcome.completed_at);
-  CHECK(built == 1);
-  // The journal entry was completed in the same transaction, its request bytes dropped, and the
-  // event committed with it.
-  auto journalled = store.Get(entry.request_id);
-  REQUIRE(journalled.ok());
-  REQUIRE(journalled->has_value());
-  CHECK((*journalled)->state == core::JournalState::kAnswered);
-  CHECK((*journalled)->completed_at == outcome.completed_at);
-  CHECK((*journalled)->payload.empty());
-  auto events = store.ListAfter(0, 10);
-  REQUIRE(events.ok());
-  REQUIRE(events->size() == 1);
-  CHECK(events->at(0).type == "reference_number.REGISTERED");
-  CHECK(events->at(0).request_id == "r1");
-  CHECK(events->at(0).attributes == std::vector<std::pair<std::string, std::string>>{
-                                        {"registration_id", std::to_string(created->id)}});
-
-  // The same file read again after a crash changes nothing and reports nothing.
-  auto twice = outcome;
-  twice.state = "FAILED";
-  auto repeated = store.CompleteRegistration(twice, report);
-  REQUIRE(repeated.ok());
-  CHECK_FALSE(repeated->second);
-  CHECK(repeated->first.state == "REGISTERED");
-  CHECK(built == 1);
-  CHECK(store.ListAfter(0, 10)->size() == 1);
-
-  // Read back by id, by request id and by 照会番号 (newest first).
-  wanted.request_id = "refno:desk/r2";
-  wanted.client_request_id = "r2";
-  wanted.requested_at = t0 + std::chrono::seconds(10);
-  auto second = store.CreateRegistration(wanted);
-  REQUIRE(second.ok());
-  auto listed = store.ListRegistrations("P-1", 10);
-  REQUIRE(listed.ok());
-  REQUIRE(listed->size() == 2);
-  CHECK(listed->at(0).id == second->id);
-  CHECK(listed->at(1).id == created->id);
-  auto by_id = store.GetRegistration(created->id);
-  REQUIRE(by_id.ok());
-  REQUIRE(by_id->has_value());
-  CHECK((*by_id)->file_name == outcome.file_name);
-  auto by_request = store.RegistrationForRequest("refno:desk/r2");
-  REQUIRE(by_request.ok());
-  REQUIRE(by_request->has_value());
-  CHECK((*by_request)->state == "PENDING");
-  CHECK_FALSE(store.ListRegistrations("P-1", 0).ok());
-
-  // A rejection (.err) completes the journal entry as REJECTED.
-  entry.request_id = "refno:desk/r2";
-  entry.file_name = "OQSsiimm01req_20261121000002.xml";
-  REQUIRE(store.Record(entry).ok());
-  core::ReferenceNumberRecord rejected = outcome;
-  rejected.request_id = "refno:desk/r2";
-  rejected.state = "REJECTED";
-  rejected.file_name = "OQSsiimm01req_20261121000002.err";
-  auto refused = store.CompleteRegistration(rejected, report);
-  REQUIRE(refused.ok());
-  CHECK(refused->second);
-  CHECK(refused->first.state == "REJECTED");
-  auto rejected_entry = store.Get("refno:desk/r2");
-  REQUIRE(rejected_entry.ok());
-  REQUIRE(rejected_entry->has_value());
-  CHECK((*rejected_entry)->state == core::JournalState::kRejected);
-  CHECK((*rejected_entry)->payload.empty());
-  CHECK(built == 2);
-
-  // An answer for a request without a registration is reported, not invented; its journal entry
-  // is completed all the same, without an event.
-  entry.request_id = "refno:desk/none";
-  entry.file_name = "OQSsiimm01req_20261121000003.xml";
-  REQUIRE(store.Record(entry).ok());
-  outcome.request_id = "refno:desk/none";
-  auto missing = store.CompleteRegistration(outcome, report);
-  REQUIRE_FALSE(missing.ok());
-  CHECK(missing.error().reason == "REFERENCE_NUMBER_NOT_FOUND");
-  auto orphan = store.Get("refno:desk/none");
-  REQUIRE(orphan.ok());
-  REQUIRE(orphan->has_value());
-  CHECK((*orphan)->state == core::JournalState::kAnswered);
-  CHECK(built == 2);
-  CHECK(store.ListAfter(0, 10)->size() == 2);
 }
 
 TEST_CASE("PgStore fallback case store contract", "[postgres][fallback_case_store][contract]") {
@@ -944,175 +801,18 @@ TEST_CASE("a tailing subscriber sees every event exactly once under concurrent w
         seen_cursors.end());
 }
 
-TEST_CASE("journal entries move forward only", "[postgres][journal][issue11]") {
+TEST_CASE("the database refuses a final journal entry that keeps its request bytes",
+          "[postgres][journal][issue11]") {
   PgTestEnv& env = SharedPgTestEnv();
   const std::string dsn = env.CreateDatabase();
   PgStore store(Options(dsn));
   Value(store.Open());
-  auto events = [&store] { return Value(store.ListAfter(0, 100)); };
   const core::JournalEntry wanted = Entry("q1", "daemon-a", 1);
-
-  SECTION("recorded as JOURNALLED with every field, once") {
-    core::JournalEntry odd = wanted;
-    odd.state = core::JournalState::kAnswered;  // ignored: Record always journals
-    odd.written_at = T(5);
-    RequireOk(store.Record(odd));
-    const core::JournalEntry got = GetEntry(store, "q1");
-    CHECK(got.request_id == "q1");
-    CHECK(got.client_request_id == "x-q1");
-    CHECK(got.instance_id == "daemon-a");
-    CHECK(got.message_type == "OQSsiquc01");
-    CHECK(got.kind == "eligibility_query");
-    CHECK(got.file_name == wanted.file_name);
-    CHECK(got.payload_sha256 == wanted.payload_sha256);
-    CHECK(got.payload == wanted.payload);
-    CHECK(got.arbitrary_file_identifier == "afi-q1");
-    CHECK(got.state == core::JournalState::kJournalled);
-    CHECK(got.journalled_at == T(1));
-    CHECK_FALSE(got.written_at);
-    CHECK_FALSE(got.completed_at);
-
-    const core::Status again = store.Record(wanted);
-    REQUIRE_FALSE(again.ok());
-    CHECK(again.error().kind == core::ErrorKind::kAlreadyExists);
-    CHECK(again.error().reason == "UPSTREAM_REQUEST_EXISTS");
-    CHECK_FALSE(Value(store.Get("missing")).has_value());
-  }
-
-  SECTION("Advance goes to WRITING and WRITTEN, never back") {
-    RequireOk(store.Record(wanted));
-    RequireOk(store.Advance("q1", core::JournalState::kWriting, T(2)));
-    CHECK(GetEntry(store, "q1").state == core::JournalState::kWriting);
-    CHECK_FALSE(GetEntry(store, "q1").written_at);
-    RequireOk(store.Advance("q1", core::JournalState::kWritten, T(3)));
-    core::JournalEntry got = GetEntry(store, "q1");
-    CHECK(got.state == core::JournalState::kWritten);
-    CHECK(got.written_at == T(3));
-    CHECK(got.payload == wanted.payload);  // kept until final
-    // At or past the state asked for: left as it is.
-    RequireOk(store.Advance("q1", core::JournalState::kWriting, T(4)));
-    RequireOk(store.Advance("q1", core::JournalState::kWritten, T(5)));
-    got = GetEntry(store, "q1");
-    CHECK(got.state == core::JournalState::kWritten);
-    CHECK(got.written_at == T(3));
-    // JOURNALLED straight to WRITTEN (the rename and the record in one step).
-    RequireOk(store.Record(Entry("q2", "daemon-a", 2)));
-    RequireOk(store.Advance("q2", core::JournalState::kWritten, T(6)));
-    CHECK(GetEntry(store, "q2").state == core::JournalState::kWritten);
-
-    const core::Status unknown = store.Advance("missing", core::JournalState::kWritten, T(7));
-    REQUIRE_FALSE(unknown.ok());
-    CHECK(unknown.error().kind == core::ErrorKind::kNotFound);
-    CHECK(unknown.error().reason == "UPSTREAM_REQUEST_NOT_FOUND");
-    const core::Status backwards = store.Advance("q1", core::JournalState::kAnswered, T(7));
-    REQUIRE_FALSE(backwards.ok());
-    CHECK(backwards.error().kind == core::ErrorKind::kInternal);
-    CHECK(GetEntry(store, "q1").state == core::JournalState::kWritten);
-  }
-
-  SECTION("Complete writes its events only when the state changes") {
-    RequireOk(store.Record(wanted));
-    RequireOk(store.Advance("q1", core::JournalState::kWritten, T(2)));
-
-    // WRITTEN → ABANDONED: the bytes stay (not final), the event is written.
-    RequireOk(store.Complete("q1", core::JournalState::kAbandoned, T(3),
-                             {Ev("upstream.abandoned", "x-q1")}));
-    core::JournalEntry got = GetEntry(store, "q1");
-    CHECK(got.state == core::JournalState::kAbandoned);
-    CHECK(got.completed_at == T(3));
-    CHECK(got.payload == wanted.payload);
-    CHECK(Types(events()) == std::vector<std::string>{"upstream.abandoned"});
-
-    // ABANDONED again: nothing changes, no event.
-    RequireOk(store.Complete("q1", core::JournalState::kAbandoned, T(4), {Ev("again")}));
-    CHECK(GetEntry(store, "q1").completed_at == T(3));
-    CHECK(events().size() == 1);
-
-    // A late answer: ABANDONED → ANSWERED, bytes dropped, two events in order.
-    RequireOk(store.Complete("q1", core::JournalState::kAnswered, T(5),
-                             {Ev("upstream.answered"), Ev("upstream.late")}));
-    got = GetEntry(store, "q1");
-    CHECK(got.state == core::JournalState::kAnswered);
-    CHECK(got.completed_at == T(5));
-    CHECK(got.payload.empty());
-    CHECK(got.written_at == T(2));
-
-    // Final: neither another answer, a rejection nor an abandonment changes it.
-    RequireOk(store.Complete("q1", core::JournalState::kRejected, T(6), {Ev("no")}));
-    RequireOk(store.Complete("q1", core::JournalState::kAbandoned, T(6), {Ev("no")}));
-    RequireOk(store.Complete("q1", core::JournalState::kAnswered, T(6), {Ev("no")}));
-    RequireOk(store.Advance("q1", core::JournalState::kWritten, T(6)));
-    got = GetEntry(store, "q1");
-    CHECK(got.state == core::JournalState::kAnswered);
-    CHECK(got.completed_at == T(5));
-    CHECK(Types(events()) ==
-          std::vector<std::string>{"upstream.abandoned", "upstream.answered", "upstream.late"});
-
-    // Never written (a result of the same name existed): JOURNALLED → REJECTED, bytes dropped.
-    RequireOk(store.Record(Entry("q2", "daemon-a", 2)));
-    RequireOk(store.Complete("q2", core::JournalState::kRejected, T(7), {}));
-    got = GetEntry(store, "q2");
-    CHECK(got.state == core::JournalState::kRejected);
-    CHECK(got.payload.empty());
-    CHECK(events().size() == 3);
-
-    const core::Status unknown =
-        store.Complete("missing", core::JournalState::kAnswered, T(8), {Ev("no")});
-    REQUIRE_FALSE(unknown.ok());
-    CHECK(unknown.error().reason == "UPSTREAM_REQUEST_NOT_FOUND");
-    const core::Status not_a_completion =
-        store.Complete("q2", core::JournalState::kWriting, T(8), {Ev("no")});
-    REQUIRE_FALSE(not_a_completion.ok());
-    CHECK(not_a_completion.error().kind == core::ErrorKind::kInternal);
-    CHECK(events().size() == 3);
-  }
-
-  SECTION("the database refuses a final entry that keeps its request bytes") {
-    RequireOk(store.Record(wanted));
-    pqxx::connection c(dsn);
-    pqxx::work txn(c);
-    CHECK_THROWS_AS(txn.exec0("UPDATE upstream_journal SET state = 'ANSWERED'"),
-                    pqxx::check_violation);
-  }
-}
-
-TEST_CASE("each instance recovers its own journal entries", "[postgres][journal][issue11]") {
-  PgTestEnv& env = SharedPgTestEnv();
-  const std::string dsn = env.CreateDatabase();
-  PgStore store(Options(dsn));
-  Value(store.Open());
-  // daemon-a: one of each state; b1 belongs to daemon-b.
-  RequireOk(store.Record(Entry("a-journalled", "daemon-a", 5)));
-  RequireOk(store.Record(Entry("a-writing", "daemon-a", 4)));
-  RequireOk(store.Advance("a-writing", core::JournalState::kWriting, T(4)));
-  RequireOk(store.Record(Entry("a-written", "daemon-a", 3)));
-  RequireOk(store.Advance("a-written", core::JournalState::kWritten, T(3)));
-  RequireOk(store.Record(Entry("a-abandoned", "daemon-a", 2)));
-  RequireOk(store.Complete("a-abandoned", core::JournalState::kAbandoned, T(20), {}));
-  RequireOk(store.Record(Entry("a-answered-old", "daemon-a", 1)));
-  RequireOk(store.Complete("a-answered-old", core::JournalState::kAnswered, T(9), {}));
-  RequireOk(store.Record(Entry("a-rejected", "daemon-a", 6)));
-  RequireOk(store.Complete("a-rejected", core::JournalState::kRejected, T(10), {}));
-  RequireOk(store.Record(Entry("b1", "daemon-b", 0)));
-  // An entry journalled before owners were recorded.
-  RequireOk(store.Record(Entry("legacy", "", 7)));
-
-  // Completed at or after T(10): a-rejected (exactly T(10)) and a-abandoned; not a-answered-old.
-  const auto a = Value(store.Recoverable("daemon-a", T(10)));
-  CHECK(Keys(a) == std::vector<std::string>{"a-abandoned", "a-written", "a-writing", "a-journalled",
-                                            "a-rejected", "legacy"});
-  for (const auto& e : a) {
-    CHECK(e.instance_id == "daemon-a");  // "legacy" adopted
-    const bool final = core::IsFinal(e.state);
-    CHECK(e.payload.empty() == final);  // the bytes come along until final
-  }
-  CHECK(a.at(1).written_at == T(3));
-  // daemon-b sees only its own entry: not daemon-a's, and not the adopted one.
-  CHECK(Keys(Value(store.Recoverable("daemon-b", T(0)))) == std::vector<std::string>{"b1"});
-  // Asking again changes nothing.
-  CHECK(Keys(Value(store.Recoverable("daemon-a", T(10)))) == Keys(a));
-  CHECK(GetEntry(store, "legacy").instance_id == "daemon-a");
-  CHECK(Value(store.Recoverable("daemon-c", T(0))).empty());
+  RequireOk(store.Record(wanted));
+  pqxx::connection c(dsn);
+  pqxx::work txn(c);
+  CHECK_THROWS_AS(txn.exec0("UPDATE upstream_journal SET state = 'ANSWERED'"),
+                  pqxx::check_violation);
 }
 
 TEST_CASE("migration 0006 carries journal entries, results and registrations forward",
@@ -1195,7 +895,8 @@ TEST_CASE("migration 0006 carries journal entries, results and registrations for
   CHECK(after[0].cursor == 3);
 }
 
-TEST_CASE("results, quarantined files and their events commit together with the journal",
+// The ResultStore contract (run below) covers what every store does; these are PostgreSQL's own.
+TEST_CASE("results and quarantined files are checked and kept by the database",
           "[postgres][results][issue11]") {
   PgTestEnv& env = SharedPgTestEnv();
   const std::string dsn = env.CreateDatabase();
@@ -1213,73 +914,6 @@ TEST_CASE("results, quarantined files and their events commit together with the 
     e.result_id = o.id;
     return std::vector<core::Event>{e};
   };
-
-  SECTION("a query result answers its journal entry and writes its events, once") {
-    const core::StoredResult r = QueryResult("desk/q1", "OQSsiquc01res_1.xml", 3);
-    const core::StoreOutcome first = Value(store.StoreResult(r, report));
-    CHECK(first.id > 0);
-    CHECK_FALSE(first.same_file);
-    CHECK_FALSE(first.duplicate_of);
-    REQUIRE(seen.size() == 1);
-    CHECK(seen[0].id == first.id);
-    core::JournalEntry entry = GetEntry(store, "desk/q1");
-    CHECK(entry.state == core::JournalState::kAnswered);
-    CHECK(entry.completed_at == T(3));
-    CHECK(entry.payload.empty());
-    auto listed = events();
-    REQUIRE(listed.size() == 1);
-    CHECK(listed[0].type == "eligibility.result");
-    CHECK(listed[0].result_id == first.id);
-    const auto stored = Value(store.GetResult(first.id));
-    REQUIRE(stored.has_value());
-    CHECK(stored->client_request_id == "x-desk/q1");
-    CHECK(stored->request_id == "desk/q1");
-
-    // The same file read again: the earlier one, no builder call, no event.
-    const core::StoreOutcome again = Value(store.StoreResult(r, report));
-    CHECK(again.same_file);
-    CHECK(again.id == first.id);
-    CHECK(seen.size() == 1);
-    CHECK(events().size() == 1);
-
-    // Other file, same bytes: a duplicate delivery, reported as such.
-    core::StoredResult copy = QueryResult("", "OQSsiquc01res_copy.xml", 4);
-    copy.raw_sha256 = r.raw_sha256;
-    const core::StoreOutcome dup = Value(store.StoreResult(copy, report));
-    REQUIRE(dup.duplicate_of);
-    CHECK(*dup.duplicate_of == first.id);
-    REQUIRE(seen.size() == 2);
-    CHECK(seen[1].duplicate_of == first.id);
-    CHECK(Types(events()) ==
-          std::vector<std::string>{"eligibility.result", "eligibility.duplicate"});
-  }
-
-  SECTION("a late answer completes an abandoned entry") {
-    RequireOk(store.Complete("desk/q1", core::JournalState::kAbandoned, T(5), {}));
-    Value(store.StoreResult(QueryResult("desk/q1", "OQSsiquc01res_1.xml", 9), report));
-    const core::JournalEntry entry = GetEntry(store, "desk/q1");
-    CHECK(entry.state == core::JournalState::kAnswered);
-    CHECK(entry.completed_at == T(9));
-    CHECK(entry.payload.empty());
-  }
-
-  SECTION("a failing events builder leaves neither result, journal change nor event") {
-    auto failing = [](const core::StoreOutcome&) -> std::vector<core::Event> {
-      throw std::runtime_error("builder failed");
-    };
-    const auto stored =
-        store.StoreResult(QueryResult("desk/q1", "OQSsiquc01res_1.xml", 3), failing);
-    REQUIRE_FALSE(stored.ok());
-    CHECK(stored.error().kind == core::ErrorKind::kInternal);
-    CHECK_FALSE(Value(store.ResultForRequest("desk/q1")).has_value());
-    const core::JournalEntry entry = GetEntry(store, "desk/q1");
-    CHECK(entry.state == core::JournalState::kWritten);
-    CHECK_FALSE(entry.payload.empty());
-    CHECK(events().empty());
-    // The store is fine afterwards: the same result stores normally.
-    CHECK_FALSE(Value(store.StoreResult(QueryResult("desk/q1", "OQSsiquc01res_1.xml", 3), report))
-                    .same_file);
-  }
 
   SECTION("a result that cannot be stored writes no event and leaves the journal") {
     core::StoredResult bad = QueryResult("desk/q1", "OQSsiquc01res_1.xml", 3);
@@ -1313,106 +947,36 @@ TEST_CASE("results, quarantined files and their events commit together with the 
   }
 }
 
-TEST_CASE("request keys keep the first claim and its outcome",
-          "[postgres][request_keys][issue11]") {
-  PgTestEnv& env = SharedPgTestEnv();
-  PgStore store(Options(env.CreateDatabase(), 4));
+// The contracts of the upstream-side ports (tests/support/*_contract.h), which the in-memory fakes
+// pass too (tests/unit/mem_stores_contract_test.cc). A new database for every section.
+TEST_CASE("PgStore event store contract", "[postgres][events][contract]") {
+  PgStore store(Options(SharedPgTestEnv().CreateDatabase(), 4));
   Value(store.Open());
-  const core::RequestKey key{"reception-1", "req-1", "/onshi.v1.CheckInService/StartCheckIn",
-                             std::string(64, 'f')};
+  testing::RunEventStoreContract(store);
+}
 
-  SECTION("claim, finish, claim again answers the stored outcome") {
-    const core::RequestKeyRecord claimed = Value(store.ClaimRequestKey(key, T(1)));
-    CHECK(claimed.key.client == "reception-1");
-    CHECK(claimed.key.request_id == "req-1");
-    CHECK(claimed.key.method == key.method);
-    CHECK(claimed.key.fingerprint == key.fingerprint);
-    CHECK(claimed.claimed_at == T(1));
-    CHECK_FALSE(claimed.outcome);
-    CHECK_FALSE(claimed.finished_at);
+TEST_CASE("PgStore upstream journal contract", "[postgres][journal][contract]") {
+  PgStore store(Options(SharedPgTestEnv().CreateDatabase()));
+  Value(store.Open());
+  testing::RunUpstreamJournalContract(store, store);
+}
 
-    // Still running (or its daemon stopped): the same claim, no outcome.
-    const core::RequestKeyRecord running = Value(store.ClaimRequestKey(key, T(2)));
-    CHECK(running.claimed_at == T(1));
-    CHECK_FALSE(running.outcome);
+TEST_CASE("PgStore result store contract", "[postgres][results][contract]") {
+  PgStore store(Options(SharedPgTestEnv().CreateDatabase()));
+  Value(store.Open());
+  testing::RunResultStoreContract({store, store, store, store});
+}
 
-    const core::RequestOutcome outcome{6, std::string("\x08\x06\x12\x00status", 10),
-                                       "CHECK_IN_EXISTS", "checkin:ci_1"};
-    RequireOk(store.FinishRequestKey("reception-1", "req-1", outcome, T(3)));
-    const core::RequestKeyRecord finished = Value(store.ClaimRequestKey(key, T(4)));
-    REQUIRE(finished.outcome);
-    CHECK(finished.outcome->code == 6);
-    CHECK(finished.outcome->body == outcome.body);
-    CHECK(finished.outcome->reason == "CHECK_IN_EXISTS");
-    CHECK(finished.outcome->audit_subject == "checkin:ci_1");
-    CHECK(finished.finished_at == T(3));
-    CHECK(finished.claimed_at == T(1));
+TEST_CASE("PgStore reference number store contract", "[postgres][reference_numbers][contract]") {
+  PgStore store(Options(SharedPgTestEnv().CreateDatabase()));
+  Value(store.Open());
+  testing::RunReferenceNumberStoreContract({store, store, store, store});
+}
 
-    // A second outcome does not replace the first.
-    RequireOk(store.FinishRequestKey("reception-1", "req-1", {0, "other", "OK", ""}, T(5)));
-    const core::RequestKeyRecord kept = Value(store.ClaimRequestKey(key, T(6)));
-    REQUIRE(kept.outcome);
-    CHECK(kept.outcome->reason == "CHECK_IN_EXISTS");
-    CHECK(kept.finished_at == T(3));
-  }
-
-  SECTION("another fingerprint gets the stored claim back") {
-    Value(store.ClaimRequestKey(key, T(1)));
-    core::RequestKey other = key;
-    other.fingerprint = std::string(64, '0');
-    other.method = "/onshi.v1.CheckInService/Cancel";
-    const core::RequestKeyRecord stored = Value(store.ClaimRequestKey(other, T(2)));
-    CHECK(stored.key.fingerprint == key.fingerprint);
-    CHECK(stored.key.method == key.method);
-    // The same id of another client is another key.
-    core::RequestKey emr = other;
-    emr.client = "emr";
-    CHECK(Value(store.ClaimRequestKey(emr, T(2))).key.fingerprint == other.fingerprint);
-  }
-
-  SECTION("concurrent claims agree on one winner") {
-    std::vector<std::string> fingerprints(4);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 4; ++i) {
-      threads.emplace_back([&, i] {
-        core::RequestKey k = key;
-        k.fingerprint = std::string(64, static_cast<char>('a' + i));
-        auto got = store.ClaimRequestKey(k, T(1));
-        fingerprints[static_cast<std::size_t>(i)] = got.ok() ? got->key.fingerprint : "error";
-      });
-    }
-    for (auto& t : threads) t.join();
-    CHECK(fingerprints[0] != "error");
-    CHECK(std::count(fingerprints.begin(), fingerprints.end(), fingerprints[0]) == 4);
-  }
-
-  SECTION("finishing an unknown key is REQUEST_KEY_NOT_FOUND") {
-    const core::Status s = store.FinishRequestKey("reception-1", "never", {0, "", "OK", ""}, T(1));
-    REQUIRE_FALSE(s.ok());
-    CHECK(s.error().kind == core::ErrorKind::kNotFound);
-    CHECK(s.error().reason == "REQUEST_KEY_NOT_FOUND");
-  }
-
-  SECTION("purge deletes the oldest claims before a time, at most a limit") {
-    for (int i = 1; i <= 4; ++i) {
-      core::RequestKey k = key;
-      k.request_id = "req-" + std::to_string(i);
-      Value(store.ClaimRequestKey(k, T(i * 10)));
-    }
-    RequireOk(store.FinishRequestKey("reception-1", "req-2", {0, "", "OK", ""}, T(25)));
-    CHECK(Value(store.PurgeRequestKeys(T(30), 1)) == 1);  // req-1
-    CHECK(Value(store.PurgeRequestKeys(T(30), 0)) == 0);
-    CHECK(Value(store.PurgeRequestKeys(T(30), 10)) == 1);  // req-2 (claimed at T(20))
-    CHECK(Value(store.PurgeRequestKeys(T(30), 10)) == 0);  // req-3 is claimed at T(30) exactly
-    core::RequestKey first = key;
-    first.fingerprint = "new";
-    // req-1 is gone: claiming it again stores the new claim.
-    CHECK(Value(store.ClaimRequestKey(first, T(50))).key.fingerprint == "new");
-    core::RequestKey third = key;
-    third.request_id = "req-3";
-    third.fingerprint = "new";
-    CHECK(Value(store.ClaimRequestKey(third, T(50))).key.fingerprint == key.fingerprint);
-  }
+TEST_CASE("PgStore request key store contract", "[postgres][request_keys][contract]") {
+  PgStore store(Options(SharedPgTestEnv().CreateDatabase(), 4));
+  Value(store.Open());
+  testing::RunRequestKeyStoreContract(store);
 }
 
 TEST_CASE("sessions are bounded by the configured time-outs", "[postgres][session][issue11]") {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/checkin/check_in_store.h"
-#include "core/checkin/mem_check_in_store.h"
+#include "core/checkin/check_in_store_errors.h"
 #include "core/event.h"
 
 namespace onshid::testing {

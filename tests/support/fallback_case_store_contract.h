@@ -1,6 +1,6 @@
 #pragma once
 // The FallbackCaseStore contract: one suite every core::fallback::FallbackCaseStore must pass. Run
-// against MemFallbackCaseStore (tests/unit/fallback_case_store_test.cc) and PgStore
+// against MemFallbackCaseStore (tests/unit/store_fallback_cases_test.cc) and PgStore
 // (tests/integration/postgres_test.cc). Call RunFallbackCaseStoreContract() inside a TEST_CASE that
 // makes a new, empty store every time it runs (the contract uses SECTIONs).
 

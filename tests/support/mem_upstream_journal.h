@@ -3,7 +3,8 @@
 //
 // Thread-safe. Entries survive as long as the object, so a test can build a second adapter over the
 // same journal to play a restart (or two adapters with different instance ids to play two daemons
-// on one database). Transitions follow core/upstream.h exactly:
+// on one database). Passes the UpstreamJournal contract (tests/support/upstream_journal_contract.h)
+// like PgStore. Transitions follow core/upstream.h exactly:
 //   Record    stores the entry in kJournalled (whatever state it carries); a key already journalled
 //             is UPSTREAM_REQUEST_EXISTS.
 //   Advance   to kWriting or kWritten only (anything else is INTERNAL); forward only: an entry
@@ -17,6 +18,11 @@
 //             completed (kAbandoned, kAnswered, kRejected) at or after `completed_since`; oldest
 //             journalled_at first (ties keep the order of recording).
 // Unknown keys are UPSTREAM_REQUEST_NOT_FOUND.
+//
+// Events: given a MemEventStore, Complete commits its events there (the log every other fake
+// shares, as PgStore's events table); without one they get cursors of their own. Either way
+// Events() lists the events this journal committed. MemResultStore and MemReferenceNumberStore
+// complete entries inside their own writes through CompleteWithin.
 //
 // Test helpers observe or fail calls:
 //   SetOnRecord / SetOnAdvance  run inside the call before it changes anything, with no lock held
@@ -37,11 +43,15 @@
 #include <vector>
 
 #include "core/upstream.h"
+#include "support/mem_event_store.h"
 
 namespace onshid::testing {
 
 class MemUpstreamJournal final : public core::UpstreamJournal {
  public:
+  // `events`, when given, receives the events of Complete (and must outlive the journal).
+  explicit MemUpstreamJournal(MemEventStore* events = nullptr) : event_store_(events) {}
+
   core::Result<std::int64_t> NextSequence() override {
     std::lock_guard lock(mu_);
     if (fail_next_sequence_) {
@@ -109,30 +119,40 @@ class MemUpstreamJournal final : public core::UpstreamJournal {
 
   core::Status Complete(const std::string& request_id, core::JournalState state,
                         core::SystemTime at, const std::vector<core::Event>& events) override {
-    std::lock_guard lock(mu_);
-    ++complete_calls_;
-    if (state != core::JournalState::kAnswered && state != core::JournalState::kRejected &&
-        state != core::JournalState::kAbandoned) {
-      return Internal("Complete to " + std::string(core::ToString(state)));
+    {
+      std::lock_guard lock(mu_);
+      ++complete_calls_;
+      if (state != core::JournalState::kAnswered && state != core::JournalState::kRejected &&
+          state != core::JournalState::kAbandoned) {
+        return Internal("Complete to " + std::string(core::ToString(state)));
+      }
+      if (fail_complete_ > 0) {
+        --fail_complete_;
+        return DatabaseDown();
+      }
+      if (Find(request_id) == nullptr) return NotFound();
+      if (!CompleteLocked(request_id, state, at) || events.empty()) return core::OkStatus();
+      if (event_store_ == nullptr) {
+        for (core::Event ev : events) {
+          ev.cursor = ++cursor_;
+          events_.push_back(std::move(ev));
+        }
+        return core::OkStatus();
+      }
+      for (auto& ev : event_store_->Commit(events)) events_.push_back(std::move(ev));
     }
-    if (fail_complete_ > 0) {
-      --fail_complete_;
-      return DatabaseDown();
-    }
-    core::JournalEntry* e = Find(request_id);
-    if (e == nullptr) return NotFound();
-    bool allowed = !core::IsFinal(e->state) && !(e->state == core::JournalState::kAbandoned &&
-                                                 state == core::JournalState::kAbandoned);
-    if (!allowed) return core::OkStatus();
-    e->state = state;
-    e->completed_at = at;
-    if (core::IsFinal(state)) e->payload.clear();
-    for (core::Event ev : events) {
-      ev.cursor = ++cursor_;
-      events_.push_back(std::move(ev));
-    }
-    transitions_.emplace_back(request_id, state);
+    event_store_->Wake();
     return core::OkStatus();
+  }
+
+  // For the fakes of stores that complete a journal entry within their own write (as PgStore's
+  // CompleteJournalEntry): moves `request_id` to `state` when Complete would, without events and
+  // without the failure hooks. Returns whether the entry changed (false: past that point, or
+  // unknown). The caller may hold its own lock (this journal's lock is taken inside it).
+  bool CompleteWithin(const std::string& request_id, core::JournalState state,
+                      core::SystemTime at) {
+    std::lock_guard lock(mu_);
+    return CompleteLocked(request_id, state, at);
   }
 
   core::Result<std::optional<core::JournalEntry>> Get(const std::string& request_id) override {
@@ -271,6 +291,20 @@ class MemUpstreamJournal final : public core::UpstreamJournal {
     }
     return 4;
   }
+  // The transition of Complete (see the header comment); true when the entry changed.
+  bool CompleteLocked(const std::string& request_id, core::JournalState state,
+                      core::SystemTime at) {
+    core::JournalEntry* e = Find(request_id);
+    if (e == nullptr) return false;
+    const bool allowed = !core::IsFinal(e->state) && !(e->state == core::JournalState::kAbandoned &&
+                                                       state == core::JournalState::kAbandoned);
+    if (!allowed) return false;
+    e->state = state;
+    e->completed_at = at;
+    if (core::IsFinal(state)) e->payload.clear();
+    transitions_.emplace_back(request_id, state);
+    return true;
+  }
   core::JournalEntry* Find(const std::string& request_id) {
     for (auto& e : entries_) {
       if (e.request_id == request_id) return &e;
@@ -297,6 +331,7 @@ class MemUpstreamJournal final : public core::UpstreamJournal {
     return core::Internal("MemUpstreamJournal: invalid transition: " + what);
   }
 
+  MemEventStore* const event_store_;
   mutable std::mutex mu_;
   std::int64_t sequence_ = 0;
   std::int64_t cursor_ = 0;

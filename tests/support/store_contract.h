@@ -1,8 +1,9 @@
 #pragma once
 // The Store contract: one suite every core::Store implementation must pass (rules of the house 2).
-// Run against MemStore in tests/unit/store_contract_test.cc and against PgStore in
-// tests/integration/postgres_test.cc. Call RunStoreContract() inside a TEST_CASE; it uses SECTIONs,
-// so the TEST_CASE body runs once per section and `make_store` must be cheap to call again.
+// Run against MemStore (tests/support/mem_store.h) in tests/unit/store_contract_test.cc and against
+// PgStore in tests/integration/postgres_test.cc. Call RunStoreContract() inside a TEST_CASE; it
+// uses SECTIONs, so the TEST_CASE body runs once per section and `make_store` must be cheap to call
+// again.
 
 #include <algorithm>
 #include <catch2/catch.hpp>

@@ -3,13 +3,13 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/checkin/mem_check_in_store.h"
 #include "support/check_in_store_contract.h"
+#include "support/mem_check_in_store.h"
 
 namespace onshid {
 namespace {
 
-using core::checkin::MemCheckInStore;
+using testing::MemCheckInStore;
 
 TEST_CASE("MemCheckInStore contract", "[check_in_store][contract]") {
   MemCheckInStore store;  // a new one for every section

@@ -45,14 +45,14 @@ TEST_CASE("checkin: document rules of DOMAIN.md section 2", "[checkin]") {
       {"card with portal screen", Channel::kFaceReader,
        {Doc::kMynaPortalScreen, Doc::kMyNumberCard}, {}, after, VerificationPath::kMyNumberCard,
        "", false},
-      {"certificate card", Channel::kDocumentQuery, {Doc::kCertificateCard}, {}, after,
-       VerificationPath::kCertificateQuery, "", true},
-      {"certificate postcard", Channel::kDocumentQuery, {Doc::kCertificatePostcard}, {}, after,
-       VerificationPath::kCertificateQuery, "", true},
-      {"certificate A4", Channel::kManual, {Doc::kCertificateA4}, {}, after,
-       VerificationPath::kCertificateQuery, "", true},
-      {"certificate electronic", Channel::kDocumentQuery, {Doc::kCertificateElectronic}, {},
-       before, VerificationPath::kCertificateQuery, "", true},
+      {"certificate card", Channel::kDocumentQuery, {Doc::kQualificationCertificateCard}, {}, after,
+       VerificationPath::kQualificationCertificateQuery, "", true},
+      {"certificate postcard", Channel::kDocumentQuery, {Doc::kQualificationCertificatePostcard}, {}, after,
+       VerificationPath::kQualificationCertificateQuery, "", true},
+      {"certificate A4", Channel::kManual, {Doc::kQualificationCertificateA4}, {}, after,
+       VerificationPath::kQualificationCertificateQuery, "", true},
+      {"certificate electronic", Channel::kDocumentQuery, {Doc::kQualificationCertificateElectronic}, {},
+       before, VerificationPath::kQualificationCertificateQuery, "", true},
       {"notice alone", Channel::kDocumentQuery, {Doc::kQualificationNotice}, {}, before,
        std::nullopt, "QUALIFICATION_NOTICE_WITHOUT_CARD"},
       {"notice alone, manual", Channel::kManual, {Doc::kQualificationNotice}, kHoldsNothing,
@@ -61,41 +61,41 @@ TEST_CASE("checkin: document rules of DOMAIN.md section 2", "[checkin]") {
        "PORTAL_SCREEN_WITHOUT_CARD"},
       {"notice and portal", Channel::kManual, {Doc::kMynaPortalScreen, Doc::kQualificationNotice},
        {}, before, std::nullopt, "QUALIFICATION_NOTICE_WITHOUT_CARD"},
-      {"expired card on 2026-03-31", Channel::kDocumentQuery, {Doc::kExpiredHealthInsuranceCard},
+      {"expired card on 2026-03-31", Channel::kDocumentQuery, {Doc::kHealthInsuranceCard},
        kHoldsNothing, before, VerificationPath::kProvisionalQuery, "", true},
-      {"expired card on 2026-04-01", Channel::kDocumentQuery, {Doc::kExpiredHealthInsuranceCard},
+      {"expired card on 2026-04-01", Channel::kDocumentQuery, {Doc::kHealthInsuranceCard},
        kHoldsNothing, after, std::nullopt, "PROVISIONAL_PERIOD_ENDED"},
       {"expired card with notice on 2026-03-31", Channel::kDocumentQuery,
-       {Doc::kExpiredHealthInsuranceCard, Doc::kQualificationNotice}, kHoldsNothing, before,
+       {Doc::kHealthInsuranceCard, Doc::kQualificationNotice}, kHoldsNothing, before,
        VerificationPath::kProvisionalQuery, "", true},
       {"expired card with notice on 2026-04-01", Channel::kDocumentQuery,
-       {Doc::kExpiredHealthInsuranceCard, Doc::kQualificationNotice}, kHoldsNothing, after,
+       {Doc::kHealthInsuranceCard, Doc::kQualificationNotice}, kHoldsNothing, after,
        std::nullopt, "PROVISIONAL_PERIOD_ENDED"},
       {"expired card, holds My Number insurance", Channel::kDocumentQuery,
-       {Doc::kExpiredHealthInsuranceCard}, {true, false}, before, std::nullopt,
+       {Doc::kHealthInsuranceCard}, {true, false}, before, std::nullopt,
        "PATIENT_HOLDS_MY_NUMBER_INSURANCE"},
       {"expired card, holds certificate", Channel::kDocumentQuery,
-       {Doc::kExpiredHealthInsuranceCard}, {false, true}, before, std::nullopt,
+       {Doc::kHealthInsuranceCard}, {false, true}, before, std::nullopt,
        "PATIENT_HOLDS_QUALIFICATION_CERTIFICATE"},
       {"expired card, holdings not asked", Channel::kDocumentQuery,
-       {Doc::kExpiredHealthInsuranceCard}, {}, before, std::nullopt, "HOLDINGS_NOT_CONFIRMED"},
+       {Doc::kHealthInsuranceCard}, {}, before, std::nullopt, "HOLDINGS_NOT_CONFIRMED"},
       {"expired card with certificate uses the certificate", Channel::kDocumentQuery,
-       {Doc::kExpiredHealthInsuranceCard, Doc::kCertificateCard}, {}, after,
-       VerificationPath::kCertificateQuery, "", true},
+       {Doc::kHealthInsuranceCard, Doc::kQualificationCertificateCard}, {}, after,
+       VerificationPath::kQualificationCertificateQuery, "", true},
       {"none, manual", Channel::kManual, {Doc::kNone}, {}, after, VerificationPath::kNoDocument,
        "", false},
       {"none, face reader", Channel::kFaceReader, {Doc::kNone}, {}, after, std::nullopt,
        "CHANNEL_NEEDS_MY_NUMBER_INSURANCE"},
-      {"certificate on face reader", Channel::kFaceReader, {Doc::kCertificateCard}, {}, after,
+      {"certificate on face reader", Channel::kFaceReader, {Doc::kQualificationCertificateCard}, {}, after,
        std::nullopt, "CHANNEL_NEEDS_MY_NUMBER_INSURANCE"},
       {"card on document query", Channel::kDocumentQuery, {Doc::kMyNumberCard}, {}, after,
        std::nullopt, "CHANNEL_NEEDS_DOCUMENT"},
       {"none on document query", Channel::kDocumentQuery, {Doc::kNone}, {}, after, std::nullopt,
        "CHANNEL_NEEDS_DOCUMENT"},
       {"empty", Channel::kManual, {}, {}, after, std::nullopt, "INVALID_DOCUMENTS"},
-      {"repeated", Channel::kManual, {Doc::kCertificateA4, Doc::kCertificateA4}, {}, after,
+      {"repeated", Channel::kManual, {Doc::kQualificationCertificateA4, Doc::kQualificationCertificateA4}, {}, after,
        std::nullopt, "INVALID_DOCUMENTS"},
-      {"none with others", Channel::kManual, {Doc::kNone, Doc::kCertificateA4}, {}, after,
+      {"none with others", Channel::kManual, {Doc::kNone, Doc::kQualificationCertificateA4}, {}, after,
        std::nullopt, "INVALID_DOCUMENTS"},
   };
   for (const auto& row : rows) {
@@ -117,7 +117,7 @@ TEST_CASE("checkin: document rules of DOMAIN.md section 2", "[checkin]") {
 
 TEST_CASE("checkin: refusals say why and name the field", "[checkin]") {
   const auto ended = EvaluateDocuments(Channel::kDocumentQuery,
-                                       {Document::kExpiredHealthInsuranceCard}, kHoldsNothing,
+                                       {Document::kHealthInsuranceCard}, kHoldsNothing,
                                        D(2026, 4, 1));
   REQUIRE_FALSE(ended.ok());
   CHECK(ended.error().kind == ErrorKind::kFailedPrecondition);
@@ -126,14 +126,14 @@ TEST_CASE("checkin: refusals say why and name the field", "[checkin]") {
   CHECK(ended.error().field_violations.front().field == "documents");
 
   const auto unasked = EvaluateDocuments(Channel::kDocumentQuery,
-                                         {Document::kExpiredHealthInsuranceCard},
+                                         {Document::kHealthInsuranceCard},
                                          PatientHoldings{std::nullopt, false}, D(2026, 3, 1));
   REQUIRE_FALSE(unasked.ok());
   CHECK(unasked.error().kind == ErrorKind::kInvalidArgument);
   REQUIRE(unasked.error().field_violations.size() == 1);
   CHECK(unasked.error().field_violations[0].field == "holdings.my_number_insurance");
 
-  const auto channel = EvaluateDocuments(Channel::kGenericReader, {Document::kCertificateCard},
+  const auto channel = EvaluateDocuments(Channel::kGenericReader, {Document::kQualificationCertificateCard},
                                          {}, D(2026, 3, 1));
   REQUIRE_FALSE(channel.ok());
   CHECK(channel.error().field_violations.front().field == "channel");
@@ -150,7 +150,7 @@ TEST_CASE("checkin: extra documents beside the card are noted for staff", "[chec
                                        D(2026, 5, 1));
   REQUIRE(plain.ok());
   CHECK(plain->staff_notes_ja.empty());
-  CHECK(ToString(Document::kExpiredHealthInsuranceCard) == "EXPIRED_HEALTH_INSURANCE_CARD");
+  CHECK(ToString(Document::kHealthInsuranceCard) == "HEALTH_INSURANCE_CARD");
   CHECK(ToString(Channel::kFaceReader) == "FACE_READER");
 }
 
@@ -161,14 +161,14 @@ TEST_CASE("checkin: visit facts validation", "[checkin]") {
   };
   const std::vector<Row> rows = {
       {{VisitKind::kFirstVisit, 0, ""}, {}},
-      {{VisitKind::kReturnVisit, 3, "P-0001"}, {}},
-      {{VisitKind::kReturnVisit, 31, "P-0001"}, {}},
-      {{VisitKind::kReturnVisit, 32, "P-0001"}, {"visit.real_days_this_month"}},
+      {{VisitKind::kRevisit, 3, "P-0001"}, {}},
+      {{VisitKind::kRevisit, 31, "P-0001"}, {}},
+      {{VisitKind::kRevisit, 32, "P-0001"}, {"visit.real_days_this_month"}},
       {{VisitKind::kFirstVisit, -1, ""}, {"visit.real_days_this_month"}},
-      {{VisitKind::kReturnVisit, 0, ""}, {"visit.kind"}},
+      {{VisitKind::kRevisit, 0, ""}, {"visit.kind"}},
       {{VisitKind::kFirstVisit, 0, std::string(65, 'x')}, {"visit.patient_id"}},
       {{VisitKind::kFirstVisit, 0, "a\nb"}, {"visit.patient_id"}},
-      {{VisitKind::kReturnVisit, 40, ""}, {"visit.real_days_this_month", "visit.kind"}},
+      {{VisitKind::kRevisit, 40, ""}, {"visit.real_days_this_month", "visit.kind"}},
   };
   for (const auto& row : rows) {
     const auto s = ValidateVisitFacts(row.facts);

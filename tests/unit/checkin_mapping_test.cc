@@ -69,13 +69,13 @@ TEST_CASE("check-in enums map to their proto values and back") {
       v1::Document_descriptor(),
       std::vector<ci::Document>{
           ci::Document::kMyNumberCard, ci::Document::kMyNumberSmartphone,
-          ci::Document::kCertificateCard, ci::Document::kCertificatePostcard,
-          ci::Document::kCertificateA4, ci::Document::kCertificateElectronic,
+          ci::Document::kQualificationCertificateCard, ci::Document::kQualificationCertificatePostcard,
+          ci::Document::kQualificationCertificateA4, ci::Document::kQualificationCertificateElectronic,
           ci::Document::kQualificationNotice, ci::Document::kMynaPortalScreen,
-          ci::Document::kExpiredHealthInsuranceCard, ci::Document::kNone});
+          ci::Document::kHealthInsuranceCard, ci::Document::kNone});
   CheckRoundTrip<v1::VisitKind>(
       v1::VisitKind_descriptor(),
-      std::vector<ci::VisitKind>{ci::VisitKind::kFirstVisit, ci::VisitKind::kReturnVisit});
+      std::vector<ci::VisitKind>{ci::VisitKind::kFirstVisit, ci::VisitKind::kRevisit});
   CheckRoundTrip<v1::CheckInState>(
       v1::CheckInState_descriptor(),
       std::vector<ci::CheckInState>{ci::CheckInState::kWaiting, ci::CheckInState::kVerified,
@@ -91,14 +91,17 @@ TEST_CASE("check-in enums map to their proto values and back") {
       ci::InformationKind::kPrescription,    ci::InformationKind::kCausativeDrugs};
   CheckRoundTrip<v1::InformationKind>(v1::InformationKind_descriptor(), kinds);
 
-  // The proto names are the core's stable names (Document spells its own; see the header).
+  // Every proto name is the enum's prefix + the core's stable name.
   CHECK(v1::Channel_Name(api::ToProto(ci::Channel::kGenericReader)) ==
-        ci::ToString(ci::Channel::kGenericReader));
+        "CHANNEL_" + std::string(ci::ToString(ci::Channel::kGenericReader)));
   CHECK(v1::CheckInState_Name(api::ToProto(ci::CheckInState::kNeedsFallback)) ==
-        ci::ToString(ci::CheckInState::kNeedsFallback));
-  for (auto kind : kinds) CHECK(v1::InformationKind_Name(api::ToProto(kind)) == ci::ToString(kind));
-  CHECK(api::ToProto(ci::Document::kCertificateCard) == v1::QUALIFICATION_CERTIFICATE_CARD);
-  CHECK(api::ToProto(ci::Document::kNone) == v1::NO_DOCUMENT);
+        "CHECK_IN_STATE_" + std::string(ci::ToString(ci::CheckInState::kNeedsFallback)));
+  for (auto kind : kinds) {
+    CHECK(v1::InformationKind_Name(api::ToProto(kind)) ==
+          "INFORMATION_KIND_" + std::string(ci::ToString(kind)));
+  }
+  CHECK(api::ToProto(ci::Document::kQualificationCertificateCard) == v1::DOCUMENT_QUALIFICATION_CERTIFICATE_CARD);
+  CHECK(api::ToProto(ci::Document::kNone) == v1::DOCUMENT_NONE);
 }
 
 TEST_CASE("a check-in view with every field set maps to a CheckIn with every field set") {
@@ -110,12 +113,12 @@ TEST_CASE("a check-in view with every field set maps to a CheckIn with every fie
   r.channel = ci::Channel::kGenericReader;
   r.documents = {ci::Document::kMyNumberCard, ci::Document::kQualificationNotice};
   r.path = ci::VerificationPath::kMyNumberCard;
-  r.visit = {ci::VisitKind::kReturnVisit, 3, "P-77"};
+  r.visit = {ci::VisitKind::kRevisit, 3, "P-77"};
   r.staff_notes_ja = {"お知らせは不要です。"};
   r.certificate = core::card::CertificateStatus::kExpiredInGrace;
   r.keys.card_key = "ck-1";
   r.state = ci::CheckInState::kNeedsFallback;
-  r.cause = ci::FallbackCause::kValidityInvalid;
+  r.cause = ci::FallbackCause::kResultInvalid;
   r.scope = ci::InformationScope::kInsuranceOnly;
   r.reason = "VALIDITY_INVALID";
   r.message = "invalid";
@@ -149,15 +152,15 @@ TEST_CASE("a check-in view with every field set maps to a CheckIn with every fie
   CHECK(c.check_in_id() == "ci_1");
   CHECK(c.day() == "2026-03-02");
   CHECK(c.desk_id() == "desk-1");
-  CHECK(c.channel() == v1::GENERIC_READER);
+  CHECK(c.channel() == v1::CHANNEL_GENERIC_READER);
   REQUIRE(c.documents_size() == 2);
-  CHECK(c.documents(1) == v1::QUALIFICATION_NOTICE);
+  CHECK(c.documents(1) == v1::DOCUMENT_QUALIFICATION_NOTICE);
   CHECK(c.verification_path() == "MY_NUMBER_CARD");
-  CHECK(c.visit().kind() == v1::RETURN_VISIT);
+  CHECK(c.visit().kind() == v1::VISIT_KIND_REVISIT);
   CHECK(c.visit().real_days_this_month() == 3);
   CHECK(c.visit().patient_id() == "P-77");
-  CHECK(c.state() == v1::NEEDS_FALLBACK);
-  CHECK(c.fallback_cause() == "VALIDITY_INVALID");
+  CHECK(c.state() == v1::CHECK_IN_STATE_NEEDS_FALLBACK);
+  CHECK(c.fallback_cause() == v1::FALLBACK_CAUSE_RESULT_INVALID);
   CHECK(c.information_scope() == "INSURANCE_ONLY");
   CHECK(c.reason() == "VALIDITY_INVALID");
   CHECK(c.message() == "invalid");
@@ -205,14 +208,14 @@ TEST_CASE("consent status and access decisions map every field") {
   CHECK(UnsetFields(s).empty());
   CHECK(s.information_scope() == "FULL");
   REQUIRE(s.consents_size() == 2);
-  CHECK(s.consents(0).kind() == v1::MEDICATION);
+  CHECK(s.consents(0).kind() == v1::INFORMATION_KIND_MEDICATION);
   CHECK(s.consents(0).flag() == "GIVEN");
   CHECK(api::FromTimestamp(s.consents(0).available_until()) == kAt + std::chrono::hours(24));
   CHECK_FALSE(s.consents(1).has_consent_time());
   CHECK(s.oral_consents(0).staff_id() == "staff-9");
   CHECK(api::FromTimestamp(s.oral_consents(0).withdrawn_at()) == kAt + std::chrono::hours(1));
   REQUIRE(s.withdrawals_size() == 1);
-  CHECK(s.withdrawals(0).kind() == v1::MEDICATION);
+  CHECK(s.withdrawals(0).kind() == v1::INFORMATION_KIND_MEDICATION);
   CHECK(api::FromTimestamp(s.withdrawals(0).at()) == kAt + std::chrono::hours(2));
 
   app::AccessOutcome outcome;
@@ -230,9 +233,9 @@ TEST_CASE("consent status and access decisions map every field") {
 TEST_CASE("a StartCheckInRequest maps to the use case's input") {
   v1::StartCheckInRequest req;
   req.set_desk_id("desk-1");
-  req.set_channel(v1::DOCUMENT_QUERY);
-  req.add_documents(v1::QUALIFICATION_CERTIFICATE_POSTCARD);
-  req.mutable_visit()->set_kind(v1::RETURN_VISIT);
+  req.set_channel(v1::CHANNEL_DOCUMENT_QUERY);
+  req.add_documents(v1::DOCUMENT_QUALIFICATION_CERTIFICATE_POSTCARD);
+  req.mutable_visit()->set_kind(v1::VISIT_KIND_REVISIT);
   req.mutable_visit()->set_real_days_this_month(2);
   req.mutable_visit()->set_patient_id("P-1");
   req.mutable_holdings()->set_qualification_certificate(true);
@@ -247,8 +250,8 @@ TEST_CASE("a StartCheckInRequest maps to the use case's input") {
   CHECK(in->client_key == "vendor/req-1");
   CHECK(in->desk_id == "desk-1");
   CHECK(in->channel == ci::Channel::kDocumentQuery);
-  CHECK(in->documents == std::vector<ci::Document>{ci::Document::kCertificatePostcard});
-  CHECK(in->visit.kind == ci::VisitKind::kReturnVisit);
+  CHECK(in->documents == std::vector<ci::Document>{ci::Document::kQualificationCertificatePostcard});
+  CHECK(in->visit.kind == ci::VisitKind::kRevisit);
   CHECK(in->visit.real_days_this_month == 2);
   CHECK(in->visit.patient_id == "P-1");
   CHECK_FALSE(in->holdings.my_number_insurance.has_value());
@@ -263,7 +266,7 @@ TEST_CASE("a StartCheckInRequest maps to the use case's input") {
   CHECK_FALSE(in->reference_number.has_value());
 
   SECTION("a face check-in's birth date is a key, not a query") {
-    req.set_channel(v1::FACE_READER);
+    req.set_channel(v1::CHANNEL_FACE_READER);
     req.clear_identifiers();
     auto face = api::FromProto(req, "vendor/req-2");
     REQUIRE(face);
@@ -293,7 +296,7 @@ TEST_CASE("a ListCheckInsRequest maps to a filter") {
   CHECK(all->limit == 200);
   CHECK(api::LookupKinds(all->patient).empty());
 
-  req.set_state(v1::WAITING);
+  req.set_state(v1::CHECK_IN_STATE_WAITING);
   req.set_name_kana("ヤマダ");
   req.set_birth_date("1980-04-01");
   req.set_limit(5);

@@ -44,14 +44,14 @@ TEST_CASE("checkin: result outcomes", "[checkin]") {
       {"valid", Result("1"), CheckInState::kVerified, std::nullopt, "ELIGIBILITY_VALID"},
       {"valid unregistered", Result("6"), CheckInState::kVerified, std::nullopt,
        "ELIGIBILITY_VALID"},
-      {"validity 2", Result("2"), CheckInState::kNeedsFallback, FallbackCause::kValidityInvalid,
+      {"validity 2", Result("2"), CheckInState::kNeedsFallback, FallbackCause::kResultInvalid,
        "ELIGIBILITY_INVALID"},
       {"validity 3", Result("3"), CheckInState::kNeedsFallback,
-       FallbackCause::kValidityInvalidNewer, "ELIGIBILITY_INVALID_NEWER_EXISTS"},
+       FallbackCause::kResultInvalidNewerExists, "ELIGIBILITY_INVALID_NEWER_EXISTS"},
       {"validity 4", Result("4", 0), CheckInState::kNeedsFallback,
-       FallbackCause::kValidityNoRecord, "ELIGIBILITY_NO_RECORD"},
+       FallbackCause::kResultNoRecord, "ELIGIBILITY_NO_RECORD"},
       {"validity 5", Result("5", 2), CheckInState::kNeedsFallback,
-       FallbackCause::kValidityMultiple, "ELIGIBILITY_MULTIPLE"},
+       FallbackCause::kResultMultiple, "ELIGIBILITY_MULTIPLE"},
       {"unknown validity", Result("9"), CheckInState::kNeedsFallback,
        FallbackCause::kProcessingError, "ELIGIBILITY_PROCESSING_ERROR"},
       {"abnormal segment", Result("1", 1, "2"), CheckInState::kNeedsFallback,
@@ -111,18 +111,40 @@ TEST_CASE("checkin: certificate state from a generic-reader tap", "[checkin]") {
   CHECK(expired.reason == "CERTIFICATE_EXPIRED");
   // In grace with an invalid result: fallback for the validity, grace notice kept.
   const Outcome grace_invalid = DecideResult(Result("2"), CertificateStatus::kExpiredInGrace);
-  CHECK(grace_invalid.cause == FallbackCause::kValidityInvalid);
+  CHECK(grace_invalid.cause == FallbackCause::kResultInvalid);
   REQUIRE(grace_invalid.notices.size() == 1);
   CHECK(DecideResult(Result("1"), CertificateStatus::kExpiredInGrace).reason ==
         "ELIGIBILITY_VALID_INSURANCE_ONLY");
 }
 
 TEST_CASE("checkin: read failures", "[checkin]") {
-  CHECK(DecideReadFailure(ReadFailure::kIcUnreadable).cause == FallbackCause::kIcUnreadable);
-  CHECK(DecideReadFailure(ReadFailure::kReaderTrouble).cause == FallbackCause::kReaderTrouble);
-  CHECK(DecideReadFailure(ReadFailure::kUpstreamUnavailable).cause ==
-        FallbackCause::kUpstreamUnavailable);
-  CHECK(ToString(FallbackCause::kValidityInvalidNewer) == "VALIDITY_INVALID_NEWER_EXISTS");
+  const ArrivalContext card_tap{Channel::kGenericReader, {Document::kMyNumberCard}};
+  CHECK(DecideReadFailure(ReadFailure::kIcUnreadable, card_tap).cause ==
+        FallbackCause::kIcUnreadable);
+  CHECK(DecideReadFailure(ReadFailure::kUpstreamUnavailable, card_tap).cause ==
+        FallbackCause::kNetworkError);
+  CHECK(DecideReadFailure(ReadFailure::kNoDocument, {Channel::kManual, {}}).cause ==
+        FallbackCause::kNoDocument);
+  CHECK(ToString(FallbackCause::kResultInvalidNewerExists) == "RESULT_INVALID_NEWER_EXISTS");
+}
+
+// The shared cause names the reader that failed: the face reader, the generic reader that reads
+// smartphones (a smartphone without the card), or else the terminal side.
+TEST_CASE("checkin: a failing reader is named by the arrival", "[checkin]") {
+  const auto cause = [](Channel channel, DocumentSet presented) {
+    const auto o = DecideReadFailure(ReadFailure::kReaderTrouble, {channel, presented});
+    CHECK(o.reason == "READER_TROUBLE");
+    CHECK(o.target == CheckInState::kNeedsFallback);
+    return o.cause;
+  };
+  CHECK(cause(Channel::kFaceReader, {Document::kMyNumberCard}) ==
+        FallbackCause::kFaceReaderWontStart);
+  CHECK(cause(Channel::kGenericReader, {Document::kMyNumberSmartphone}) ==
+        FallbackCause::kGenericReaderBroken);
+  CHECK(cause(Channel::kGenericReader, {Document::kMyNumberCard, Document::kMyNumberSmartphone}) ==
+        FallbackCause::kTerminalTrouble);
+  CHECK(cause(Channel::kGenericReader, {Document::kMyNumberCard}) ==
+        FallbackCause::kTerminalTrouble);
 }
 
 TEST_CASE("checkin: state machine transitions produce events", "[checkin]") {
@@ -183,21 +205,21 @@ TEST_CASE("checkin: transition table", "[checkin]") {
 
 TEST_CASE("checkin: fallback, then verified or cancelled", "[checkin]") {
   auto m = CheckInMachine::Start(kT0);
-  auto fb = m.Apply(DecideReadFailure(ReadFailure::kUpstreamUnavailable), kT0);
+  auto fb = m.Apply(DecideReadFailure(ReadFailure::kUpstreamUnavailable, {}), kT0);
   REQUIRE(fb.ok());
-  CHECK((*fb)->cause == FallbackCause::kUpstreamUnavailable);
-  CHECK(m.fallback_cause() == FallbackCause::kUpstreamUnavailable);
+  CHECK((*fb)->cause == FallbackCause::kNetworkError);
+  CHECK(m.fallback_cause() == FallbackCause::kNetworkError);
   // A second fallback is refused; the cause stays.
-  auto again = m.Apply(DecideReadFailure(ReadFailure::kIcUnreadable), kT0);
+  auto again = m.Apply(DecideReadFailure(ReadFailure::kIcUnreadable, {}), kT0);
   REQUIRE_FALSE(again.ok());
-  CHECK(m.fallback_cause() == FallbackCause::kUpstreamUnavailable);
+  CHECK(m.fallback_cause() == FallbackCause::kNetworkError);
   // Upstream came back: verified.
   auto ok = m.Apply(DecideResult(Result("1")), kT0 + std::chrono::minutes(3));
   REQUIRE(ok.ok());
   CHECK(m.state() == CheckInState::kVerified);
   CHECK_FALSE(m.fallback_cause().has_value());
 
-  auto c = CheckInMachine::Restore(CheckInState::kNeedsFallback, FallbackCause::kValidityNoRecord);
+  auto c = CheckInMachine::Restore(CheckInState::kNeedsFallback, FallbackCause::kResultNoRecord);
   CHECK(c.events().empty());
   auto cancelled = c.Cancel(kT0, "PATIENT_LEFT");
   REQUIRE(cancelled.ok());

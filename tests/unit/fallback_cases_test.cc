@@ -21,8 +21,9 @@
 
 #include "app/executor.h"
 #include "app/fallback_cases.h"
-#include "core/fallback/mem_case_store.h"
-#include "core/mem_store.h"
+#include "support/manual_clock.h"
+#include "support/mem_case_store.h"
+#include "support/mem_store.h"
 
 namespace {
 
@@ -33,7 +34,7 @@ namespace oqs = onshid::core::oqs;
 namespace ck = onshid::core::checkin;
 using json = nlohmann::json;
 using fb::Method;
-using C = fb::FailureCause;
+using C = fb::FallbackCause;
 using namespace std::chrono_literals;
 
 oqs::OqsDate D(const char* s) { return oqs::OqsDate::Parse(s).value(); }
@@ -42,27 +43,7 @@ oqs::OqsDate D(const char* s) { return oqs::OqsDate::Parse(s).value(); }
 const core::SystemTime kStart =
     std::chrono::sys_days{std::chrono::year{2025} / 12 / 10} + std::chrono::hours{1};
 
-class ManualClock final : public core::Clock {
- public:
-  explicit ManualClock(core::SystemTime t) : now_(t) {}
-  core::SystemTime Now() const override {
-    std::lock_guard lock(mu_);
-    return now_;
-  }
-  std::chrono::steady_clock::time_point SteadyNow() const override {
-    std::lock_guard lock(mu_);
-    return std::chrono::steady_clock::time_point{} +
-           std::chrono::duration_cast<std::chrono::steady_clock::duration>(now_ - kStart);
-  }
-  void Advance(std::chrono::system_clock::duration d) {
-    std::lock_guard lock(mu_);
-    now_ += d;
-  }
-
- private:
-  mutable std::mutex mu_;
-  core::SystemTime now_;
-};
+using onshid::testing::ManualClock;
 
 class SeqIds final : public core::IdSource {
  public:
@@ -193,8 +174,8 @@ struct Fixture {
     return std::move(v).value();
   }
 
-  fb::MemFallbackCaseStore store;
-  core::MemStore audit;
+  onshid::testing::MemFallbackCaseStore store;
+  onshid::testing::MemStore audit;
   FakeCheckIns checkins;
   ManualClock clock;
   SeqIds ids;
@@ -231,7 +212,7 @@ fb::KnownEligibility Known(fb::KnownEligibility::Source source, const char* insu
 fb::FallbackCase CardCase(C cause) {
   fb::FallbackCase c;
   c.cause = cause;
-  c.presented.my_number_card = true;
+  c.presented.Add(onshid::core::Document::kMyNumberCard);
   c.date = D("20251210");
   return c;
 }
@@ -332,14 +313,14 @@ app::CheckInView DocumentQueryCheckIn(const std::string& id) {
   v.record.id = id;
   v.record.day = "2025-12-10";
   v.record.channel = ck::Channel::kDocumentQuery;
-  v.record.documents = {ck::Document::kCertificateCard};
+  v.record.documents = {ck::Document::kQualificationCertificateCard};
   oqs::EligibilityQueryInput q;
   q.insurer_number = "06139992";
   q.insured_identification_number = "1234";
   q.birth_date = "19800115";
   v.record.query = q;
   v.record.state = ck::CheckInState::kNeedsFallback;
-  v.record.cause = ck::FallbackCause::kUpstreamUnavailable;
+  v.record.cause = ck::FallbackCause::kNetworkError;
   return v;
 }
 
@@ -398,15 +379,15 @@ TEST_CASE("fallback cases: opening by hand needs the inputs and is idempotent by
 
   SECTION("inputs the engine refuses are refused with the engine's fields") {
     auto input = CardCase(C::kIcUnreadable);
-    input.presented.my_number_card = false;  // a card cause without the card
-    input.presented.qualification_certificate = true;
+    input.presented.Remove(onshid::core::Document::kMyNumberCard);  // a card cause without the card
+    input.presented.Add(onshid::core::Document::kQualificationCertificateCard);
     input.actual_days = 0;
     app::OpenCaseInput in;
     in.input = input;
     const auto& e = Err(f.uc.Open(in, f.actor));
     CHECK(e.reason == "INVALID_FALLBACK_CASE");
     CHECK(Names(e, "actual_days"));
-    CHECK(Names(e, "presented.my_number_card"));
+    CHECK(Names(e, "presented"));
     auto rows = f.store.ListCases({});
     REQUIRE(rows.ok());
     CHECK(rows->empty());
@@ -470,7 +451,7 @@ TEST_CASE("fallback cases: a NEEDS_FALLBACK check-in opens one case; VERIFIED cl
   CHECK(v.reverify == app::ReverifyState::kQueued);
   CHECK(v.reverify_attempts == 0);
   CHECK(v.input.cause == C::kNetworkError);
-  CHECK(v.input.presented.qualification_certificate);
+  CHECK(v.input.presented.HasQualificationCertificate());
   CHECK(v.input.date == D("20251210"));
   // The age came from the query's birth date; whether the patient holds insurance now is a guess.
   CHECK(v.unconfirmed_facts == std::vector<std::string>{"has_valid_insurance_now"});
@@ -489,10 +470,10 @@ TEST_CASE("fallback cases: a NEEDS_FALLBACK check-in opens one case; VERIFIED cl
   face.record.day = "2025-12-10";
   face.record.channel = ck::Channel::kFaceReader;
   face.record.documents = {ck::Document::kMyNumberCard};
-  face.record.visit.kind = ck::VisitKind::kReturnVisit;
+  face.record.visit.kind = ck::VisitKind::kRevisit;
   face.record.visit.patient_id = "P-1";
   face.record.state = ck::CheckInState::kNeedsFallback;
-  face.record.cause = ck::FallbackCause::kReaderTrouble;
+  face.record.cause = ck::FallbackCause::kFaceReaderWontStart;
   f.checkins.Put(face);
   f.uc.OnCheckIn(face);
   app::CaseFilter by_checkin;

@@ -12,7 +12,7 @@ namespace fb = onshid::core::fallback;
 namespace oqs = onshid::core::oqs;
 using fb::ClaimRoute;
 using fb::Method;
-using C = fb::FailureCause;
+using C = fb::FallbackCause;
 
 namespace {
 
@@ -46,7 +46,7 @@ fb::InsuranceStatement Statement() {
 fb::ClaimOutcome Outcome(Method m, C cause = C::kNetworkError) {
   fb::ClaimOutcome o;
   o.input.cause = cause;
-  o.input.presented.my_number_card = true;
+  o.input.presented.Add(onshid::core::Document::kMyNumberCard);
   o.input.date = D("20251210");
   o.method_applied = m;
   return o;
@@ -87,10 +87,10 @@ TEST_CASE("methods that show an eligibility claim with it", "[fallback]") {
   };
   auto cert = Outcome(Method::kQualificationCertificate);
   cert.input.presented = {};
-  cert.input.presented.qualification_certificate = true;
+  cert.input.presented.Add(onshid::core::Document::kQualificationCertificateCard);
   auto provisional = Outcome(Method::kProvisionalQuery, C::kNoDocument);
   provisional.input.presented = {};
-  provisional.input.presented.health_insurance_card = true;
+  provisional.input.presented.Add(onshid::core::Document::kHealthInsuranceCard);
   const std::vector<Row> rows = {
       {"① portal", Outcome(Method::kPortalScreen)},
       {"② notice", Outcome(Method::kEligibilityNotice)},
@@ -239,28 +239,28 @@ TEST_CASE("不詳 only when its three conditions hold", "[fallback]") {
       {"資格確認書 only",
        [](fb::ClaimOutcome& o) {
          o.input.presented = {};
-         o.input.presented.qualification_certificate = true;
+         o.input.presented.Add(onshid::core::Document::kQualificationCertificateCard);
        },
-       "input.presented.my_number_card"},
+       "input.presented"},
       {"smartphone only",
        [](fb::ClaimOutcome& o) {
          o.input.presented = {};
-         o.input.presented.smartphone = true;
+         o.input.presented.Add(onshid::core::Document::kMyNumberSmartphone);
          o.input.facility.reads_smartphones = true;
        },
-       "input.presented.my_number_card"},
+       "input.presented"},
       {"no card at all",
        [](fb::ClaimOutcome& o) {
          o.input.cause = C::kNoDocument;
          o.input.presented = {};
        },
-       "input.presented.my_number_card"},
+       "input.presented"},
       {"newborn, registration unchecked",
        [](fb::ClaimOutcome& o) { o.input.newborn = fb::Newborn::kRegistrationUnchecked; },
        "input.newborn"},
       {"card and 資格確認書: the 資格確認書 stands alone",
-       [](fb::ClaimOutcome& o) { o.input.presented.qualification_certificate = true; },
-       "input.presented.qualification_certificate"},
+       [](fb::ClaimOutcome& o) { o.input.presented.Add(onshid::core::Document::kQualificationCertificateCard); },
+       "input.presented"},
       {"revisit → 口頭確認", [](fb::ClaimOutcome& o) { o.input.visit = fb::VisitKind::kRevisit; },
        "input.visit"},
       {"複数回受診 (実日数 2) → 事後確認", [](fb::ClaimOutcome& o) { o.input.actual_days = 2; },

@@ -17,7 +17,7 @@ namespace fb = onshid::core::fallback;
 namespace oqs = onshid::core::oqs;
 using fb::ClaimRoute;
 using fb::Method;
-using C = fb::FailureCause;
+using C = fb::FallbackCause;
 
 namespace {
 
@@ -47,11 +47,11 @@ class Given {
     c_.cause = cause;
     c_.date = D("20251210");
   }
-  Given& Card() { return Set(c_.presented.my_number_card); }
-  Given& Phone() { return Set(c_.presented.smartphone); }
-  Given& Certificate() { return Set(c_.presented.qualification_certificate); }
-  Given& HealthCard() { return Set(c_.presented.health_insurance_card); }
-  Given& Notice() { return Set(c_.presented.eligibility_notice); }
+  Given& Card() { return Present(onshid::core::Document::kMyNumberCard); }
+  Given& Phone() { return Present(onshid::core::Document::kMyNumberSmartphone); }
+  Given& Certificate() { return Present(onshid::core::Document::kQualificationCertificateCard); }
+  Given& HealthCard() { return Present(onshid::core::Document::kHealthInsuranceCard); }
+  Given& Notice() { return Present(onshid::core::Document::kQualificationNotice); }
   Given& Revisit() {
     c_.visit = fb::VisitKind::kRevisit;
     return *this;
@@ -97,6 +97,10 @@ class Given {
   operator fb::FallbackCase() const { return c_; }  // NOLINT(google-explicit-constructor)
 
  private:
+  Given& Present(onshid::core::Document document) {
+    c_.presented.Add(document);
+    return *this;
+  }
   Given& Set(bool& flag) {
     flag = true;
     return *this;
@@ -794,16 +798,16 @@ TEST_CASE("inconsistent cases are rejected with every field named", "[fallback]"
       {"実日数 32", Given(C::kNetworkError).Card().Days(32), {"actual_days"}},
       {"IC cause without the card",
        Given(C::kIcUnreadable).Phone().ReadsPhones(),
-       {"presented.my_number_card"}},
+       {"presented"}},
       {"identification cause with a 資格確認書 only",
        Given(C::kIdentificationFailed).Certificate(),
-       {"presented.my_number_card"}},
+       {"presented"}},
       {"face reader cause with a 資格確認書 only",
        Given(C::kFaceReaderWontStart).Certificate(),
        {"presented"}},
       {"smartphone cause with the card",
        Given(C::kSmartphoneNotSupported).Card(),
-       {"presented.smartphone"}},
+       {"presented"}},
       {"smartphone not supported where phones are read",
        Given(C::kSmartphoneNotSupported).Phone().ReadsPhones(),
        {"facility.reads_smartphones"}},
@@ -840,7 +844,7 @@ TEST_CASE("inconsistent cases are rejected with every field named", "[fallback]"
        {"newborn"}},
       {"several problems at once",
        Given(C::kIcUnreadable).Days(0).WithoutOqs(),
-       {"actual_days", "presented.my_number_card", "facility.oqs_available"}},
+       {"actual_days", "presented", "facility.oqs_available"}},
   };
   for (const auto& b : bad) {
     SECTION(b.name) {
@@ -865,8 +869,8 @@ TEST_CASE("names are stable and every enum value has one", "[fallback]") {
   }
   CHECK(fb::MethodName(Method::kPortalScreen) == "PORTAL_SCREEN");
   CHECK(fb::MethodNameJa(Method::kInsuranceStatement) == "被保険者資格申立書");
-  CHECK(fb::FailureCauseName(C::kTerminalError011) == "TERMINAL_ERROR_011");
-  CHECK(fb::FailureCauseName(C::kResultInvalidNewerExists) == "RESULT_INVALID_NEWER_EXISTS");
+  CHECK(onshid::core::ToString(C::kTerminalError011) == "TERMINAL_ERROR_011");
+  CHECK(onshid::core::ToString(C::kResultInvalidNewerExists) == "RESULT_INVALID_NEWER_EXISTS");
   CHECK(fb::ChargeName(fb::Charge::kFullSelfPay) == "FULL_SELF_PAY");
   CHECK(fb::ClaimRouteName(ClaimRoute::kOldEligibility) == "OLD_ELIGIBILITY");
   CHECK(fb::ClaimRouteNameJa(ClaimRoute::kUnknown) == "不詳");
@@ -880,21 +884,21 @@ TEST_CASE("the cause and the 旧資格 of an eligibility result", "[fallback]") 
     return r;
   };
   using V = oqs::QualificationValidity;
-  CHECK(fb::FailureCauseOf(with_validity(V::kInvalid)) == C::kResultInvalid);
-  CHECK(fb::FailureCauseOf(with_validity(V::kInvalidNewerExists)) == C::kResultInvalidNewerExists);
-  CHECK(fb::FailureCauseOf(with_validity(V::kNoRecord)) == C::kResultNoRecord);
-  CHECK(fb::FailureCauseOf(with_validity(V::kMultiple)) == C::kResultMultiple);
-  CHECK_FALSE(fb::FailureCauseOf(with_validity(V::kValid)));
-  CHECK_FALSE(fb::FailureCauseOf(with_validity(V::kValidUnregistered)));
-  CHECK_FALSE(fb::FailureCauseOf(oqs::EligibilityResult{}));
+  CHECK(fb::FallbackCauseOf(with_validity(V::kInvalid)) == C::kResultInvalid);
+  CHECK(fb::FallbackCauseOf(with_validity(V::kInvalidNewerExists)) == C::kResultInvalidNewerExists);
+  CHECK(fb::FallbackCauseOf(with_validity(V::kNoRecord)) == C::kResultNoRecord);
+  CHECK(fb::FallbackCauseOf(with_validity(V::kMultiple)) == C::kResultMultiple);
+  CHECK_FALSE(fb::FallbackCauseOf(with_validity(V::kValid)));
+  CHECK_FALSE(fb::FallbackCauseOf(with_validity(V::kValidUnregistered)));
+  CHECK_FALSE(fb::FallbackCauseOf(oqs::EligibilityResult{}));
   auto error = with_validity(V::kValid);
   error.processing_result_status =
       oqs::CodeValue<oqs::ProcessingResultStatus>{"2", oqs::ProcessingResultStatus::kError};
-  CHECK(fb::FailureCauseOf(error) == C::kProcessingError);
+  CHECK(fb::FallbackCauseOf(error) == C::kProcessingError);
   auto abnormal = oqs::EligibilityResult{};
   abnormal.header.segment_of_result =
       oqs::CodeValue<oqs::SegmentOfResult>{"3", oqs::SegmentOfResult::kAbnormal};
-  CHECK(fb::FailureCauseOf(abnormal) == C::kProcessingError);
+  CHECK(fb::FallbackCauseOf(abnormal) == C::kProcessingError);
 
   auto r = with_validity(V::kInvalidNewerExists);
   oqs::Qualification q;

@@ -24,7 +24,7 @@ namespace {
 using namespace onshid;
 namespace fb = core::fallback;
 namespace v1 = onshi::v1;
-using C = fb::FailureCause;
+using C = fb::FallbackCause;
 
 core::oqs::OqsDate D(const char* yyyymmdd) { return core::oqs::OqsDate::Parse(yyyymmdd).value(); }
 
@@ -57,13 +57,7 @@ auto Plain() {
   return [](Proto p) { return api::FromProto(p); };
 }
 
-const std::vector<C> kAllCauses = {
-    C::kCertificateExpired,   C::kIcUnreadable,           C::kIdentificationFailed,
-    C::kFaceReaderWontStart,  C::kNetworkError,           C::kTerminalTrouble,
-    C::kTerminalError011,     C::kSmartphoneNotSupported, C::kGenericReaderBroken,
-    C::kResultInvalid,        C::kResultInvalidNewerExists, C::kResultNoRecord,
-    C::kResultMultiple,       C::kProcessingError,        C::kNoDocument,
-    C::kNoOnlineVerification};
+const std::vector<C> kAllCauses(core::kAllFallbackCauses.begin(), core::kAllFallbackCauses.end());
 
 const std::vector<fb::ClaimRoute> kAllRoutes = {fb::ClaimRoute::kCurrent,
                                                 fb::ClaimRoute::kOldEligibility,
@@ -75,7 +69,9 @@ const std::vector<fb::ClaimRoute> kAllRoutes = {fb::ClaimRoute::kCurrent,
 fb::FallbackCase FullCase() {
   fb::FallbackCase c;
   c.cause = C::kCertificateExpired;
-  c.presented = {true, true, true, true, true};
+  c.presented = {core::Document::kMyNumberCard, core::Document::kMyNumberSmartphone,
+                 core::Document::kQualificationCertificateCard,
+                 core::Document::kHealthInsuranceCard, core::Document::kQualificationNotice};
   c.visit = fb::VisitKind::kRevisit;
   c.actual_days = 3;
   fb::KnownEligibility k;
@@ -103,7 +99,7 @@ fb::FallbackCase FullCase() {
 v1::FallbackCase MinimalProto(v1::FallbackCause cause) {
   v1::FallbackCase c;
   c.set_cause(cause);
-  c.set_visit(v1::FIRST_VISIT);
+  c.set_visit(v1::VISIT_KIND_FIRST_VISIT);
   c.set_age(v1::AGE_BRACKET_UNDER_70);
   return c;
 }
@@ -145,12 +141,11 @@ TEST_CASE("fallback enums map to their proto values and back", "[fallback_mappin
       std::vector<fb::Charge>{fb::Charge::kNormalRatio, fb::Charge::kFullSelfPay},
       Plain<v1::FallbackCharge>());
   CheckRoundTrip<v1::ClaimRoute>(v1::ClaimRoute_descriptor(), kAllRoutes, Plain<v1::ClaimRoute>());
-  // The visit reuses the check-in VisitKind; its other mapping (checkin_mapping.h) is for the
-  // check-in's own kind.
+  // The visit is the shared VisitKind (reception_mapping.h), the check-in's own.
   CheckRoundTrip<v1::VisitKind>(
       v1::VisitKind_descriptor(),
       std::vector<fb::VisitKind>{fb::VisitKind::kFirstVisit, fb::VisitKind::kRevisit},
-      [](v1::VisitKind k) { return api::FallbackVisitFromProto(k); });
+      Plain<v1::VisitKind>());
 
   // UNSPECIFIED: refused, except NewbornStatus (not stated = not a newborn).
   CHECK_FALSE(api::FromProto(v1::FALLBACK_CAUSE_UNSPECIFIED).has_value());
@@ -159,7 +154,7 @@ TEST_CASE("fallback enums map to their proto values and back", "[fallback_mappin
   CHECK_FALSE(api::FromProto(v1::FALLBACK_METHOD_UNSPECIFIED).has_value());
   CHECK_FALSE(api::FromProto(v1::FALLBACK_CHARGE_UNSPECIFIED).has_value());
   CHECK_FALSE(api::FromProto(v1::CLAIM_ROUTE_UNSPECIFIED).has_value());
-  CHECK_FALSE(api::FallbackVisitFromProto(v1::VISIT_KIND_UNSPECIFIED).has_value());
+  CHECK_FALSE(api::FromProto(v1::VISIT_KIND_UNSPECIFIED).has_value());
   CHECK(api::FromProto(v1::NEWBORN_STATUS_UNSPECIFIED) == std::optional(fb::Newborn::kNo));
 }
 
@@ -167,7 +162,7 @@ TEST_CASE("fallback proto enum names are the engine's stable names with a prefix
           "[fallback_mapping]") {
   for (C c : kAllCauses) {
     CHECK(v1::FallbackCause_Name(api::ToProto(c)) ==
-          "FALLBACK_CAUSE_" + std::string(fb::FailureCauseName(c)));
+          "FALLBACK_CAUSE_" + std::string(core::ToString(c)));
   }
   for (fb::Method m : fb::kAllMethods) {
     CHECK(v1::FallbackMethod_Name(api::ToProto(m)) ==
@@ -186,7 +181,7 @@ TEST_CASE("a fallback case maps to its proto and back with every field", "[fallb
   const fb::FallbackCase c = FullCase();
   const v1::FallbackCase p = api::ToProto(c);
   CHECK(p.cause() == v1::FALLBACK_CAUSE_CERTIFICATE_EXPIRED);
-  CHECK(p.visit() == v1::RETURN_VISIT);
+  CHECK(p.visit() == v1::VISIT_KIND_REVISIT);
   CHECK(p.actual_days() == 3);
   CHECK(p.date() == "2026-01-15");
   CHECK(p.certificate_expiry() == "2025-09-30");
@@ -240,7 +235,7 @@ TEST_CASE("absent optional fields take the engine's defaults, the date today",
   CHECK_FALSE(c->facility.reads_smartphones);
   CHECK_FALSE(c->facility.emergency_mode_active);
   CHECK(c->newborn == fb::Newborn::kNo);
-  CHECK(c->presented.Nothing());
+  CHECK(c->presented.Empty());
   CHECK(c->known_eligibilities.empty());
   CHECK_FALSE(c->certificate_expiry.has_value());
 
@@ -248,7 +243,7 @@ TEST_CASE("absent optional fields take the engine's defaults, the date today",
   v1::EvaluateOptionsRequest req;
   REQUIRE(google::protobuf::util::JsonStringToMessage(
               R"({"fallbackCase": {"cause": "FALLBACK_CAUSE_RESULT_INVALID",
-                  "presented": {"myNumberCard": true}, "visit": "RETURN_VISIT",
+                  "presented": ["DOCUMENT_MY_NUMBER_CARD"], "visit": "VISIT_KIND_REVISIT",
                   "actualDays": 2, "hasValidInsuranceNow": false,
                   "facility": {"oqsAvailable": true, "readsSmartphones": true},
                   "knownEligibilities": [{"source": "KNOWN_ELIGIBILITY_SOURCE_INVALID_RESULT",
@@ -259,7 +254,7 @@ TEST_CASE("absent optional fields take the engine's defaults, the date today",
   auto j = api::FromProto(req.fallback_case(), kToday);
   REQUIRE(j);
   CHECK(j->cause == C::kResultInvalid);
-  CHECK(j->presented.my_number_card);
+  CHECK(j->presented.HasMyNumberCard());
   CHECK(j->visit == fb::VisitKind::kRevisit);
   CHECK(j->actual_days == 2);
   CHECK_FALSE(j->has_valid_insurance_now);
@@ -334,14 +329,14 @@ TEST_CASE("engine errors keep their reason and gain the proto path", "[fallback_
   CHECK(e.reason == "INVALID_FALLBACK_CASE");
   CHECK(e.kind == core::ErrorKind::kInvalidArgument);
   CHECK(Fields(e) == std::vector<std::string>{"fallback_case.actual_days",
-                                              "fallback_case.presented.my_number_card"});
+                                              "fallback_case.presented"});
   CHECK(e.message_ja.rfind("代替確認の入力内容に矛盾があります。", 0) == 0);
   CHECK(e.message_ja.find("実日数") != std::string::npos);
   CHECK(e.message_ja.find("提示された書類") != std::string::npos);
 
   // Within the certificate's grace: no fallback needed.
   auto g = MinimalProto(v1::FALLBACK_CAUSE_CERTIFICATE_EXPIRED);
-  g.mutable_presented()->set_my_number_card(true);
+  g.add_presented(v1::DOCUMENT_MY_NUMBER_CARD);
   g.set_date("2025-12-10");
   g.set_certificate_expiry("2025-10-19");
   auto gc = api::FromProto(g, kToday);
@@ -363,7 +358,7 @@ TEST_CASE("engine errors keep their reason and gain the proto path", "[fallback_
 TEST_CASE("a decision maps to the response in the engine's order", "[fallback_mapping]") {
   // Smartphone only at a facility that cannot read phones: ① is the only method.
   auto p = MinimalProto(v1::FALLBACK_CAUSE_SMARTPHONE_NOT_SUPPORTED);
-  p.mutable_presented()->set_smartphone(true);
+  p.add_presented(v1::DOCUMENT_MY_NUMBER_SMARTPHONE);
   p.set_date("2026-02-10");
   p.set_age(v1::AGE_BRACKET_70_TO_74);
   auto c = api::FromProto(p, kToday);
@@ -949,7 +944,7 @@ TEST_CASE("a case view maps to the record with every field", "[fallback_mapping]
   const core::SystemTime t0 = core::SystemTime{} + 1770000000s;
 
   auto p = MinimalProto(v1::FALLBACK_CAUSE_RESULT_INVALID);
-  p.mutable_presented()->set_my_number_card(true);
+  p.add_presented(v1::DOCUMENT_MY_NUMBER_CARD);
   p.set_date("2026-02-10");
   auto* k = p.add_known_eligibilities();
   k->set_source(v1::KNOWN_ELIGIBILITY_SOURCE_INVALID_RESULT);

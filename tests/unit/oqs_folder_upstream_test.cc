@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "oqs_folder/encoding.h"
+#include "support/manual_clock.h"
 #include "support/mem_upstream_journal.h"
 
 namespace onshid::oqs_folder {
@@ -37,28 +38,7 @@ using namespace std::chrono_literals;
 
 constexpr auto kDeadline = 10s;
 
-class FakeClock final : public core::Clock {
- public:
-  core::SystemTime Now() const override {
-    std::lock_guard lock(mu_);
-    return now_;
-  }
-  std::chrono::steady_clock::time_point SteadyNow() const override {
-    return std::chrono::steady_clock::now();
-  }
-  void Set(core::SystemTime t) {
-    std::lock_guard lock(mu_);
-    now_ = t;
-  }
-  void Advance(std::chrono::seconds d) {
-    std::lock_guard lock(mu_);
-    now_ += d;
-  }
-
- private:
-  mutable std::mutex mu_;
-  core::SystemTime now_{};
-};
+using testing::ManualClock;
 
 // 2026-11-20T15:30:00Z = 2026-11-21 00:30 in Japan: file names and archive dirs use 20261121.
 core::SystemTime TestEpoch() {
@@ -286,7 +266,7 @@ struct Env {
   fs::path root;
   fs::path folder;
   OqsFolderOptions options;
-  FakeClock clock;
+  ManualClock clock;
   testing::MemUpstreamJournal own_journal;
   testing::MemUpstreamJournal& journal;
   Recorder recorder;

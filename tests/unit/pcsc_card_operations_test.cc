@@ -15,6 +15,7 @@
 #include "pcsc/card_operations.h"
 #include "pcsc/card_session.h"
 #include "pcsc/jpki_protocol.h"
+#include "support/manual_clock.h"
 
 namespace {
 
@@ -79,13 +80,11 @@ class ScriptedChannel final : public onshid::pcsc::CardChannel {
   std::vector<Bytes> unexpected_;
 };
 
-class FixedClock final : public onshid::core::Clock {
- public:
-  onshid::core::SystemTime Now() const override { return now; }
-  std::chrono::steady_clock::time_point SteadyNow() const override { return {}; }
-  onshid::core::SystemTime now = onshid::core::SystemTime(
-      std::chrono::sys_days(std::chrono::year{2026} / 6 / 15).time_since_epoch());
-};
+using onshid::testing::ManualClock;
+
+// The tests' "now" (2026-06-15 00:00 UTC); the unit PKI's certificates are valid around it.
+const onshid::core::SystemTime kNow = onshid::core::SystemTime(
+    std::chrono::sys_days(std::chrono::year{2026} / 6 / 15).time_since_epoch());
 
 // A small self-issued PKI: one CA key, one user key, created once.
 struct UnitPki {
@@ -106,7 +105,7 @@ struct UnitPki {
     X509_set_subject_name(x, n);
     X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
     X509_NAME_free(n);
-    const time_t base = std::chrono::system_clock::to_time_t(FixedClock().now);
+    const time_t base = std::chrono::system_clock::to_time_t(kNow);
     ASN1_TIME_set(X509_getm_notBefore(x), base + from);
     ASN1_TIME_set(X509_getm_notAfter(x), base + to);
     X509_set_pubkey(x, subject_key);
@@ -184,7 +183,7 @@ void ScriptCertificateRead(ScriptedChannel& ch, const Bytes& der) {
   }
 }
 
-CardOperations MakeOps(const FixedClock& clock, std::size_t max_cert = 4096) {
+CardOperations MakeOps(const ManualClock& clock, std::size_t max_cert = 4096) {
   onshid::pcsc::CardOperationsConfig config;
   auto anchors = std::make_shared<onshid::pcsc::TrustAnchors>();
   const Bytes ca = Pki().CaDer();
@@ -200,7 +199,7 @@ Pin MakePin(const char* d) { return std::move(Pin::Parse(d).value()); }
 }  // namespace
 
 TEST_CASE("pcsc: inspect a card reads token and certificate and classifies it", "[card][pcsc]") {
-  FixedClock clock;
+  ManualClock clock{kNow};
   auto ops = MakeOps(clock);
   const Bytes der = Pki().UserCertDer();
   ScriptedChannel ch;
@@ -223,7 +222,7 @@ TEST_CASE("pcsc: inspect a card reads token and certificate and classifies it", 
 }
 
 TEST_CASE("pcsc: inspect of a smartphone reports that the PIN is needed", "[card][pcsc]") {
-  FixedClock clock;
+  ManualClock clock{kNow};
   auto ops = MakeOps(clock);
   ScriptedChannel ch;
   ch.Expect(kSelectJpki, kOk);
@@ -238,7 +237,7 @@ TEST_CASE("pcsc: inspect of a smartphone reports that the PIN is needed", "[card
 }
 
 TEST_CASE("pcsc: inspect maps 6982 on the certificate to PIN-needed", "[card][pcsc]") {
-  FixedClock clock;
+  ManualClock clock{kNow};
   auto ops = MakeOps(clock);
   ScriptedChannel ch;
   ch.Expect(kSelectJpki, kOk);
@@ -252,7 +251,7 @@ TEST_CASE("pcsc: inspect maps 6982 on the certificate to PIN-needed", "[card][pc
 }
 
 TEST_CASE("pcsc: inspect failure paths", "[card][pcsc]") {
-  FixedClock clock;
+  ManualClock clock{kNow};
   auto ops = MakeOps(clock, 2048);
   ScriptedChannel ch;
   std::string reason;
@@ -295,7 +294,7 @@ TEST_CASE("pcsc: inspect failure paths", "[card][pcsc]") {
 }
 
 TEST_CASE("pcsc: certificate DER length handling", "[card][pcsc]") {
-  FixedClock clock;
+  ManualClock clock{kNow};
   auto ops = MakeOps(clock, 2048);
   ScriptedChannel ch;
   ch.Expect(kSelectJpki, kOk);
@@ -352,7 +351,7 @@ TEST_CASE("pcsc: TLV length parser", "[card][pcsc]") {
 }
 
 TEST_CASE("pcsc: PIN status and verify status words", "[card][pcsc]") {
-  FixedClock clock;
+  ManualClock clock{kNow};
   auto ops = MakeOps(clock);
   ScriptedChannel ch;
   ch.Expect(kSelectJpki, kOk);
@@ -422,7 +421,7 @@ TEST_CASE("pcsc: PIN status and verify status words", "[card][pcsc]") {
 }
 
 TEST_CASE("pcsc: sign a challenge and verify the signature", "[card][pcsc]") {
-  FixedClock clock;
+  ManualClock clock{kNow};
   auto ops = MakeOps(clock);
   const Bytes der = Pki().UserCertDer();
   const Bytes challenge = {'n', 'o', 'n', 'c', 'e'};
@@ -460,7 +459,7 @@ TEST_CASE("pcsc: sign a challenge and verify the signature", "[card][pcsc]") {
 }
 
 TEST_CASE("pcsc: basic information", "[card][pcsc]") {
-  FixedClock clock;
+  ManualClock clock{kNow};
   auto ops = MakeOps(clock);
   ScriptedChannel ch;
   ch.Expect(H("00A4040C0AD3921000310001010408"), kOk);

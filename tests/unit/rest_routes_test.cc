@@ -270,6 +270,12 @@ TEST_CASE("BuildRequestMessage: path bindings and query parameters", "[rest_rout
     CHECK(req.kind() == onshid::test::KIND_SMALL);
   }
 
+  SECTION("enum without its prefix") {
+    ThingRequest req;
+    REQUIRE(BuildRequestMessage(MustMatch(table, "GET", "/v1/things"), "kind=LARGE", "", &req).ok());
+    CHECK(req.kind() == onshid::test::KIND_LARGE);
+  }
+
   auto bad_query = [&](const std::string& path, const std::string& query,
                        const std::string& field) {
     INFO(query);
@@ -292,6 +298,7 @@ TEST_CASE("BuildRequestMessage: path bindings and query parameters", "[rest_rout
     bad_query("/v1/things", "big=-1", "big");
     bad_query("/v1/things", "include_deleted=yes", "include_deleted");
     bad_query("/v1/things", "kind=KIND_HUGE", "kind");
+    bad_query("/v1/things", "kind=HUGE", "kind");
     bad_query("/v1/things", "since=yesterday", "since");
     bad_query("/v1/things", "page_size=1&page_size=2", "page_size");
     bad_query("/v1/things", "thing=x", "thing");          // message field

@@ -4,17 +4,17 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/mem_store.h"
+#include "support/mem_store.h"
 
 namespace onshid {
 namespace {
 
 TEST_CASE("MemStore contract", "[store][contract]") {
-  testing::RunStoreContract([] { return std::make_unique<core::MemStore>(1); });
+  testing::RunStoreContract([] { return std::make_unique<testing::MemStore>(1); });
 }
 
 TEST_CASE("MemStore reports DATABASE_UNAVAILABLE while unreachable", "[store]") {
-  core::MemStore store(1);
+  testing::MemStore store(1);
   store.SetReachable(false);
   auto ping = store.Ping();
   REQUIRE_FALSE(ping.ok());

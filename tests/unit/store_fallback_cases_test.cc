@@ -3,20 +3,20 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/fallback/mem_case_store.h"
 #include "support/fallback_case_store_contract.h"
+#include "support/mem_case_store.h"
 
 namespace onshid {
 namespace {
 
 TEST_CASE("MemFallbackCaseStore contract", "[fallback_case_store][contract]") {
-  core::fallback::MemFallbackCaseStore store;  // a new one for every section
+  testing::MemFallbackCaseStore store;  // a new one for every section
   testing::RunFallbackCaseStoreContract(store, [&] { return store.events(); });
 }
 
 TEST_CASE("MemFallbackCaseStore reports DATABASE_UNAVAILABLE while unreachable",
           "[fallback_case_store]") {
-  core::fallback::MemFallbackCaseStore store;
+  testing::MemFallbackCaseStore store;
   store.SetReachable(false);
   auto got = store.GetCase("fb_1");
   REQUIRE_FALSE(got.ok());

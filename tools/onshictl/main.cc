@@ -23,6 +23,7 @@
 #include "onshi/v1/fallback.grpc.pb.h"
 #include "onshi/v1/readers.grpc.pb.h"
 #include "onshi/v1/system.grpc.pb.h"
+#include "api/enum_mapping.h"
 #include "app/token_hash.h"
 #include "onshid/version.h"
 
@@ -87,12 +88,12 @@ void Usage(std::ostream& out) {
          "                      remaining tries of the card's PIN (no PIN is sent)\n"
          "                      READER: a name from `onshictl readers` (quote it: it has spaces)\n"
          "  checkin start --desk D --channel face|document|reader|manual [--document DOC ...]\n"
-         "        [--visit first|return] [--patient-id P] [--real-days N]\n"
+         "        [--visit first|revisit] [--patient-id P] [--real-days N]\n"
          "        [--insurer N --symbol S --number N --branch NN] [--birth-date YYYY-MM-DD]\n"
          "        [--limit-consent] [--holds-my-number yes|no] [--holds-certificate yes|no]\n"
          "        [--reader NAME] [--kana KANA] [--reference REF]\n"
          "                      start a check-in (受付); DOC e.g. MY_NUMBER_CARD,\n"
-         "                      QUALIFICATION_CERTIFICATE_CARD, EXPIRED_HEALTH_INSURANCE_CARD\n"
+         "                      QUALIFICATION_CERTIFICATE_CARD, HEALTH_INSURANCE_CARD\n"
          "  checkin get ID      one check-in\n"
          "  checkin list [--day YYYY-MM-DD] [--desk D] [--state S] [--patient-id P]\n"
          "                      a day's check-ins (default today), or a patient's (newest first)\n"
@@ -106,7 +107,7 @@ void Usage(std::ostream& out) {
          "                      may KIND (e.g. MEDICATION) be shown? exit 0 allowed, 3 denied\n"
          "  consent oral ID --staff S\n"
          "                      record the patient's 口頭同意 (causative drugs only)\n"
-         "  fallback evaluate --cause CAUSE [--document DOC ...] [--visit first|return]\n"
+         "  fallback evaluate --cause CAUSE [--document DOC ...] [--visit first|revisit]\n"
          "        [--real-days N] [--date YYYY-MM-DD] [--age under70|70to74|kouki]\n"
          "        [--newborn registered|not-registered|unchecked]\n"
          "        [--known past-visits|invalid-result ...] [--no-insurance-now] [--no-oqs]\n"
@@ -609,11 +610,39 @@ int Unary(const Options& o, Stub& stub,
   return 0;
 }
 
-// An enum flag's value: the proto value name in any case, '-' for '_' ("my-number-card"), or one
-// of `aliases` (short names). Exits with a usage error listing the names otherwise.
+// The values of `d` without the enum's own prefix, lower-case with '-' ("network-error"), each
+// with its full name: what the enum flags accept and what a usage error lists.
+std::vector<std::pair<std::string, std::string>> ShortNames(
+    const google::protobuf::EnumDescriptor* d) {
+  const std::string prefix = onshid::api::EnumValuePrefix(d);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (int i = 1; i < d->value_count(); ++i) {
+    const std::string& name = d->value(i)->name();
+    std::string alias;
+    for (char c : name.substr(name.rfind(prefix, 0) == 0 ? prefix.size() : 0)) {
+      alias += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    out.emplace_back(alias, name);
+  }
+  return out;
+}
+
+// The value's name without the enum's prefix ("FALLBACK_METHOD_PORTAL_SCREEN" → "PORTAL_SCREEN").
+std::string Short(const google::protobuf::EnumDescriptor* d, int value) {
+  const auto* v = d->FindValueByNumber(value);
+  if (!v) return std::to_string(value);
+  const std::string prefix = onshid::api::EnumValuePrefix(d);
+  const std::string& name = v->name();
+  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+}
+
+// An enum flag's value: the proto value name with or without its prefix (CHANNEL_, DOCUMENT_, …),
+// in any case, '-' for '_' ("my-number-card"), or one of `aliases` (short names). Exits with a
+// usage error listing the names otherwise.
 int EnumFlag(const google::protobuf::EnumDescriptor* d, const std::string& flag,
              const std::string& text,
              const std::vector<std::pair<std::string, std::string>>& aliases = {}) {
+  const std::string prefix = onshid::api::EnumValuePrefix(d);
   std::string name;
   for (const auto& [alias, target] : aliases) {
     if (text == alias) name = target;
@@ -623,13 +652,34 @@ int EnumFlag(const google::protobuf::EnumDescriptor* d, const std::string& flag,
       name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
   }
+  if (name.rfind(prefix, 0) != 0) name = prefix + name;
   const auto* value = d->FindValueByName(name);
   if (value && value->number() != 0) return value->number();
   std::cerr << "onshictl: " << flag << " " << text << " is not one of:";
   for (const auto& [alias, target] : aliases) std::cerr << " " << alias;
-  for (int i = 1; i < d->value_count(); ++i) std::cerr << " " << d->value(i)->name();
+  for (const auto& [short_name, target] : ShortNames(d)) std::cerr << " " << short_name;
   std::cerr << "\n";
   std::exit(2);
+}
+
+// --document: a Document name (with or without DOCUMENT_, '-' for '_') or a short name (card,
+// smartphone, certificate, health-card, notice, portal).
+onshi::v1::Document DocumentFlag(const std::string& text) {
+  namespace v1 = onshi::v1;
+  return static_cast<v1::Document>(EnumFlag(v1::Document_descriptor(), "--document", text,
+                                            {{"card", "MY_NUMBER_CARD"},
+                                             {"smartphone", "MY_NUMBER_SMARTPHONE"},
+                                             {"certificate", "QUALIFICATION_CERTIFICATE_CARD"},
+                                             {"health-card", "HEALTH_INSURANCE_CARD"},
+                                             {"notice", "QUALIFICATION_NOTICE"},
+                                             {"portal", "MYNA_PORTAL_SCREEN"}}));
+}
+
+// --visit: first or revisit (also "return", or the VisitKind name).
+onshi::v1::VisitKind VisitFlag(const std::string& text) {
+  namespace v1 = onshi::v1;
+  return static_cast<v1::VisitKind>(EnumFlag(v1::VisitKind_descriptor(), "--visit", text,
+                                             {{"first", "FIRST_VISIT"}, {"return", "REVISIT"}}));
 }
 
 bool YesNo(const std::string& flag, const std::string& text) {
@@ -654,7 +704,9 @@ void PrintCheckIn(const onshi::v1::CheckIn& c) {
             << v1::VisitKind_Name(c.visit().kind()) << " (実日数 "
             << c.visit().real_days_this_month() << ")\n";
   if (!c.reason().empty()) std::cout << "  " << c.reason() << ": " << c.message_ja() << "\n";
-  if (!c.fallback_cause().empty()) std::cout << "  fallback: " << c.fallback_cause() << "\n";
+  if (c.fallback_cause() != v1::FALLBACK_CAUSE_UNSPECIFIED) {
+    std::cout << "  fallback: " << Short(v1::FallbackCause_descriptor(), c.fallback_cause()) << "\n";
+  }
   if (!c.certificate_status().empty()) {
     std::cout << "  certificate: " << c.certificate_status() << "\n";
   }
@@ -733,17 +785,13 @@ int CheckInCommand(const Options& o) {
           static_cast<v1::Channel>(EnumFlag(v1::Channel_descriptor(), "--channel", o.channel,
                                             {{"face", "FACE_READER"},
                                              {"document", "DOCUMENT_QUERY"},
-                                             {"reader", "GENERIC_READER"},
-                                             {"manual", "MANUAL"}})));
+                                             {"reader", "GENERIC_READER"}})));
     }
     for (const auto& d : o.documents) {
-      req.add_documents(
-          static_cast<v1::Document>(EnumFlag(v1::Document_descriptor(), "--document", d)));
+      req.add_documents(DocumentFlag(d));
     }
     if (!o.visit.empty()) {
-      req.mutable_visit()->set_kind(static_cast<v1::VisitKind>(
-          EnumFlag(v1::VisitKind_descriptor(), "--visit", o.visit,
-                   {{"first", "FIRST_VISIT"}, {"return", "RETURN_VISIT"}})));
+      req.mutable_visit()->set_kind(VisitFlag(o.visit));
     }
     req.mutable_visit()->set_real_days_this_month(o.real_days);
     req.mutable_visit()->set_patient_id(o.patient_id);
@@ -843,70 +891,9 @@ int ConsentCommand(const Options& o) {
   return 2;
 }
 
-// Lower-case names with '-' for the values of `d` after `prefix` ("network-error"), as aliases.
-std::vector<std::pair<std::string, std::string>> ShortNames(
-    const google::protobuf::EnumDescriptor* d, const std::string& prefix) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (int i = 1; i < d->value_count(); ++i) {
-    const std::string& name = d->value(i)->name();
-    if (name.rfind(prefix, 0) != 0) continue;
-    std::string alias;
-    for (char c : name.substr(prefix.size())) {
-      alias += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    out.emplace_back(alias, name);
-  }
-  return out;
-}
-
-// An enum flag whose proto values share `prefix` (FALLBACK_CAUSE_…): the value name with or
-// without the prefix, in any case, '-' for '_' ("network-error", "NETWORK_ERROR"), or one of
-// `aliases`. Exits with a usage error listing the short names (or the aliases) otherwise.
-int PrefixedEnumFlag(const google::protobuf::EnumDescriptor* d, const std::string& flag,
-                     const std::string& text, const std::string& prefix,
-                     const std::vector<std::pair<std::string, std::string>>& aliases = {}) {
-  std::string name;
-  for (const auto& [alias, target] : aliases) {
-    if (text == alias) name = target;
-  }
-  if (name.empty()) {
-    for (char c : text) {
-      name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    }
-    if (name.rfind(prefix, 0) != 0) name = prefix + name;
-  }
-  const auto* value = d->FindValueByName(name);
-  if (value && value->number() != 0) return value->number();
-  std::cerr << "onshictl: " << flag << " " << text << " is not one of:";
-  for (const auto& [alias, target] : aliases.empty() ? ShortNames(d, prefix) : aliases) {
-    std::cerr << " " << alias;
-  }
-  std::cerr << "\n";
-  std::exit(2);
-}
-
-// --document for fallback evaluate: a short name or a check-in Document name.
-void SetPresented(const std::string& text, onshi::v1::PresentedDocuments* p) {
-  std::string name;
-  for (char c : text) {
-    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  if (name == "CARD" || name == "MY_NUMBER_CARD") {
-    p->set_my_number_card(true);
-  } else if (name == "SMARTPHONE" || name == "MY_NUMBER_SMARTPHONE") {
-    p->set_smartphone(true);
-  } else if (name == "CERTIFICATE" || name.rfind("QUALIFICATION_CERTIFICATE", 0) == 0) {
-    p->set_qualification_certificate(true);
-  } else if (name == "HEALTH_CARD" || name == "HEALTH_INSURANCE_CARD" ||
-             name == "EXPIRED_HEALTH_INSURANCE_CARD") {
-    p->set_health_insurance_card(true);
-  } else if (name == "NOTICE" || name == "QUALIFICATION_NOTICE" || name == "ELIGIBILITY_NOTICE") {
-    p->set_eligibility_notice(true);
-  } else if (name != "NONE" && name != "NO_DOCUMENT") {
-    std::cerr << "onshictl: --document " << text
-              << " is not one of: card smartphone certificate health-card notice none\n";
-    std::exit(2);
-  }
+// --document for fallback evaluate: a document (see DocumentFlag); "none" adds nothing.
+void AddPresented(const std::string& text, onshi::v1::FallbackCase* c) {
+  if (text != "none") c->add_presented(DocumentFlag(text));
 }
 
 void PrintFallbackRule(const onshi::v1::FallbackRule& r) {
@@ -916,16 +903,14 @@ void PrintFallbackRule(const onshi::v1::FallbackRule& r) {
 void PrintOptions(const onshi::v1::EvaluateOptionsResponse& r) {
   namespace v1 = onshi::v1;
   const auto& in = r.input();
-  std::string cause = v1::FallbackCause_Name(in.cause());
-  cause = cause.substr(std::string("FALLBACK_CAUSE_").size());
+  const std::string cause = Short(v1::FallbackCause_descriptor(), in.cause());
   std::cout << "代替確認 " << in.date() << "  " << cause << "  "
-            << (in.visit() == v1::RETURN_VISIT ? "再診" : "初診") << "  実日数 "
+            << (in.visit() == v1::VISIT_KIND_REVISIT ? "再診" : "初診") << "  実日数 "
             << in.actual_days() << "  (" << r.engine_version() << ")\n";
   std::string first;
   for (const auto& m : r.methods()) {
     if (m.method() == r.first_choice()) first = m.method_name_ja();
-    std::string name = v1::FallbackMethod_Name(m.method());
-    name = name.substr(std::string("FALLBACK_METHOD_").size());
+    const std::string name = Short(v1::FallbackMethod_descriptor(), m.method());
     std::cout << "  " << (m.allowed() ? "✓ " : "✗ ") << m.method_name_ja() << " (" << name << ")";
     if (m.allowed()) std::cout << " → " << m.leads_to_name_ja();
     std::cout << "  [" << m.rule().id() << "]\n";
@@ -948,43 +933,39 @@ void BuildCase(const Options& o, onshi::v1::FallbackCase* c) {
   if (o.cause.empty()) {
     std::cerr << "onshictl: --cause is required, one of:";
     for (const auto& [alias, name] :
-         ShortNames(v1::FallbackCause_descriptor(), "FALLBACK_CAUSE_")) {
+         ShortNames(v1::FallbackCause_descriptor())) {
       std::cerr << " " << alias;
     }
     std::cerr << "\n";
     std::exit(2);
   }
   c->set_cause(static_cast<v1::FallbackCause>(
-      PrefixedEnumFlag(v1::FallbackCause_descriptor(), "--cause", o.cause, "FALLBACK_CAUSE_")));
-  for (const auto& d : o.documents) SetPresented(d, c->mutable_presented());
-  c->set_visit(v1::FIRST_VISIT);
+      EnumFlag(v1::FallbackCause_descriptor(), "--cause", o.cause)));
+  for (const auto& d : o.documents) AddPresented(d, c);
+  c->set_visit(v1::VISIT_KIND_FIRST_VISIT);
   if (!o.visit.empty()) {
-    c->set_visit(static_cast<v1::VisitKind>(
-        EnumFlag(v1::VisitKind_descriptor(), "--visit", o.visit,
-                 {{"first", "FIRST_VISIT"}, {"return", "RETURN_VISIT"}})));
+    c->set_visit(VisitFlag(o.visit));
   }
   c->set_actual_days(o.real_days + 1);  // the days before today, and today
   c->set_date(o.date);
   c->set_age(v1::AGE_BRACKET_UNDER_70);
   if (!o.age.empty()) {
     c->set_age(static_cast<v1::AgeBracket>(
-        PrefixedEnumFlag(v1::AgeBracket_descriptor(), "--age", o.age, "AGE_BRACKET_",
+        EnumFlag(v1::AgeBracket_descriptor(), "--age", o.age,
                          {{"under70", "AGE_BRACKET_UNDER_70"},
                           {"70to74", "AGE_BRACKET_70_TO_74"},
                           {"kouki", "AGE_BRACKET_KOUKI"}})));
   }
   if (!o.newborn.empty()) {
     c->set_newborn(static_cast<v1::NewbornStatus>(
-        PrefixedEnumFlag(v1::NewbornStatus_descriptor(), "--newborn", o.newborn,
-                         "NEWBORN_STATUS_",
+        EnumFlag(v1::NewbornStatus_descriptor(), "--newborn", o.newborn,
                          {{"registered", "NEWBORN_STATUS_CARD_REGISTERED"},
                           {"not-registered", "NEWBORN_STATUS_CARD_NOT_REGISTERED"},
                           {"unchecked", "NEWBORN_STATUS_REGISTRATION_UNCHECKED"}})));
   }
   for (const auto& k : o.known) {
     c->add_known_eligibilities()->set_source(static_cast<v1::KnownEligibilitySource>(
-        PrefixedEnumFlag(v1::KnownEligibilitySource_descriptor(), "--known", k,
-                         "KNOWN_ELIGIBILITY_SOURCE_")));
+        EnumFlag(v1::KnownEligibilitySource_descriptor(), "--known", k)));
   }
   if (o.no_insurance_now) c->set_has_valid_insurance_now(false);
   if (o.no_oqs) c->mutable_facility()->set_oqs_available(false);
@@ -1007,17 +988,9 @@ void ReadJsonFile(const std::string& flag, const std::string& path,
   }
 }
 
-// The value's name after `prefix` ("FALLBACK_METHOD_PORTAL_SCREEN" → "PORTAL_SCREEN").
-std::string Short(const google::protobuf::EnumDescriptor* d, int value, const std::string& prefix) {
-  const auto* v = d->FindValueByNumber(value);
-  if (!v) return std::to_string(value);
-  const std::string& name = v->name();
-  return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
-}
-
 void PrintTask(const onshi::v1::FallbackTask& t) {
   std::cout << t.task_id() << "\t" << t.case_id() << "\t" << t.kind() << "\t"
-            << Short(onshi::v1::FallbackTaskState_descriptor(), t.state(), "FALLBACK_TASK_STATE_")
+            << Short(onshi::v1::FallbackTaskState_descriptor(), t.state())
             << "\t期限 " << t.due_day();
   if (!t.done_by().empty()) std::cout << "\t" << t.done_by();
   std::cout << "\n";
@@ -1032,20 +1005,19 @@ void PrintCase(const onshi::v1::FallbackCaseRecord& c) {
   namespace v1 = onshi::v1;
   const auto& in = c.input();
   std::cout << "代替確認 " << c.case_id() << "  "
-            << Short(v1::FallbackCaseState_descriptor(), c.state(), "FALLBACK_CASE_STATE_");
+            << Short(v1::FallbackCaseState_descriptor(), c.state());
   if (c.close_reason() != v1::FALLBACK_CLOSE_REASON_UNSPECIFIED) {
     std::cout << " ("
-              << Short(v1::FallbackCloseReason_descriptor(), c.close_reason(),
-                       "FALLBACK_CLOSE_REASON_")
+              << Short(v1::FallbackCloseReason_descriptor(), c.close_reason())
               << ")";
   }
   std::cout << "  " << c.day() << "  v" << c.version();
   if (!c.check_in_id().empty()) std::cout << "  checkin " << c.check_in_id();
   std::cout << "  opened by " << c.opened_by() << "\n";
-  std::cout << "  入力: " << Short(v1::FallbackCause_descriptor(), in.cause(), "FALLBACK_CAUSE_")
-            << "  " << (in.visit() == v1::RETURN_VISIT ? "再診" : "初診") << "  実日数 "
+  std::cout << "  入力: " << Short(v1::FallbackCause_descriptor(), in.cause())
+            << "  " << (in.visit() == v1::VISIT_KIND_REVISIT ? "再診" : "初診") << "  実日数 "
             << in.actual_days() << "  受診日 " << in.date() << "  "
-            << Short(v1::AgeBracket_descriptor(), in.age(), "AGE_BRACKET_") << "\n";
+            << Short(v1::AgeBracket_descriptor(), in.age()) << "\n";
   if (!c.unconfirmed_facts().empty()) {
     std::cout << "  未確認の入力:";
     for (const auto& f : c.unconfirmed_facts()) std::cout << " " << f;
@@ -1059,7 +1031,7 @@ void PrintCase(const onshi::v1::FallbackCaseRecord& c) {
     for (const auto& m : d.methods()) {
       if (!m.allowed()) continue;
       std::cout << "    ✓ " << m.method_name_ja() << " ("
-                << Short(v1::FallbackMethod_descriptor(), m.method(), "FALLBACK_METHOD_")
+                << Short(v1::FallbackMethod_descriptor(), m.method())
                 << ") → " << m.leads_to_name_ja() << "\n";
     }
   }
@@ -1069,10 +1041,9 @@ void PrintCase(const onshi::v1::FallbackCaseRecord& c) {
   }
   for (const auto& e : c.evidence()) {
     std::cout << "  記録 #" << e.seq() << " "
-              << Short(v1::FallbackEvidenceKind_descriptor(), e.kind(),
-                       "FALLBACK_EVIDENCE_KIND_");
+              << Short(v1::FallbackEvidenceKind_descriptor(), e.kind());
     if (e.method() != v1::FALLBACK_METHOD_UNSPECIFIED) {
-      std::cout << " " << Short(v1::FallbackMethod_descriptor(), e.method(), "FALLBACK_METHOD_");
+      std::cout << " " << Short(v1::FallbackMethod_descriptor(), e.method());
     }
     std::cout << " by " << e.staff_id() << " at " << Ts(e.at());
     if (e.has_amount_collected_yen()) std::cout << "  徴収 " << e.amount_collected_yen() << "円";
@@ -1082,7 +1053,7 @@ void PrintCase(const onshi::v1::FallbackCaseRecord& c) {
   if (c.has_claim()) {
     const auto& cl = c.claim();
     std::cout << "  請求: " << cl.route_name_ja() << " ("
-              << Short(v1::ClaimRoute_descriptor(), cl.route(), "CLAIM_ROUTE_") << ")  ["
+              << Short(v1::ClaimRoute_descriptor(), cl.route()) << ")  ["
               << cl.rule().id() << "]\n"
               << "      " << cl.rule().reason_ja() << "\n";
     for (const auto& note : cl.notes()) {
@@ -1097,8 +1068,7 @@ void PrintCase(const onshi::v1::FallbackCaseRecord& c) {
   if (c.reverify() != v1::FALLBACK_REVERIFY_STATE_UNSPECIFIED &&
       c.reverify() != v1::FALLBACK_REVERIFY_STATE_NONE) {
     std::cout << "  再照会: "
-              << Short(v1::FallbackReverifyState_descriptor(), c.reverify(),
-                       "FALLBACK_REVERIFY_STATE_")
+              << Short(v1::FallbackReverifyState_descriptor(), c.reverify())
               << " (" << c.reverify_attempts() << "回)\n";
   }
   std::cout << "  個人情報: " << (c.has_personal_data() ? "保持中" : "なし");
@@ -1115,9 +1085,9 @@ void PrintCases(const onshi::v1::ListCasesResponse& r) {
   if (r.cases().empty()) std::cout << "(no cases)\n";
   for (const auto& c : r.cases()) {
     std::cout << c.case_id() << "\t" << c.day() << "\t"
-              << Short(v1::FallbackCaseState_descriptor(), c.state(), "FALLBACK_CASE_STATE_")
+              << Short(v1::FallbackCaseState_descriptor(), c.state())
               << "\t"
-              << Short(v1::FallbackCause_descriptor(), c.input().cause(), "FALLBACK_CAUSE_")
+              << Short(v1::FallbackCause_descriptor(), c.input().cause())
               << "\t" << (c.check_in_id().empty() ? "-" : c.check_in_id()) << "\t"
               << (c.has_claim() ? c.claim().route_name_ja() : "-") << "\n";
   }
@@ -1127,10 +1097,10 @@ void PrintProof(const onshi::v1::ExportProofResponse& r) { std::cout << r.proof_
 
 // A required enum flag: exits 2 listing the short names when it is missing.
 void Require(const std::string& text, const std::string& what, const std::string& flag,
-             const google::protobuf::EnumDescriptor* d, const std::string& prefix) {
+             const google::protobuf::EnumDescriptor* d) {
   if (!text.empty()) return;
   std::cerr << "onshictl: " << what << " needs " << flag << ", one of:";
-  for (const auto& [alias, name] : ShortNames(d, prefix)) std::cerr << " " << alias;
+  for (const auto& [alias, name] : ShortNames(d)) std::cerr << " " << alias;
   std::cerr << "\n";
   std::exit(2);
 }
@@ -1170,8 +1140,8 @@ int FallbackCommand(const Options& o) {
   if (sub == "list" && a.size() == 2) {
     v1::ListCasesRequest req;
     if (!o.state.empty()) {
-      req.set_state(static_cast<v1::FallbackCaseState>(PrefixedEnumFlag(
-          v1::FallbackCaseState_descriptor(), "--state", o.state, "FALLBACK_CASE_STATE_")));
+      req.set_state(static_cast<v1::FallbackCaseState>(EnumFlag(
+          v1::FallbackCaseState_descriptor(), "--state", o.state)));
     }
     req.set_day(o.day);
     req.set_check_in_id(o.checkin);
@@ -1179,16 +1149,15 @@ int FallbackCommand(const Options& o) {
     return Unary(o, *stub, &S::ListCases, req, PrintCases);
   }
   if (sub == "evidence" && a.size() == 3) {
-    Require(o.kind, "fallback evidence", "--kind", v1::FallbackEvidenceKind_descriptor(),
-            "FALLBACK_EVIDENCE_KIND_");
+    Require(o.kind, "fallback evidence", "--kind", v1::FallbackEvidenceKind_descriptor());
     v1::RecordEvidenceRequest req;
     req.set_case_id(a[2]);
     auto* e = req.mutable_evidence();
-    e->set_kind(static_cast<v1::FallbackEvidenceKind>(PrefixedEnumFlag(
-        v1::FallbackEvidenceKind_descriptor(), "--kind", o.kind, "FALLBACK_EVIDENCE_KIND_")));
+    e->set_kind(static_cast<v1::FallbackEvidenceKind>(EnumFlag(
+        v1::FallbackEvidenceKind_descriptor(), "--kind", o.kind)));
     if (!o.method.empty()) {
-      e->set_method(static_cast<v1::FallbackMethod>(PrefixedEnumFlag(
-          v1::FallbackMethod_descriptor(), "--method", o.method, "FALLBACK_METHOD_")));
+      e->set_method(static_cast<v1::FallbackMethod>(EnumFlag(
+          v1::FallbackMethod_descriptor(), "--method", o.method)));
     }
     e->set_staff_id(o.staff);
     if (!o.eligibility_json.empty()) {
@@ -1197,8 +1166,8 @@ int FallbackCommand(const Options& o) {
     e->set_portal_pdf(o.portal_pdf);
     if (!o.oral_by.empty()) {
       auto* oral = e->mutable_oral();
-      oral->set_answered_by(static_cast<v1::OralAnswerer>(PrefixedEnumFlag(
-          v1::OralAnswerer_descriptor(), "--oral-by", o.oral_by, "ORAL_ANSWERER_")));
+      oral->set_answered_by(static_cast<v1::OralAnswerer>(EnumFlag(
+          v1::OralAnswerer_descriptor(), "--oral-by", o.oral_by)));
       oral->set_no_change_confirmed(o.no_change);
       oral->set_held_eligibility_index(o.held_index);
     }
@@ -1217,7 +1186,7 @@ int FallbackCommand(const Options& o) {
     req.set_case_id(a[2]);
     if (!o.expect.empty()) {
       req.set_expected_route(static_cast<v1::ClaimRoute>(
-          PrefixedEnumFlag(v1::ClaimRoute_descriptor(), "--expect", o.expect, "CLAIM_ROUTE_")));
+          EnumFlag(v1::ClaimRoute_descriptor(), "--expect", o.expect)));
     }
     if (o.actual_days > 0) req.set_actual_days_at_claim(o.actual_days);
     return Unary(o, *stub, &S::ChooseClaimRoute, req, PrintCase);
@@ -1233,8 +1202,7 @@ int FallbackCommand(const Options& o) {
     v1::CloseCaseRequest req;
     req.set_case_id(a[2]);
     req.set_reason(static_cast<v1::FallbackCloseReason>(
-        PrefixedEnumFlag(v1::FallbackCloseReason_descriptor(), "--reason", o.reason,
-                         "FALLBACK_CLOSE_REASON_", reasons)));
+        EnumFlag(v1::FallbackCloseReason_descriptor(), "--reason", o.reason, reasons)));
     req.set_keep_personal_data(o.keep_personal_data);
     return Unary(o, *stub, &S::CloseCase, req, PrintCase);
   }
@@ -1242,8 +1210,8 @@ int FallbackCommand(const Options& o) {
     v1::ListTasksRequest req;
     req.set_case_id(o.case_id);
     if (!o.state.empty()) {
-      req.set_state(static_cast<v1::FallbackTaskState>(PrefixedEnumFlag(
-          v1::FallbackTaskState_descriptor(), "--state", o.state, "FALLBACK_TASK_STATE_")));
+      req.set_state(static_cast<v1::FallbackTaskState>(EnumFlag(
+          v1::FallbackTaskState_descriptor(), "--state", o.state)));
     }
     req.set_due_on_or_before(o.due);
     req.set_limit(o.limit);
@@ -1254,8 +1222,7 @@ int FallbackCommand(const Options& o) {
     req.set_task_id(a[2]);
     if (!o.outcome.empty()) {
       req.set_outcome(static_cast<v1::FallbackTaskOutcome>(
-          PrefixedEnumFlag(v1::FallbackTaskOutcome_descriptor(), "--outcome", o.outcome,
-                           "FALLBACK_TASK_OUTCOME_")));
+          EnumFlag(v1::FallbackTaskOutcome_descriptor(), "--outcome", o.outcome)));
     }
     req.set_staff_id(o.staff);
     return Unary(o, *stub, &S::CompleteTask, req, PrintTask);

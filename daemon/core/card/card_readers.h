@@ -35,6 +35,12 @@ class CardReaders {
  public:
   virtual ~CardReaders() = default;
 
+  // True while the card-reader service (pcscd for PcscCardReaders) is reachable, so that readers
+  // can be listed and cards used; false before it was first reached and while it is down or
+  // restarting (a degraded dependency that recovers by itself: kServiceDegraded and
+  // kServiceRecovered events report the changes). Never blocks; any thread.
+  virtual bool ServiceAvailable() const = 0;
+
   // Readers known right now (may be empty while the PC/SC service is degraded).
   virtual std::vector<ReaderInfo> ListReaders() const = 0;
 

@@ -20,19 +20,19 @@ Outcome FromValidity(oqs::QualificationValidity validity) {
   using V = oqs::QualificationValidity;
   switch (validity) {
     case V::kInvalid:
-      return Fallback(FallbackCause::kValidityInvalid, "ELIGIBILITY_INVALID",
+      return Fallback(FallbackCause::kResultInvalid, "ELIGIBILITY_INVALID",
                       "Qualification validity 2 (invalid).",
                       "資格（無効）です。無保険とは限りません。旧資格を確認し、代替手段で受付してください。");
     case V::kInvalidNewerExists:
-      return Fallback(FallbackCause::kValidityInvalidNewer, "ELIGIBILITY_INVALID_NEWER_EXISTS",
+      return Fallback(FallbackCause::kResultInvalidNewerExists, "ELIGIBILITY_INVALID_NEWER_EXISTS",
                       "Qualification validity 3 (invalid, a newer qualification exists).",
                       "資格（無効・新しい資格あり）です。新しい保険の情報を確認してください。");
     case V::kNoRecord:
-      return Fallback(FallbackCause::kValidityNoRecord, "ELIGIBILITY_NO_RECORD",
+      return Fallback(FallbackCause::kResultNoRecord, "ELIGIBILITY_NO_RECORD",
                       "Qualification validity 4 (no record).",
                       "資格情報なしです。無保険とは限りません。代替手段で受付してください。");
     case V::kMultiple:
-      return Fallback(FallbackCause::kValidityMultiple, "ELIGIBILITY_MULTIPLE",
+      return Fallback(FallbackCause::kResultMultiple, "ELIGIBILITY_MULTIPLE",
                       "Qualification validity 5 (several qualifications match).",
                       "複数の資格が該当しました。保険の情報を患者さんに確認してください。");
     case V::kValid:
@@ -56,23 +56,6 @@ std::string_view ToString(CheckInState state) {
     case CheckInState::kVerified: return "VERIFIED";
     case CheckInState::kNeedsFallback: return "NEEDS_FALLBACK";
     case CheckInState::kCancelled: return "CANCELLED";
-  }
-  return "UNKNOWN";
-}
-
-std::string_view ToString(FallbackCause cause) {
-  switch (cause) {
-    case FallbackCause::kCertificateExpired: return "CERTIFICATE_EXPIRED";
-    case FallbackCause::kCertificateUntrusted: return "CERTIFICATE_UNTRUSTED";
-    case FallbackCause::kIcUnreadable: return "IC_UNREADABLE";
-    case FallbackCause::kUpstreamUnavailable: return "UPSTREAM_UNAVAILABLE";
-    case FallbackCause::kValidityInvalid: return "VALIDITY_INVALID";
-    case FallbackCause::kValidityInvalidNewer: return "VALIDITY_INVALID_NEWER_EXISTS";
-    case FallbackCause::kValidityNoRecord: return "VALIDITY_NO_RECORD";
-    case FallbackCause::kValidityMultiple: return "VALIDITY_MULTIPLE";
-    case FallbackCause::kProcessingError: return "PROCESSING_ERROR";
-    case FallbackCause::kReaderTrouble: return "READER_TROUBLE";
-    case FallbackCause::kNoDocument: return "NO_DOCUMENT";
   }
   return "UNKNOWN";
 }
@@ -120,23 +103,36 @@ Outcome DecideCertificate(card::CertificateStatus status) {
   return o;
 }
 
-Outcome DecideReadFailure(ReadFailure failure) {
+FallbackCause CauseOf(ReadFailure failure, const ArrivalContext& arrival) {
+  switch (failure) {
+    case ReadFailure::kIcUnreadable: return FallbackCause::kIcUnreadable;
+    case ReadFailure::kNoDocument: return FallbackCause::kNoDocument;
+    case ReadFailure::kUpstreamUnavailable: return FallbackCause::kNetworkError;
+    case ReadFailure::kReaderTrouble: break;
+  }
+  if (arrival.channel == Channel::kFaceReader) return FallbackCause::kFaceReaderWontStart;
+  const bool smartphone_only =
+      arrival.presented.HasSmartphone() && !arrival.presented.HasMyNumberCard();
+  return smartphone_only ? FallbackCause::kGenericReaderBroken : FallbackCause::kTerminalTrouble;
+}
+
+Outcome DecideReadFailure(ReadFailure failure, const ArrivalContext& arrival) {
+  const FallbackCause cause = CauseOf(failure, arrival);
   switch (failure) {
     case ReadFailure::kIcUnreadable:
-      return Fallback(FallbackCause::kIcUnreadable, "IC_UNREADABLE",
-                      "The card's chip could not be read.",
+      return Fallback(cause, "IC_UNREADABLE", "The card's chip could not be read.",
                       "カードのICチップを読み取れません。代替手段で受付してください。");
     case ReadFailure::kReaderTrouble:
-      return Fallback(FallbackCause::kReaderTrouble, "READER_TROUBLE", "The card reader failed.",
+      return Fallback(cause, "READER_TROUBLE", "The card reader failed.",
                       "カードリーダーの不具合です。代替手段で受付してください。");
     case ReadFailure::kNoDocument:
-      return Fallback(FallbackCause::kNoDocument, "NO_DOCUMENT",
+      return Fallback(cause, "NO_DOCUMENT",
                       "The patient presented no document to verify the qualification with.",
                       "資格を確認できる書類の提示がありません。代替手段で受付してください。");
     case ReadFailure::kUpstreamUnavailable:
       break;
   }
-  return Fallback(FallbackCause::kUpstreamUnavailable, "UPSTREAM_UNAVAILABLE",
+  return Fallback(cause, "UPSTREAM_UNAVAILABLE",
                   "The qualification-confirmation terminal or OQS is unavailable.",
                   "オンライン資格確認が利用できません。代替手段で受付してください。");
 }

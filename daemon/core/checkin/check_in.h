@@ -21,30 +21,19 @@
 #include <vector>
 
 #include "core/card/certificate_status.h"
+#include "core/checkin/documents.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/oqs/eligibility.h"
+#include "core/reception.h"
 
 namespace onshid::core::checkin {
 
 enum class CheckInState { kWaiting, kVerified, kNeedsFallback, kCancelled };
 std::string_view ToString(CheckInState state);  // "WAITING", …
 
-// Why reception cannot proceed on the normal path.
-enum class FallbackCause {
-  kCertificateExpired,      // 電子証明書 expired beyond the grace period (DOMAIN.md §4)
-  kCertificateUntrusted,    // chain not trusted or not yet valid: the card cannot be used
-  kIcUnreadable,            // the card's chip could not be read
-  kUpstreamUnavailable,     // 資格確認端末 / OQS not reachable
-  kValidityInvalid,         // 資格有効性 2 無効
-  kValidityInvalidNewer,    // 資格有効性 3 無効（新しい資格あり）
-  kValidityNoRecord,        // 資格有効性 4 該当資格なし
-  kValidityMultiple,        // 資格有効性 5 複数該当
-  kProcessingError,         // an abnormal or unreadable result (処理結果区分/状況 not normal)
-  kReaderTrouble,           // the reader (face or generic) failed
-  kNoDocument,              // nothing was presented (a manual check-in with no document)
-};
-std::string_view ToString(FallbackCause cause);  // "CERTIFICATE_EXPIRED", …
+// Why reception cannot proceed on the normal path: the shared cause (core/reception.h).
+using ::onshid::core::FallbackCause;
 
 // Which information a verified check-in may show.
 enum class InformationScope {
@@ -93,12 +82,26 @@ Outcome DecideCertificate(card::CertificateStatus status);
 
 // Failures reported before any result (reader or upstream side).
 enum class ReadFailure { kIcUnreadable, kReaderTrouble, kUpstreamUnavailable, kNoDocument };
-Outcome DecideReadFailure(ReadFailure failure);
+
+// What the check-in knew about the arrival when a read failure happened.
+struct ArrivalContext {
+  Channel channel = Channel::kManual;
+  DocumentSet presented;
+};
+
+// The cause a read failure stands for: kIcUnreadable, kNetworkError (the terminal or OQS is
+// unreachable), kNoDocument, and for a failing reader kFaceReaderWontStart on the face-reader
+// channel, kGenericReaderBroken when only a smartphone was presented (the reader that reads phones),
+// else kTerminalTrouble.
+FallbackCause CauseOf(ReadFailure failure, const ArrivalContext& arrival);
+// kNeedsFallback with CauseOf(failure, arrival); the reason is IC_UNREADABLE, READER_TROUBLE,
+// UPSTREAM_UNAVAILABLE or NO_DOCUMENT.
+Outcome DecideReadFailure(ReadFailure failure, const ArrivalContext& arrival);
 
 // The outcome of an eligibility result (§9 of OQS-INTERFACE.md):
 //  SegmentOfResult ≠ 1, ProcessingResultStatus ≠ 1, or an unknown/missing 資格有効性 →
 //    kNeedsFallback(kProcessingError);
-//  資格有効性 2/3/4/5 → kNeedsFallback(kValidityInvalid/…Newer/…NoRecord/…Multiple);
+//  資格有効性 2/3/4/5 → kNeedsFallback(kResultInvalid/…InvalidNewerExists/…NoRecord/…Multiple);
 //  資格有効性 1 or 6 with exactly one result → kVerified;
 //  1 or 6 with zero or several results → kNeedsFallback(kProcessingError).
 // When `certificate` is given (a card tap), its DecideCertificate outcome is applied first:

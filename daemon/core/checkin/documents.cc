@@ -76,7 +76,7 @@ Result<DocumentDecision> DecideByDocuments(const std::vector<Document>& document
   DocumentDecision d;
   const bool has_notice = Contains(documents, Document::kQualificationNotice);
   const bool has_portal = Contains(documents, Document::kMynaPortalScreen);
-  const bool has_expired = Contains(documents, Document::kExpiredHealthInsuranceCard);
+  const bool has_expired = Contains(documents, Document::kHealthInsuranceCard);
 
   if (ContainsIf(documents, IsMyNumberInsurance)) {
     d.path = VerificationPath::kMyNumberCard;
@@ -89,7 +89,7 @@ Result<DocumentDecision> DecideByDocuments(const std::vector<Document>& document
     return d;
   }
   if (ContainsIf(documents, IsQualificationCertificate)) {
-    d.path = VerificationPath::kCertificateQuery;
+    d.path = VerificationPath::kQualificationCertificateQuery;
     d.primary = *std::find_if(documents.begin(), documents.end(), IsQualificationCertificate);
     d.requires_identifier_query = true;
     if (has_notice || has_portal || has_expired) {
@@ -100,7 +100,7 @@ Result<DocumentDecision> DecideByDocuments(const std::vector<Document>& document
   if (has_expired) {
     if (auto refusal = CheckProvisional(holdings, date)) return *std::move(refusal);
     d.path = VerificationPath::kProvisionalQuery;
-    d.primary = Document::kExpiredHealthInsuranceCard;
+    d.primary = Document::kHealthInsuranceCard;
     d.requires_identifier_query = true;
     d.staff_notes_ja.push_back(
         "経過措置：期限切れの保険証（またはお知らせ）の記号・番号でオンライン資格確認します。"
@@ -141,39 +141,22 @@ std::string_view ToString(Channel channel) {
   return "UNKNOWN";
 }
 
-std::string_view ToString(Document document) {
-  switch (document) {
-    case Document::kMyNumberCard: return "MY_NUMBER_CARD";
-    case Document::kMyNumberSmartphone: return "MY_NUMBER_SMARTPHONE";
-    case Document::kCertificateCard: return "CERTIFICATE_CARD";
-    case Document::kCertificatePostcard: return "CERTIFICATE_POSTCARD";
-    case Document::kCertificateA4: return "CERTIFICATE_A4";
-    case Document::kCertificateElectronic: return "CERTIFICATE_ELECTRONIC";
-    case Document::kQualificationNotice: return "QUALIFICATION_NOTICE";
-    case Document::kMynaPortalScreen: return "MYNA_PORTAL_SCREEN";
-    case Document::kExpiredHealthInsuranceCard: return "EXPIRED_HEALTH_INSURANCE_CARD";
-    case Document::kNone: return "NONE";
+std::optional<Channel> ChannelFromString(std::string_view name) {
+  for (Channel c : {Channel::kFaceReader, Channel::kDocumentQuery, Channel::kGenericReader,
+                    Channel::kHomeOnline, Channel::kManual}) {
+    if (ToString(c) == name) return c;
   }
-  return "UNKNOWN";
+  return std::nullopt;
 }
 
 std::string_view ToString(VerificationPath path) {
   switch (path) {
     case VerificationPath::kMyNumberCard: return "MY_NUMBER_CARD";
-    case VerificationPath::kCertificateQuery: return "CERTIFICATE_QUERY";
+    case VerificationPath::kQualificationCertificateQuery: return "QUALIFICATION_CERTIFICATE_QUERY";
     case VerificationPath::kProvisionalQuery: return "PROVISIONAL_QUERY";
     case VerificationPath::kNoDocument: return "NO_DOCUMENT";
   }
   return "UNKNOWN";
-}
-
-bool IsQualificationCertificate(Document document) {
-  return document == Document::kCertificateCard || document == Document::kCertificatePostcard ||
-         document == Document::kCertificateA4 || document == Document::kCertificateElectronic;
-}
-
-bool IsMyNumberInsurance(Document document) {
-  return document == Document::kMyNumberCard || document == Document::kMyNumberSmartphone;
 }
 
 Status ValidateVisitFacts(const VisitFacts& facts) {
@@ -187,7 +170,7 @@ Status ValidateVisitFacts(const VisitFacts& facts) {
                          [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
     v.push_back({"visit.patient_id", "contains control characters"});
   }
-  if (facts.kind == VisitKind::kReturnVisit && facts.patient_id.empty()) {
+  if (facts.kind == VisitKind::kRevisit && facts.patient_id.empty()) {
     v.push_back({"visit.kind", "a return visit (saishin) needs the patient id"});
   }
   if (v.empty()) return OkStatus();
@@ -234,7 +217,7 @@ Result<DocumentDecision> EvaluateDocuments(Channel channel, const std::vector<Do
       }
       break;
     case Channel::kDocumentQuery:
-      if (path != VerificationPath::kCertificateQuery &&
+      if (path != VerificationPath::kQualificationCertificateQuery &&
           path != VerificationPath::kProvisionalQuery) {
         return Refusal("CHANNEL_NEEDS_DOCUMENT",
                        "The document-query channel needs a qualification certificate or an "

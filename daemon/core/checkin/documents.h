@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/oqs/identifiers.h"
+#include "core/reception.h"
 
 namespace onshid::core::checkin {
 
@@ -24,31 +25,15 @@ enum class Channel {
   kManual,         // staff entered the check-in by hand
 };
 
-// What the patient presented at the desk.
-enum class Document {
-  kMyNumberCard,               // マイナ保険証 (card)
-  kMyNumberSmartphone,         // マイナ保険証 (smartphone, since 2025-09-19)
-  kCertificateCard,            // 資格確認書 (card 54×86 mm)
-  kCertificatePostcard,        // 資格確認書 (postcard)
-  kCertificateA4,              // 資格確認書 (A4)
-  kCertificateElectronic,      // 資格確認書 (electronic, on-screen)
-  kQualificationNotice,        // 資格情報のお知らせ: never stands alone
-  kMynaPortalScreen,           // マイナポータル 資格情報画面 or its PDF: never stands alone
-  kExpiredHealthInsuranceCard, // 有効期限切れの健康保険証: provisional only, until 2026-03-31
-  kNone,                       // nothing presented
-};
+// What the patient presented at the desk, and 初診 / 再診: the shared vocabulary
+// (core/reception.h).
+using ::onshid::core::Document;
+using ::onshid::core::DocumentSet;
+using ::onshid::core::VisitKind;
 
-// Stable upper-case names ("MY_NUMBER_CARD", "FACE_READER", …).
+// Stable upper-case names ("FACE_READER", …).
 std::string_view ToString(Channel channel);
-std::string_view ToString(Document document);
-
-// True for the four kinds of 資格確認書.
-bool IsQualificationCertificate(Document document);
-// True for マイナ保険証 on card or smartphone.
-bool IsMyNumberInsurance(Document document);
-
-// 初診 / 再診.
-enum class VisitKind { kFirstVisit, kReturnVisit };
+std::optional<Channel> ChannelFromString(std::string_view name);
 
 // Facts the vendor's system (レセコン) supplies with a check-in.
 struct VisitFacts {
@@ -77,7 +62,8 @@ inline constexpr unsigned kProvisionalLastDay = 31;
 // How the eligibility of an accepted check-in is to be verified.
 enum class VerificationPath {
   kMyNumberCard,        // the card / smartphone on the face or generic reader (online)
-  kCertificateQuery,    // online query with the identifiers of the 資格確認書 (every visit)
+  kQualificationCertificateQuery,  // online query with the identifiers of the 資格確認書
+                                   // (every visit)
   kProvisionalQuery,    // online query with the numbers on the expired 健康保険証 (until 2026-03-31)
   kNoDocument,          // nothing to verify with: the fallback engine decides (DOMAIN.md §7)
 };
@@ -103,11 +89,11 @@ struct DocumentDecision {
 //    (INVALID_DOCUMENTS, kInvalidArgument, field "documents").
 //  - A マイナ保険証 (card or smartphone) decides: kMyNumberCard. お知らせ / マイナポータル / 資格確認書 /
 //    an expired card presented beside it are noted but not needed.
-//  - Otherwise a 資格確認書 of any kind: kCertificateQuery, always with an identifier query.
+//  - Otherwise a 資格確認書 of any kind: kQualificationCertificateQuery, always with an identifier query.
 //  - お知らせ or マイナポータル screen without the card is refused: QUALIFICATION_NOTICE_WITHOUT_CARD /
 //    PORTAL_SCREEN_WITHOUT_CARD (kFailedPrecondition, field "documents") — unless it accompanies
 //    an expired 健康保険証 that the provisional path accepts (its numbers may then be used).
-//  - An expired 健康保険証: accepted as kProvisionalQuery only while `date` ≤ 2026-03-31 and the
+//  - A 健康保険証 (all expired on 2025-12-01): accepted as kProvisionalQuery only while `date` ≤ 2026-03-31 and the
 //    patient holds neither マイナ保険証 nor 資格確認書. Refusals (kFailedPrecondition):
 //    PROVISIONAL_PERIOD_ENDED (after 2026-03-31), PATIENT_HOLDS_MY_NUMBER_INSURANCE,
 //    PATIENT_HOLDS_QUALIFICATION_CERTIFICATE; HOLDINGS_NOT_CONFIRMED (kInvalidArgument, fields

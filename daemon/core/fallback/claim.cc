@@ -103,7 +103,7 @@ ClaimDecision Pending(const FallbackCase& c, Rule pending_rule) {
 // Every 不詳 condition (seed 003 p.16) the case fails, named by its input field.
 std::vector<FieldViolation> FushoViolations(const FallbackCase& c) {
   std::vector<FieldViolation> v;
-  const Documents& p = c.presented;
+  const DocumentSet& p = c.presented;
   if (!c.facility.oqs_available) {
     v.push_back(
         {"input.facility.oqs_available",
@@ -113,17 +113,18 @@ std::vector<FieldViolation> FushoViolations(const FallbackCase& c) {
     v.push_back({"input.has_valid_insurance_now", "the patient must hold valid insurance now"});
   }
   const bool health_card_valid =
-      p.health_insurance_card && c.date && c.date->ymd() <= kHealthInsuranceCardLastDay;
-  if (!p.my_number_card) {
-    v.push_back({"input.presented.my_number_card",
+      p.HasHealthInsuranceCard() && c.date && c.date->ymd() <= kHealthInsuranceCardLastDay;
+  if (!p.HasMyNumberCard()) {
+    v.push_back({"input.presented",
                  "the My Number card must be presented (not only a 資格確認書 or a smartphone)"});
   } else if (c.newborn == Newborn::kCardNotRegistered ||
              c.newborn == Newborn::kRegistrationUnchecked) {
     v.push_back({"input.newborn", "the newborn's card must be registered for insurance use"});
-  } else if (p.qualification_certificate || health_card_valid) {
-    v.push_back({p.qualification_certificate ? "input.presented.qualification_certificate"
-                                             : "input.presented.health_insurance_card",
-                 "the presented document stands alone: no 申立書"});
+  } else if (p.HasQualificationCertificate() || health_card_valid) {
+    v.push_back({"input.presented",
+                 p.HasQualificationCertificate()
+                     ? "a 資格確認書 was presented: it stands alone, no 申立書"
+                     : "a 健康保険証 still valid on the visit date stands alone: no 申立書"});
   }
   if (c.visit != VisitKind::kFirstVisit) {
     v.push_back({"input.visit", "first visits only; a revisit is confirmed orally (口頭確認)"});
@@ -307,7 +308,7 @@ Result<ClaimDecision> RouteClaim(const ClaimOutcome& o) {
       return Route(ClaimRoute::kCurrent, seen, o.confirmed);
     case Method::kEmergencyLookup:
       if (o.confirmed) return Route(ClaimRoute::kCurrent, seen, o.confirmed);
-      if (c.cause != FailureCause::kTerminalError011) {
+      if (c.cause != FallbackCause::kTerminalError011) {
         return EligibilityMissing("required: 災害時モード shows the eligibility at the desk");
       }
       return Pending(

@@ -61,8 +61,8 @@ struct ClaimDecision {
 //    metadata "rule" carries the blocking rule id;
 //  - FUSHO_NOT_ALLOWED (kFailedPrecondition): method 4 applied but the engine blocks it; one
 //    FieldViolation per failed condition: "input.has_valid_insurance_now",
-//    "input.presented.my_number_card" (no card, a smartphone or a 資格確認書 only), "input.newborn"
-//    (registration not confirmed), "input.presented.qualification_certificate" (it stands alone),
+//    "input.presented" (no card, a smartphone or a 資格確認書 only; or a document that stands
+//    alone), "input.newborn" (registration not confirmed),
 //    "input.visit" (revisit → 口頭確認), "input.actual_days" (≥ 2 → 事後確認),
 //    "input.facility.oqs_available"; metadata "rule" as above;
 //  - CLAIM_ELIGIBILITY_MISSING (kInvalidArgument, field "confirmed"): a method that shows an

@@ -1,5 +1,7 @@
 #include "core/fallback/decision.h"
 
+#include "core/names.h"
+
 #include <algorithm>
 #include <utility>
 
@@ -79,21 +81,21 @@ struct Facts {
 
 Facts Gather(const FallbackCase& c) {
   Facts f(c);
-  const Documents& p = c.presented;
+  const DocumentSet& p = c.presented;
   f.date = c.date->ymd();
-  f.card = p.my_number_card;
-  f.phone_only = p.smartphone && !p.my_number_card;
-  f.certificate = p.qualification_certificate;
-  f.health_card_valid = p.health_insurance_card && f.date <= kHealthInsuranceCardLastDay;
-  f.health_card_expired = p.health_insurance_card && !f.health_card_valid;
+  f.card = p.HasMyNumberCard();
+  f.phone_only = p.HasSmartphone() && !p.HasMyNumberCard();
+  f.certificate = p.HasQualificationCertificate();
+  f.health_card_valid = p.HasHealthInsuranceCard() && f.date <= kHealthInsuranceCardLastDay;
+  f.health_card_expired = p.HasHealthInsuranceCard() && !f.health_card_valid;
   f.stand_alone = f.certificate || f.health_card_valid;
-  f.not_shown = c.cause == FailureCause::kResultInvalid ||
-                c.cause == FailureCause::kResultInvalidNewerExists ||
-                c.cause == FailureCause::kResultNoRecord;
-  f.multiple = c.cause == FailureCause::kResultMultiple;
+  f.not_shown = c.cause == FallbackCause::kResultInvalid ||
+                c.cause == FallbackCause::kResultInvalidNewerExists ||
+                c.cause == FallbackCause::kResultNoRecord;
+  f.multiple = c.cause == FallbackCause::kResultMultiple;
   f.oqs_down =
-      c.cause == FailureCause::kNetworkError || c.cause == FailureCause::kTerminalTrouble ||
-      c.cause == FailureCause::kTerminalError011 || c.cause == FailureCause::kProcessingError;
+      c.cause == FallbackCause::kNetworkError || c.cause == FallbackCause::kTerminalTrouble ||
+      c.cause == FallbackCause::kTerminalError011 || c.cause == FallbackCause::kProcessingError;
   f.no_oqs = !c.facility.oqs_available;
   f.first = c.visit == VisitKind::kFirstVisit;
   for (const auto& k : c.known_eligibilities) {
@@ -157,7 +159,7 @@ Rule NewbornNotRegisteredRule() {
 Entry VisualCheck(const Facts& f) {
   const Method m = Method::kVisualCheckMode;
   if (f.no_oqs) return Block(m, WithoutOqsRule());
-  if (f.c.cause == FailureCause::kIdentificationFailed) {
+  if (f.c.cause == FallbackCause::kIdentificationFailed) {
     return Allow(
         m,
         R("VISUAL_CHECK_FOR_IDENTIFICATION", kSrcVisual,
@@ -178,7 +180,7 @@ Entry VisualCheck(const Facts& f) {
              "目視確認モードは顔認証・暗証番号の代わりに本人確認をするだけなので、ネットワークや"
              "資格確認端末の障害中は資格を確認できません。"));
   }
-  if (f.c.cause == FailureCause::kFaceReaderWontStart) {
+  if (f.c.cause == FallbackCause::kFaceReaderWontStart) {
     return Block(m, R("VISUAL_CHECK_NEEDS_READER", kSrcVisual,
                       "目視確認モード is switched on at the face reader, which does not start",
                       "目視確認モードは顔認証付きカードリーダーで切り替えるため、カードリーダーが"
@@ -192,10 +194,10 @@ Entry VisualCheck(const Facts& f) {
 
 Entry Certificate(const Facts& f) {
   const Method m = Method::kQualificationCertificate;
-  const FailureCause cause = f.c.cause;
+  const FallbackCause cause = f.c.cause;
   if (f.stand_alone) {
     // A result with no マイナ保険証 presented came from the query with this document's numbers.
-    const bool queried_itself = !f.card && !f.c.presented.smartphone;
+    const bool queried_itself = !f.card && !f.c.presented.HasSmartphone();
     if (queried_itself && f.not_shown) {
       return Block(m, R("CERTIFICATE_NOT_CONFIRMED_BY_OQS", kSrcCertificate,
                         "OQS answered 資格(無効) / 資格情報なし for the document's identifiers: it "
@@ -254,7 +256,7 @@ Entry Certificate(const Facts& f) {
         ClaimRoute::kCurrent, true);
   }
   // Not presented: say when the patient is likely to carry one (asking costs nothing).
-  const bool brought_my_number = f.card || f.c.presented.smartphone;
+  const bool brought_my_number = f.card || f.c.presented.HasSmartphone();
   Entry ask;
   if (brought_my_number && f.c.age == AgeBracket::kKouki && f.date <= kKoukiCertificateLastDay) {
     ask =
@@ -265,7 +267,7 @@ Entry Certificate(const Facts& f) {
                 "後期高齢者の方には2026年7月末まで資格確認書が送られています。お持ちでないか伺い、"
                 "お持ちであれば資格確認書で確認してください（資格確認書は単独で使えます）。"),
               ClaimRoute::kCurrent, false);
-  } else if (cause == FailureCause::kCertificateExpired) {
+  } else if (cause == FallbackCause::kCertificateExpired) {
     ask =
         Allow(m,
               R("CERTIFICATE_ASK_AFTER_CERTIFICATE_EXPIRY", kSrcAfterExpiry,
@@ -296,13 +298,13 @@ Entry Certificate(const Facts& f) {
 
 Entry Provisional(const Facts& f) {
   const Method m = Method::kProvisionalQuery;
-  const Documents& p = f.c.presented;
-  if (!f.health_card_expired && !p.eligibility_notice) {
+  const DocumentSet& p = f.c.presented;
+  if (!f.health_card_expired && !p.HasQualificationNotice()) {
     return Block(m, R("PROVISIONAL_NO_DOCUMENT", kSrcProvisional,
                       "no expired 健康保険証 or お知らせ was presented",
                       "有効期限切れの健康保険証・資格情報のお知らせの提示はありません。"));
   }
-  if (f.card || p.smartphone || f.stand_alone) {
+  if (f.card || p.HasSmartphone() || f.stand_alone) {
     return Block(m, R("PROVISIONAL_NOT_NEEDED", kSrcProvisional,
                       "the patient presented マイナ保険証 or a document that stands alone: use it",
                       "マイナ保険証または資格確認書の提示があるため、そちらで確認してください"
@@ -351,7 +353,7 @@ Entry Provisional(const Facts& f) {
 
 Entry Portal(const Facts& f) {
   const Method m = Method::kPortalScreen;
-  if (!f.card && !f.c.presented.smartphone) {
+  if (!f.card && !f.c.presented.HasSmartphone()) {
     return Block(
         m, R("PORTAL_NEEDS_CARD", kSrcTree,
              "the マイナポータル screen counts only together with the My Number card (or on "
@@ -381,7 +383,7 @@ Entry Portal(const Facts& f) {
           "でも可）を見せていただき、資格を確認してください。"),
         ClaimRoute::kCurrent, false);
   }
-  if (f.c.cause == FailureCause::kCertificateExpired) {
+  if (f.c.cause == FallbackCause::kCertificateExpired) {
     return Allow(
         m,
         R("PORTAL_PDF_ONLY", kSrcTree,
@@ -475,7 +477,7 @@ Entry Oral(const Facts& f) {
              "現在有効な保険に加入していないとのことなので、把握している資格情報で口頭確認する"
              "ことはできません。"));
   }
-  if (!f.card && !f.c.presented.smartphone && !f.stand_alone) {
+  if (!f.card && !f.c.presented.HasSmartphone() && !f.stand_alone) {
     return Allow(
         m,
         R("ORAL_ON_REVISIT_WITHOUT_CARD", kSrcNoCardFaq,
@@ -531,7 +533,7 @@ Entry ConfirmAfterwards(const Facts& f) {
 Entry EmergencyLookup(const Facts& f) {
   const Method m = Method::kEmergencyLookup;
   if (f.no_oqs) return Block(m, WithoutOqsRule());
-  if (f.c.cause == FailureCause::kTerminalError011) {
+  if (f.c.cause == FallbackCause::kTerminalError011) {
     if (f.stand_alone) {
       return Block(m, R("EMERGENCY_LOOKUP_NOT_NEEDED", kSrc011,
                         "error 011: a presented 資格確認書 is checked by the document itself",
@@ -563,7 +565,7 @@ Entry EmergencyLookup(const Facts& f) {
                       "outage",
                       "災害時モードは、災害時や長期の障害で有効になっているときだけ使えます。"));
   }
-  if (f.c.cause == FailureCause::kNetworkError) {
+  if (f.c.cause == FallbackCause::kNetworkError) {
     return Block(m, R("EMERGENCY_LOOKUP_NEEDS_NETWORK", kSrcDisaster,
                       "災害時モード also needs the connection to OQS",
                       "災害時モードもネットワークにつながらないと使えません。"));
@@ -708,74 +710,75 @@ Entry FullSelfPay(const Facts& f, const std::vector<Entry>& others) {
 
 // Validation ---------------------------------------------------------------------------------
 
-bool NeedsOqs(FailureCause c) {
-  return c != FailureCause::kNoDocument && c != FailureCause::kNoOnlineVerification;
+bool NeedsOqs(FallbackCause c) {
+  return c != FallbackCause::kNoDocument && c != FallbackCause::kNoOnlineVerification;
 }
 
 Status ValidateCase(const FallbackCase& c) {
   std::vector<FieldViolation> v;
-  const Documents& p = c.presented;
-  const bool my_number = p.my_number_card || p.smartphone;
-  const bool phone_only = p.smartphone && !p.my_number_card;
-  const std::string cause_name(FailureCauseName(c.cause));
+  const DocumentSet& p = c.presented;
+  const bool my_number = p.HasMyNumberCard() || p.HasSmartphone();
+  const bool phone_only = p.HasSmartphone() && !p.HasMyNumberCard();
+  const std::string cause_name(ToString(c.cause));
   if (!c.date) v.push_back({"date", "required: the Japan calendar date of the visit"});
   if (c.actual_days < 1 || c.actual_days > 31) {
     v.push_back({"actual_days", "must be 1–31 (実日数 this month, including today)"});
   }
   switch (c.cause) {
-    case FailureCause::kCertificateExpired:
-    case FailureCause::kIcUnreadable:
-    case FailureCause::kIdentificationFailed:
-      if (!p.my_number_card) {
-        v.push_back({"presented.my_number_card", cause_name + " needs the My Number card"});
+    case FallbackCause::kCertificateExpired:
+    case FallbackCause::kIcUnreadable:
+    case FallbackCause::kCertificateUntrusted:
+    case FallbackCause::kIdentificationFailed:
+      if (!p.HasMyNumberCard()) {
+        v.push_back({"presented", cause_name + " needs the My Number card"});
       }
       break;
-    case FailureCause::kFaceReaderWontStart:
+    case FallbackCause::kFaceReaderWontStart:
       if (!my_number) {
         v.push_back({"presented", cause_name + " needs マイナ保険証 (card or smartphone)"});
       }
       break;
-    case FailureCause::kSmartphoneNotSupported:
+    case FallbackCause::kSmartphoneNotSupported:
       if (!phone_only) {
-        v.push_back({"presented.smartphone", cause_name + " needs a smartphone without the card"});
+        v.push_back({"presented", cause_name + " needs a smartphone without the card"});
       }
       if (c.facility.reads_smartphones) {
         v.push_back({"facility.reads_smartphones", "the facility reads smartphones"});
       }
       break;
-    case FailureCause::kGenericReaderBroken:
+    case FallbackCause::kGenericReaderBroken:
       if (!phone_only) {
-        v.push_back({"presented.smartphone", cause_name + " needs a smartphone without the card"});
+        v.push_back({"presented", cause_name + " needs a smartphone without the card"});
       }
       if (!c.facility.reads_smartphones) {
         v.push_back({"facility.reads_smartphones",
                      "the facility reads no smartphones: the cause is SMARTPHONE_NOT_SUPPORTED"});
       }
       break;
-    case FailureCause::kNoDocument:
-      if (my_number || p.qualification_certificate) {
+    case FallbackCause::kNoDocument:
+      if (my_number || p.HasQualificationCertificate()) {
         v.push_back(
             {"presented", "NO_DOCUMENT: neither マイナ保険証 nor 資格確認書 was presented"});
       }
       break;
-    case FailureCause::kNoOnlineVerification:
-    case FailureCause::kNetworkError:
-    case FailureCause::kTerminalTrouble:
-    case FailureCause::kTerminalError011:
-    case FailureCause::kResultInvalid:
-    case FailureCause::kResultInvalidNewerExists:
-    case FailureCause::kResultNoRecord:
-    case FailureCause::kResultMultiple:
-    case FailureCause::kProcessingError:
-      if (p.Nothing()) v.push_back({"presented", "nothing presented: the cause is NO_DOCUMENT"});
+    case FallbackCause::kNoOnlineVerification:
+    case FallbackCause::kNetworkError:
+    case FallbackCause::kTerminalTrouble:
+    case FallbackCause::kTerminalError011:
+    case FallbackCause::kResultInvalid:
+    case FallbackCause::kResultInvalidNewerExists:
+    case FallbackCause::kResultNoRecord:
+    case FallbackCause::kResultMultiple:
+    case FallbackCause::kProcessingError:
+      if (p.Empty()) v.push_back({"presented", "nothing presented: the cause is NO_DOCUMENT"});
       break;
   }
   // A phone that is the only thing to verify with cannot have been read where phones are not read.
-  const bool only_phone_to_query = phone_only && !p.qualification_certificate &&
-                                   !p.health_insurance_card && !p.eligibility_notice;
+  const bool only_phone_to_query = phone_only && !p.HasQualificationCertificate() &&
+                                   !p.HasHealthInsuranceCard() && !p.HasQualificationNotice();
   if (only_phone_to_query && !c.facility.reads_smartphones && NeedsOqs(c.cause) &&
-      c.cause != FailureCause::kSmartphoneNotSupported &&
-      c.cause != FailureCause::kGenericReaderBroken) {
+      c.cause != FallbackCause::kSmartphoneNotSupported &&
+      c.cause != FallbackCause::kGenericReaderBroken) {
     v.push_back({"facility.reads_smartphones",
                  "a smartphone-only patient where phones cannot be read: the cause is "
                  "SMARTPHONE_NOT_SUPPORTED"});
@@ -784,12 +787,12 @@ Status ValidateCase(const FallbackCase& c) {
     v.push_back({"facility.oqs_available",
                  cause_name + " needs online verification, which the facility does not have"});
   }
-  if (c.facility.oqs_available && c.cause == FailureCause::kNoOnlineVerification) {
+  if (c.facility.oqs_available && c.cause == FallbackCause::kNoOnlineVerification) {
     v.push_back({"facility.oqs_available",
                  "NO_ONLINE_VERIFICATION is for facilities without online verification"});
   }
   if (c.certificate_expiry) {
-    if (c.cause != FailureCause::kCertificateExpired) {
+    if (c.cause != FallbackCause::kCertificateExpired) {
       v.push_back({"certificate_expiry", "only for CERTIFICATE_EXPIRED"});
     } else if (c.date && !(*c.certificate_expiry < *c.date)) {
       v.push_back({"certificate_expiry", "the certificate had not expired on the visit date"});
@@ -797,8 +800,8 @@ Status ValidateCase(const FallbackCase& c) {
   }
   for (const auto& k : c.known_eligibilities) {
     if (k.source == KnownEligibility::Source::kInvalidResult &&
-        c.cause != FailureCause::kResultInvalid &&
-        c.cause != FailureCause::kResultInvalidNewerExists) {
+        c.cause != FallbackCause::kResultInvalid &&
+        c.cause != FallbackCause::kResultInvalidNewerExists) {
       v.push_back({"known_eligibilities", "a 資格(無効) 旧資格 needs a 資格(無効) result"});
       break;
     }
@@ -827,26 +830,47 @@ oqs::OqsDate CertificateGraceLastDay(const oqs::OqsDate& expiry) {
       sys_days{year_month_day{year_month_day_last{ym.year(), month_day_last{ym.month()}}}});
 }
 
-std::string_view FailureCauseName(FailureCause cause) {
-  switch (cause) {
-    case FailureCause::kCertificateExpired: return "CERTIFICATE_EXPIRED";
-    case FailureCause::kIcUnreadable: return "IC_UNREADABLE";
-    case FailureCause::kIdentificationFailed: return "IDENTIFICATION_FAILED";
-    case FailureCause::kFaceReaderWontStart: return "FACE_READER_WONT_START";
-    case FailureCause::kNetworkError: return "NETWORK_ERROR";
-    case FailureCause::kTerminalTrouble: return "TERMINAL_TROUBLE";
-    case FailureCause::kTerminalError011: return "TERMINAL_ERROR_011";
-    case FailureCause::kSmartphoneNotSupported: return "SMARTPHONE_NOT_SUPPORTED";
-    case FailureCause::kGenericReaderBroken: return "GENERIC_READER_BROKEN";
-    case FailureCause::kResultInvalid: return "RESULT_INVALID";
-    case FailureCause::kResultInvalidNewerExists: return "RESULT_INVALID_NEWER_EXISTS";
-    case FailureCause::kResultNoRecord: return "RESULT_NO_RECORD";
-    case FailureCause::kResultMultiple: return "RESULT_MULTIPLE";
-    case FailureCause::kProcessingError: return "PROCESSING_ERROR";
-    case FailureCause::kNoDocument: return "NO_DOCUMENT";
-    case FailureCause::kNoOnlineVerification: return "NO_ONLINE_VERIFICATION";
+namespace {
+constexpr std::array<std::string_view, 3> kAgeNames = {"UNDER_70", "70_TO_74", "KOUKI"};
+constexpr std::array<std::string_view, 4> kNewbornNames = {
+    "NOT_NEWBORN", "CARD_REGISTERED", "CARD_NOT_REGISTERED", "REGISTRATION_UNCHECKED"};
+constexpr std::array<std::string_view, 3> kSourceNames = {"INVALID_RESULT", "PAST_VISITS",
+                                                          "CONFIRMED"};
+}  // namespace
+
+std::string_view ToString(AgeBracket age) { return NameOf(kAgeNames, age); }
+std::optional<AgeBracket> AgeBracketFromString(std::string_view name) {
+  return ValueNamed<AgeBracket>(kAgeNames, name);
+}
+std::string_view ToString(Newborn newborn) { return NameOf(kNewbornNames, newborn); }
+std::optional<Newborn> NewbornFromString(std::string_view name) {
+  return ValueNamed<Newborn>(kNewbornNames, name);
+}
+std::string_view ToString(KnownEligibility::Source source) { return NameOf(kSourceNames, source); }
+std::optional<KnownEligibility::Source> KnownEligibilitySourceFromString(std::string_view name) {
+  return ValueNamed<KnownEligibility::Source>(kSourceNames, name);
+}
+
+std::optional<Method> MethodFromString(std::string_view name) {
+  for (Method m : kAllMethods) {
+    if (MethodName(m) == name) return m;
   }
-  return "";
+  return std::nullopt;
+}
+
+std::optional<Charge> ChargeFromString(std::string_view name) {
+  for (Charge c : {Charge::kNormalRatio, Charge::kFullSelfPay}) {
+    if (ChargeName(c) == name) return c;
+  }
+  return std::nullopt;
+}
+
+std::optional<ClaimRoute> ClaimRouteFromString(std::string_view name) {
+  for (ClaimRoute r : {ClaimRoute::kCurrent, ClaimRoute::kOldEligibility, ClaimRoute::kUnknown,
+                       ClaimRoute::kConfirmLater, ClaimRoute::kSelfPay}) {
+    if (ClaimRouteName(r) == name) return r;
+  }
+  return std::nullopt;
 }
 
 std::string_view MethodName(Method m) {
@@ -926,7 +950,7 @@ std::vector<Method> Decision::AllowedInOrder() const {
 
 Result<Decision> Decide(const FallbackCase& c) {
   if (auto st = ValidateCase(c); !st.ok()) return st.error();
-  if (c.cause == FailureCause::kCertificateExpired && c.certificate_expiry &&
+  if (c.cause == FallbackCause::kCertificateExpired && c.certificate_expiry &&
       !(CertificateGraceLastDay(*c.certificate_expiry) < *c.date)) {
     DomainError e = InvalidArgument(
         "CERTIFICATE_IN_GRACE",
@@ -980,7 +1004,7 @@ Result<Decision> Decide(const FallbackCase& c) {
           "実際の割合と違っていてもレセプトは返戻されず、差額は保険者と患者さんの間で精算されます"
           "。"));
   }
-  if (d.Allowed(Method::kEmergencyLookup) && c.cause == FailureCause::kTerminalError011) {
+  if (d.Allowed(Method::kEmergencyLookup) && c.cause == FallbackCause::kTerminalError011) {
     d.charge_notes.push_back(R("THREE_WARI_UNTIL_VERIFIED", kSrc011,
                                "error 011: collect 3割 now and settle once eligibility is verified",
                                "エラー011の対応では、いったん3割分を受領し、資格が確認できてから"
@@ -989,20 +1013,20 @@ Result<Decision> Decide(const FallbackCase& c) {
   return d;
 }
 
-std::optional<FailureCause> FailureCauseOf(const oqs::EligibilityResult& result) {
+std::optional<FallbackCause> FallbackCauseOf(const oqs::EligibilityResult& result) {
   const auto& segment = result.header.segment_of_result;
   const auto& status = result.processing_result_status;
   if ((segment && segment->value == oqs::SegmentOfResult::kAbnormal) ||
       (status && status->value == oqs::ProcessingResultStatus::kError)) {
-    return FailureCause::kProcessingError;
+    return FallbackCause::kProcessingError;
   }
   if (!result.qualification_validity || !result.qualification_validity->value) return std::nullopt;
   switch (*result.qualification_validity->value) {
-    case oqs::QualificationValidity::kInvalid: return FailureCause::kResultInvalid;
+    case oqs::QualificationValidity::kInvalid: return FallbackCause::kResultInvalid;
     case oqs::QualificationValidity::kInvalidNewerExists:
-      return FailureCause::kResultInvalidNewerExists;
-    case oqs::QualificationValidity::kNoRecord: return FailureCause::kResultNoRecord;
-    case oqs::QualificationValidity::kMultiple: return FailureCause::kResultMultiple;
+      return FallbackCause::kResultInvalidNewerExists;
+    case oqs::QualificationValidity::kNoRecord: return FallbackCause::kResultNoRecord;
+    case oqs::QualificationValidity::kMultiple: return FallbackCause::kResultMultiple;
     case oqs::QualificationValidity::kValid:
     case oqs::QualificationValidity::kValidUnregistered: return std::nullopt;
   }
@@ -1010,8 +1034,8 @@ std::optional<FailureCause> FailureCauseOf(const oqs::EligibilityResult& result)
 }
 
 std::optional<KnownEligibility> OldEligibilityOf(const oqs::EligibilityResult& result) {
-  const auto cause = FailureCauseOf(result);
-  if (cause != FailureCause::kResultInvalid && cause != FailureCause::kResultInvalidNewerExists) {
+  const auto cause = FallbackCauseOf(result);
+  if (cause != FallbackCause::kResultInvalid && cause != FallbackCause::kResultInvalidNewerExists) {
     return std::nullopt;
   }
   return EligibilityOf(result, KnownEligibility::Source::kInvalidResult);

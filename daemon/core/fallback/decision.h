@@ -22,6 +22,7 @@
 #include "core/error.h"
 #include "core/oqs/eligibility.h"
 #include "core/oqs/identifiers.h"
+#include "core/reception.h"
 
 namespace onshid::core::fallback {
 
@@ -54,49 +55,12 @@ oqs::OqsDate CertificateGraceLastDay(const oqs::OqsDate& expiry);
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-// Why the desk could not confirm eligibility online (DOMAIN.md §6, §7, §10; seed 003
-// 「マイナ保険証で受付が出来ない例」 and 「資格（無効）」や「資格情報なし」等の結果).
-enum class FailureCause {
-  // マイナ保険証 (card) could not be used.
-  kCertificateExpired,    // 電子証明書 expired; Decide applies the 3-month grace (see above)
-  kIcUnreadable,          // IC チップ broken or unreadable
-  kIdentificationFailed,  // face and PIN both unusable: face fails and the PIN is forgotten or
-                          // locked, dementia, disability, poor condition, camera/PIN-pad fault
-  kFaceReaderWontStart,   // 顔認証付きカードリーダー does not start
-  kNetworkError,          // ネットワークエラー: OQS cannot be reached
-  kTerminalTrouble,       // 資格確認端末 / its application fails (other than error 011)
-  kTerminalError011,      // face-reader error code 011: 資格確認端末不良
-  // マイナ保険証 (smartphone) could not be used.
-  kSmartphoneNotSupported,  // only the phone, and the facility cannot read phones
-  kGenericReaderBroken,     // the 汎用カードリーダー that reads phones is broken
-  // Reception worked; the result is not a usable eligibility.
-  kResultInvalid,             // 資格(無効) (資格有効性 2)
-  kResultInvalidNewerExists,  // 無効（新しい資格あり） (資格有効性 3)
-  kResultNoRecord,            // 資格情報なし (資格有効性 4)
-  kResultMultiple,            // 複数該当 (資格有効性 5)
-  kProcessingError,           // 処理結果区分 / 処理結果状況 abnormal
-  // Nothing to verify online with.
-  kNoDocument,  // neither マイナ保険証 nor 資格確認書 presented (lost, not issued yet)
-  kNoOnlineVerification,  // the facility has no OQS (義務化対象外, paper claims; DOMAIN.md §10)
-};
-std::string_view FailureCauseName(FailureCause cause);  // "CERTIFICATE_EXPIRED", … (stable)
-
-// What the patient presented at the counter (several may be true).
-struct Documents {
-  bool my_number_card = false;  // マイナンバーカード (マイナ保険証) itself
-  bool smartphone = false;      // マイナ保険証 on a smartphone
-  bool qualification_certificate = false;  // 資格確認書 (card, postcard, A4 or electronic)
-  bool health_insurance_card = false;      // 健康保険証 (valid through 2025-12-01 only)
-  bool eligibility_notice = false;         // 資格情報のお知らせ (never stands alone)
-
-  bool Nothing() const {
-    return !my_number_card && !smartphone && !qualification_certificate && !health_insurance_card &&
-           !eligibility_notice;
-  }
-  friend bool operator==(const Documents&, const Documents&) = default;
-};
-
-enum class VisitKind { kFirstVisit, kRevisit };  // 初診 / 再診
+// The cause (why eligibility could not be confirmed online), the presented documents and the
+// visit kind are the shared vocabulary of core/reception.h.
+using ::onshid::core::Document;
+using ::onshid::core::DocumentSet;
+using ::onshid::core::FallbackCause;
+using ::onshid::core::VisitKind;
 
 // The patient's age bracket; 70+ and 後期高齢者 declare their ratio on the 申立書.
 enum class AgeBracket {
@@ -105,6 +69,9 @@ enum class AgeBracket {
   kKouki,   // 後期高齢者医療の被保険者
 };
 
+std::string_view ToString(AgeBracket age);  // "UNDER_70", "70_TO_74", "KOUKI"
+std::optional<AgeBracket> AgeBracketFromString(std::string_view name);
+
 // 新生児: a newborn's card needs time before it works as マイナ保険証 (seed 003 p.16).
 enum class Newborn {
   kNo,
@@ -112,6 +79,8 @@ enum class Newborn {
   kCardNotRegistered,      // not registered for insurance use yet
   kRegistrationUnchecked,  // a newborn, registration not checked yet
 };
+std::string_view ToString(Newborn newborn);  // "NOT_NEWBORN", "CARD_REGISTERED", …
+std::optional<Newborn> NewbornFromString(std::string_view name);
 
 // The facility's setup.
 struct Facility {
@@ -139,11 +108,13 @@ struct KnownEligibility {
   std::optional<int> ratio_wari;  // 負担割合 (1, 2, 3)
   friend bool operator==(const KnownEligibility&, const KnownEligibility&) = default;
 };
+std::string_view ToString(KnownEligibility::Source source);  // "INVALID_RESULT", "PAST_VISITS", …
+std::optional<KnownEligibility::Source> KnownEligibilitySourceFromString(std::string_view name);
 
 // The inputs of one decision.
 struct FallbackCase {
-  FailureCause cause = FailureCause::kNetworkError;
-  Documents presented;
+  FallbackCause cause = FallbackCause::kNetworkError;
+  DocumentSet presented;
   VisitKind visit = VisitKind::kFirstVisit;
   int actual_days = 1;  // 実日数 in the claim month, including today (1–31)
   // What the facility already holds: past-visit eligibilities, and the 旧資格 of a 資格(無効).
@@ -181,6 +152,7 @@ inline constexpr std::array<Method, 10> kAllMethods = {
     Method::kConfirmAfterwards, Method::kEmergencyLookup,          Method::kInsuranceStatement,
     Method::kFullSelfPay};
 std::string_view MethodName(Method m);    // "PORTAL_SCREEN", … (stable)
+std::optional<Method> MethodFromString(std::string_view name);
 std::string_view MethodNameJa(Method m);  // "マイナポータル資格情報画面", …
 
 enum class Charge {
@@ -188,6 +160,7 @@ enum class Charge {
   kFullSelfPay,  // 10割, refunded once eligibility is confirmed
 };
 std::string_view ChargeName(Charge c);  // "NORMAL_RATIO", "FULL_SELF_PAY"
+std::optional<Charge> ChargeFromString(std::string_view name);
 
 // How the レセプト is claimed after a method (claim.h routes the final claim).
 enum class ClaimRoute {
@@ -198,6 +171,7 @@ enum class ClaimRoute {
   kSelfPay,         // 10割: no claim until eligibility is confirmed
 };
 std::string_view ClaimRouteName(ClaimRoute r);    // "CURRENT", "OLD_ELIGIBILITY", "UNKNOWN", …
+std::optional<ClaimRoute> ClaimRouteFromString(std::string_view name);
 std::string_view ClaimRouteNameJa(ClaimRoute r);  // "現在の資格", "旧資格", "不詳", …
 
 // The rule that decided one thing, explained to both readers.
@@ -242,7 +216,7 @@ struct Decision {
 // Decides the methods for `fallback_case`.
 // Errors:
 //  - INVALID_FALLBACK_CASE (kInvalidArgument), one FieldViolation per problem:
-//    "date" missing; "actual_days" outside 1–31; "presented.*" documents that contradict the cause
+//    "date" missing; "actual_days" outside 1–31; "presented": documents that contradict the cause
 //    (a card cause without the card, a smartphone cause without a smartphone-only patient, a
 //    result or outage with nothing presented, NO_DOCUMENT with a マイナ保険証 or 資格確認書);
 //    "facility.reads_smartphones" contradicting a smartphone cause; "facility.oqs_available"
@@ -258,7 +232,7 @@ Result<Decision> Decide(const FallbackCase& fallback_case);
 // The cause a 資格確認結果 calls for: 処理結果区分 abnormal or 処理結果状況 error →
 // kProcessingError; 資格有効性 2 → kResultInvalid, 3 → kResultInvalidNewerExists, 4 →
 // kResultNoRecord, 5 → kResultMultiple; nullopt otherwise (valid, 6, in progress, missing).
-std::optional<FailureCause> FailureCauseOf(const oqs::EligibilityResult& result);
+std::optional<FallbackCause> FallbackCauseOf(const oqs::EligibilityResult& result);
 
 // The 旧資格 carried by a 資格(無効) result (validity 2 or 3): the first result entry's insurer,
 // symbol, number, branch, insurer name and ratio, with source kInvalidResult. nullopt for any other

@@ -1,5 +1,7 @@
 #include "core/fallback/statement.h"
 
+#include "core/names.h"
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -300,6 +302,37 @@ void Dispose(InsuranceStatement& s, const oqs::OqsDate& today) {
   s.signed_by_patient_or_guardian = false;
   s.signed_by_guardian = false;
   if (!s.disposed_on) s.disposed_on = today;
+}
+
+namespace {
+constexpr std::array<std::string_view, 5> kEraNames = {"MEIJI", "TAISHO", "SHOWA", "HEISEI",
+                                                       "REIWA"};
+constexpr std::array<std::string_view, 6> kInsuranceTypeNames = {"UNSET", "SHAHO", "KOKUHO",
+                                                                 "KOUKI", "OTHER", "UNKNOWN"};
+constexpr std::array<std::string_view, 4> kIssuedWhenNames = {"UNSET", "WITHIN_ONE_MONTH",
+                                                              "EARLIER", "UNKNOWN"};
+constexpr std::array<std::string_view, 5> kDeclaredRatioNames = {"UNSET", "THREE_WARI", "TWO_WARI",
+                                                                 "ONE_WARI", "UNKNOWN"};
+constexpr std::array<std::string_view, 3> kDeclaredSexNames = {"UNSET", "MALE", "FEMALE"};
+}  // namespace
+
+std::string_view ToString(Era era) { return NameOf(kEraNames, era); }
+std::optional<Era> EraFromString(std::string_view name) { return ValueNamed<Era>(kEraNames, name); }
+std::string_view ToString(InsuranceType type) { return NameOf(kInsuranceTypeNames, type); }
+std::optional<InsuranceType> InsuranceTypeFromString(std::string_view name) {
+  return ValueNamed<InsuranceType>(kInsuranceTypeNames, name);
+}
+std::string_view ToString(IssuedWhen when) { return NameOf(kIssuedWhenNames, when); }
+std::optional<IssuedWhen> IssuedWhenFromString(std::string_view name) {
+  return ValueNamed<IssuedWhen>(kIssuedWhenNames, name);
+}
+std::string_view ToString(DeclaredRatio ratio) { return NameOf(kDeclaredRatioNames, ratio); }
+std::optional<DeclaredRatio> DeclaredRatioFromString(std::string_view name) {
+  return ValueNamed<DeclaredRatio>(kDeclaredRatioNames, name);
+}
+std::string_view ToString(DeclaredSex sex) { return NameOf(kDeclaredSexNames, sex); }
+std::optional<DeclaredSex> DeclaredSexFromString(std::string_view name) {
+  return ValueNamed<DeclaredSex>(kDeclaredSexNames, name);
 }
 
 }  // namespace onshid::core::fallback

@@ -25,6 +25,8 @@ namespace onshid::core::fallback {
 enum class Era { kMeiji, kTaisho, kShowa, kHeisei, kReiwa };  // 明治 大正 昭和 平成 令和
 
 std::string_view EraNameJa(Era era);  // "明治", …
+std::string_view ToString(Era era);    // "MEIJI", …, "REIWA"
+std::optional<Era> EraFromString(std::string_view name);
 
 // WarekiDate  // 和暦の年月日, as written on the form (e.g. 昭和55年1月15日).
 struct WarekiDate {
@@ -68,6 +70,16 @@ enum class IssuedWhen { kUnset, kWithinOneMonth, kEarlier, kUnknown };  // 1ヶ�
 enum class DeclaredRatio { kUnset, kThree, kTwo, kOne, kUnknown };  // 3割/2割/1割/わからない
 
 enum class DeclaredSex { kUnset, kMale, kFemale };  // 性別 as on the card
+
+// Stable names ("UNSET" for kUnset: not ticked; it has no API value of its own).
+std::string_view ToString(InsuranceType type);  // "SHAHO", "KOKUHO", "KOUKI", "OTHER", "UNKNOWN"
+std::optional<InsuranceType> InsuranceTypeFromString(std::string_view name);
+std::string_view ToString(IssuedWhen when);  // "WITHIN_ONE_MONTH", "EARLIER", "UNKNOWN"
+std::optional<IssuedWhen> IssuedWhenFromString(std::string_view name);
+std::string_view ToString(DeclaredRatio ratio);  // "THREE_WARI", "TWO_WARI", "ONE_WARI", "UNKNOWN"
+std::optional<DeclaredRatio> DeclaredRatioFromString(std::string_view name);
+std::string_view ToString(DeclaredSex sex);  // "MALE", "FEMALE"
+std::optional<DeclaredSex> DeclaredSexFromString(std::string_view name);
 
 // InsuranceStatement  // 被保険者資格申立書
 // Every text field is personal data except the two enums of section 1 and the dates of the form

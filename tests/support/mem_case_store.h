@@ -1,10 +1,13 @@
 #pragma once
 // MemFallbackCaseStore: an in-memory FallbackCaseStore for unit tests (header-only, the standard
-// library only). Passes the same contract as PgStore (tests/support/fallback_case_store_contract.h).
-// One mutex guards everything, so a write is all or nothing like PgStore's transaction.
+// library only). Passes the same contract as PgStore
+// (tests/support/fallback_case_store_contract.h). One mutex guards everything, so a write is all or
+// nothing like PgStore's transaction. The errors and checks every FallbackCaseStore shares are
+// core's (core/fallback/case_store_errors.h).
 //
-// Also holds the errors and checks every FallbackCaseStore shares (PgStore includes this header),
-// so both return the same reasons and messages.
+// Given a MemEventStore, the events written with a case are committed there in the same write
+// (its lock is taken inside this store's) and its subscribers are woken afterwards, as PgStore's
+// one events table; alone the store numbers its events itself.
 //
 // Test hooks: events() returns the events written with cases; SetReachable(false) makes every call
 // fail with DATABASE_UNAVAILABLE.
@@ -17,77 +20,22 @@
 #include <vector>
 
 #include "core/fallback/case_store.h"
-#include "core/mem_store.h"
+#include "core/fallback/case_store_errors.h"
+#include "core/store_errors.h"
+#include "support/mem_event_store.h"
 
-namespace onshid::core::fallback {
+namespace onshid::testing {
 
-// ---- Shared by every FallbackCaseStore implementation ----
-
-inline DomainError CaseExists(const std::string& holder_id) {
-  DomainError e;
-  e.kind = ErrorKind::kAlreadyExists;
-  e.reason = "CASE_EXISTS";
-  e.message = "the fallback case exists already";
-  e.message_ja = "この対応記録は既に登録されています。";
-  e.metadata = {{"case_id", holder_id}};
-  return e;
-}
-
-inline DomainError CaseNotFound(const std::string& id) {
-  DomainError e;
-  e.kind = ErrorKind::kNotFound;
-  e.reason = "CASE_NOT_FOUND";
-  e.message = "no such fallback case";
-  e.message_ja = "対応記録が見つかりません。";
-  e.metadata = {{"case_id", id}};
-  return e;
-}
-
-inline DomainError CaseConcurrentUpdate(const std::string& id) {
-  DomainError e;
-  e.kind = ErrorKind::kAborted;
-  e.reason = "CASE_CONCURRENT_UPDATE";
-  e.message = "the fallback case was changed by someone else in the meantime; read it again and retry";
-  e.message_ja = "対応記録が他の操作で更新されました。最新の内容を確認してからやり直してください。";
-  e.metadata = {{"case_id", id}};
-  return e;
-}
-
-inline Status ValidateLimit(int limit) {
-  if (limit < 1 || limit > 1000) {
-    return InvalidArgument("INVALID_LIMIT", "limit must be between 1 and 1000",
-                           "取得件数は1〜1000の範囲で指定してください。",
-                           {{"limit", "must be between 1 and 1000"}});
-  }
-  return OkStatus();
-}
-
-// What the application must get right before a write; a failure is a bug (INTERNAL).
-inline Status ValidateCaseWrite(const CaseRow& row, const CaseWrite& with, bool insert) {
-  if (row.id.empty()) return Internal("fallback case write without an id");
-  if (insert && row.version != 1) return Internal("a new fallback case must have version 1");
-  for (const auto& a : with.attempts) {
-    if (!a.case_id.empty() && a.case_id != row.id) {
-      return Internal("an attempt written with a case must name that case");
-    }
-  }
-  for (const auto& t : with.tasks) {
-    if (t.id.empty()) return Internal("a task without an id");
-    if (!t.case_id.empty() && t.case_id != row.id) {
-      return Internal("a task written with a case must name that case");
-    }
-  }
-  return OkStatus();
-}
-
-inline bool MatchesCaseQuery(const CaseRow& row, const CaseQuery& q) {
+// Whether a case / task passes every filter of a query (limit and order aside).
+inline bool MatchesCaseQuery(const core::fallback::CaseRow& row,
+                             const core::fallback::CaseQuery& q) {
   if (q.state && row.state != *q.state) return false;
   if (q.day && row.day != *q.day) return false;
   if (q.check_in_id && row.check_in_id != *q.check_in_id) return false;
   return true;
 }
 
-inline bool MatchesTaskQuery(const Task& t, const TaskQuery& q) {
+inline bool MatchesTaskQuery(const core::fallback::Task& t, const core::fallback::TaskQuery& q) {
   if (q.case_id && t.case_id != *q.case_id) return false;
   if (q.state && t.state != *q.state) return false;
   if (q.due_on_or_before && t.due_day > *q.due_on_or_before) return false;
@@ -96,34 +44,62 @@ inline bool MatchesTaskQuery(const Task& t, const TaskQuery& q) {
 
 // ---- The in-memory store ----
 
-class MemFallbackCaseStore final : public FallbackCaseStore {
+class MemFallbackCaseStore final : public core::fallback::FallbackCaseStore {
  public:
+  using CaseRow = core::fallback::CaseRow;
+  using CaseWrite = core::fallback::CaseWrite;
+  using CaseQuery = core::fallback::CaseQuery;
+  using Task = core::fallback::Task;
+  using TaskQuery = core::fallback::TaskQuery;
+  using Attempt = core::fallback::Attempt;
+  using Event = core::Event;
+  using DomainError = core::DomainError;
+  using Status = core::Status;
+  using SystemTime = core::SystemTime;
+  template <typename T>
+  using Result = core::Result<T>;
+
+  // `events`, when given, must outlive the store.
+  explicit MemFallbackCaseStore(MemEventStore* events = nullptr) : event_store_(events) {}
+
   Status InsertCase(const CaseRow& row, const CaseWrite& with) override {
-    if (auto valid = ValidateCaseWrite(row, with, true); !valid) return valid;
-    std::lock_guard lock(mu_);
-    if (!reachable_) return Unreachable();
-    for (const auto& [id, stored] : cases_) {
-      if (!row.client_key.empty() && stored.client_key == row.client_key) return CaseExists(id);
+    if (auto valid = core::fallback::ValidateCaseWrite(row, with, true); !valid) return valid;
+    {
+      std::lock_guard lock(mu_);
+      if (!reachable_) return Unreachable();
+      for (const auto& [id, stored] : cases_) {
+        if (!row.client_key.empty() && stored.client_key == row.client_key) {
+          return core::fallback::CaseExists(id);
+        }
+      }
+      if (cases_.count(row.id) != 0) return core::fallback::CaseExists(row.id);
+      for (const auto& [id, stored] : cases_) {
+        if (!row.check_in_id.empty() && stored.check_in_id == row.check_in_id) {
+          return core::fallback::CaseExists(id);
+        }
+      }
+      cases_[row.id] = row;
+      ApplyLocked(row.id, with);
     }
-    if (cases_.count(row.id) != 0) return CaseExists(row.id);
-    for (const auto& [id, stored] : cases_) {
-      if (!row.check_in_id.empty() && stored.check_in_id == row.check_in_id) return CaseExists(id);
-    }
-    cases_[row.id] = row;
-    ApplyLocked(row.id, with);
-    return OkStatus();
+    WakeAfter(with);
+    return core::OkStatus();
   }
 
   Status UpdateCase(const CaseRow& row, const CaseWrite& with) override {
-    if (auto valid = ValidateCaseWrite(row, with, false); !valid) return valid;
-    std::lock_guard lock(mu_);
-    if (!reachable_) return Unreachable();
-    auto it = cases_.find(row.id);
-    if (it == cases_.end()) return CaseNotFound(row.id);
-    if (it->second.version != row.version - 1) return CaseConcurrentUpdate(row.id);
-    it->second = row;
-    ApplyLocked(row.id, with);
-    return OkStatus();
+    if (auto valid = core::fallback::ValidateCaseWrite(row, with, false); !valid) return valid;
+    {
+      std::lock_guard lock(mu_);
+      if (!reachable_) return Unreachable();
+      auto it = cases_.find(row.id);
+      if (it == cases_.end()) return core::fallback::CaseNotFound(row.id);
+      if (it->second.version != row.version - 1) {
+        return core::fallback::CaseConcurrentUpdate(row.id);
+      }
+      it->second = row;
+      ApplyLocked(row.id, with);
+    }
+    WakeAfter(with);
+    return core::OkStatus();
   }
 
   Result<std::optional<CaseRow>> GetCase(const std::string& id) override {
@@ -135,7 +111,8 @@ class MemFallbackCaseStore final : public FallbackCaseStore {
   }
 
   Result<std::optional<CaseRow>> CaseForClientKey(const std::string& client_key) override {
-    return FindBy([&](const CaseRow& r) { return !client_key.empty() && r.client_key == client_key; });
+    return FindBy(
+        [&](const CaseRow& r) { return !client_key.empty() && r.client_key == client_key; });
   }
 
   Result<std::optional<CaseRow>> CaseForCheckIn(const std::string& check_in_id) override {
@@ -144,7 +121,7 @@ class MemFallbackCaseStore final : public FallbackCaseStore {
   }
 
   Result<std::vector<CaseRow>> ListCases(const CaseQuery& query) override {
-    if (auto valid = ValidateLimit(query.limit); !valid) return valid.error();
+    if (auto valid = core::fallback::ValidateLimit(query.limit); !valid) return valid.error();
     std::lock_guard lock(mu_);
     if (!reachable_) return Unreachable();
     std::vector<CaseRow> out;
@@ -174,7 +151,7 @@ class MemFallbackCaseStore final : public FallbackCaseStore {
   }
 
   Result<std::vector<Task>> ListTasks(const TaskQuery& query) override {
-    if (auto valid = ValidateLimit(query.limit); !valid) return valid.error();
+    if (auto valid = core::fallback::ValidateLimit(query.limit); !valid) return valid.error();
     std::lock_guard lock(mu_);
     if (!reachable_) return Unreachable();
     std::vector<Task> out;
@@ -190,7 +167,7 @@ class MemFallbackCaseStore final : public FallbackCaseStore {
   }
 
   Result<std::vector<std::string>> CasesToPurge(SystemTime before, int limit) override {
-    if (auto valid = ValidateLimit(limit); !valid) return valid.error();
+    if (auto valid = core::fallback::ValidateLimit(limit); !valid) return valid.error();
     std::lock_guard lock(mu_);
     if (!reachable_) return Unreachable();
     std::vector<const CaseRow*> due;
@@ -219,7 +196,9 @@ class MemFallbackCaseStore final : public FallbackCaseStore {
   }
 
  private:
-  static DomainError Unreachable() { return DatabaseUnavailable("in-memory store set unreachable"); }
+  static DomainError Unreachable() {
+    return core::DatabaseUnavailable("in-memory store set unreachable");
+  }
 
   template <typename Pred>
   Result<std::optional<CaseRow>> FindBy(Pred pred) {
@@ -252,12 +231,22 @@ class MemFallbackCaseStore final : public FallbackCaseStore {
       t.case_id = case_id;
       tasks_[t.id] = std::move(t);
     }
+    if (event_store_ != nullptr) {
+      for (auto& e : event_store_->Commit(with.events)) events_.push_back(std::move(e));
+      return;
+    }
     for (Event e : with.events) {
       e.cursor = static_cast<std::int64_t>(events_.size()) + 1;
       events_.push_back(std::move(e));
     }
   }
 
+  // Wakes the shared event store's subscribers once the write is visible (no lock held).
+  void WakeAfter(const CaseWrite& with) {
+    if (event_store_ != nullptr && !with.events.empty()) event_store_->Wake();
+  }
+
+  MemEventStore* const event_store_;
   mutable std::mutex mu_;
   bool reachable_ = true;
   std::map<std::string, CaseRow> cases_;
@@ -267,4 +256,4 @@ class MemFallbackCaseStore final : public FallbackCaseStore {
   std::vector<Event> events_;
 };
 
-}  // namespace onshid::core::fallback
+}  // namespace onshid::testing

@@ -2,14 +2,20 @@
 // MemCheckInStore: an in-memory CheckInStore for unit tests of core logic and app use cases
 // (header-only, the standard library only). Passes the same contract as PgStore
 // (tests/support/check_in_store_contract.h). Thread-safe: one mutex guards everything, so every
-// write is all or nothing like PgStore's transaction.
+// write is all or nothing like PgStore's transaction. The errors and checks every CheckInStore
+// shares are core's (core/checkin/check_in_store_errors.h).
 //
-// Also holds the errors and checks every CheckInStore implementation shares (PgStore includes this
-// header for them), so both return exactly the same reasons, messages and metadata.
+// Alone it keeps its own events and face results. Given the shared fakes it behaves like the one
+// database of PgStore:
+//   - a MemEventStore: the events written with a check-in are committed there, in the same write
+//     (its lock is taken inside this store's), and subscribers are woken after it;
+//   - a MemResultStore: UnlinkedFaceResults reads the face results stored there (a result whose
+//     bytes equal an earlier result's — a duplicate delivery — is not listed), besides those
+//     registered with AddFaceResult.
 //
-// Test hooks: events() returns the events written with check-ins (there is no EventStore here);
-// AddFaceResult() registers a face result for UnlinkedFaceResults (there is no results table);
-// SetReachable(false) makes every call fail with DATABASE_UNAVAILABLE.
+// Test hooks: events() returns the events written with check-ins, with their cursors;
+// AddFaceResult() registers a face result for UnlinkedFaceResults; SetReachable(false) makes every
+// call fail with DATABASE_UNAVAILABLE.
 
 #include <algorithm>
 #include <cstdint>
@@ -21,91 +27,19 @@
 #include <vector>
 
 #include "core/checkin/check_in_store.h"
+#include "core/checkin/check_in_store_errors.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/mem_store.h"
 #include "core/results.h"
+#include "core/store_errors.h"
+#include "support/mem_event_store.h"
+#include "support/mem_result_store.h"
 
-namespace onshid::core::checkin {
-
-// ---- Shared by every CheckInStore implementation ----
-
-// The id or non-empty client_key of a new check-in is taken; `existing_id` names the check-in
-// holding it (the caller's earlier attempt, when retrying).
-inline DomainError CheckInExists(const std::string& existing_id) {
-  DomainError e;
-  e.kind = ErrorKind::kAlreadyExists;
-  e.reason = "CHECKIN_EXISTS";
-  e.message = "the check-in exists already";
-  e.message_ja = "この受付は既に登録されています。";
-  e.metadata = {{"check_in_id", existing_id}};
-  return e;
-}
-
-// The result of a result link is linked to `holder_id` already (a result belongs to at most one
-// check-in).
-inline DomainError ResultAlreadyLinked(const std::string& holder_id) {
-  DomainError e;
-  e.kind = ErrorKind::kAlreadyExists;
-  e.reason = "RESULT_ALREADY_LINKED";
-  e.message = "the eligibility result is linked to a check-in already";
-  e.message_ja = "この資格確認結果は既に受付に紐付けられています。";
-  e.metadata = {{"check_in_id", holder_id}};
-  return e;
-}
-
-inline DomainError CheckInNotFound(const std::string& id) {
-  DomainError e;
-  e.kind = ErrorKind::kNotFound;
-  e.reason = "CHECKIN_NOT_FOUND";
-  e.message = "no such check-in";
-  e.message_ja = "受付が見つかりません。";
-  e.metadata = {{"check_in_id", id}};
-  return e;
-}
-
-// The port documents kAborted, which core::ErrorKind does not have (yet): until it is added (with
-// its gRPC ABORTED / HTTP 409 mapping in api/status_mapping.cc) this is kFailedPrecondition, the
-// nearest existing kind. Callers switch on the reason, which is final.
-inline DomainError CheckInConcurrentUpdate(const std::string& id) {
-  DomainError e;
-  e.kind = ErrorKind::kAborted;
-  e.reason = "CHECKIN_CONCURRENT_UPDATE";
-  e.message = "the check-in was changed by someone else in the meantime; read it again and retry";
-  e.message_ja = "受付が他の操作で更新されました。最新の内容を確認してからやり直してください。";
-  e.metadata = {{"check_in_id", id}};
-  return e;
-}
-
-// Limit range of CheckInQuery, with the same reason and wording as the audit query's.
-inline Status ValidateCheckInQuery(const CheckInQuery& query) {
-  if (query.limit < 1 || query.limit > 1000) {
-    return InvalidArgument("INVALID_LIMIT", "limit must be between 1 and 1000",
-                           "取得件数は1〜1000の範囲で指定してください。",
-                           {{"limit", "must be between 1 and 1000"}});
-  }
-  return OkStatus();
-}
-
-// Checks what the application must get right before a write; a failure is a bug (INTERNAL), not
-// bad input. Attachments belong to `row`: a link may leave its check_in_id empty (the store fills
-// in row.id) but must not name another check-in.
-inline Status ValidateCheckInWrite(const CheckInRow& row, const Attachments& with, bool insert) {
-  if (row.id.empty()) return Internal("check-in write without an id");
-  if (insert && row.version != 1) return Internal("a new check-in must have version 1");
-  if (with.result_link && !with.result_link->check_in_id.empty() &&
-      with.result_link->check_in_id != row.id) {
-    return Internal("a result link written with a check-in must name that check-in");
-  }
-  if (with.patient_link && !with.patient_link->check_in_id.empty() &&
-      with.patient_link->check_in_id != row.id) {
-    return Internal("a patient link written with a check-in must name that check-in");
-  }
-  return OkStatus();
-}
+namespace onshid::testing {
 
 // Whether `row` passes every filter of `query` (limit and order aside).
-inline bool MatchesCheckInQuery(const CheckInRow& row, const CheckInQuery& query) {
+inline bool MatchesCheckInQuery(const core::checkin::CheckInRow& row,
+                                const core::checkin::CheckInQuery& query) {
   if (query.day && row.day != *query.day) return false;
   if (query.desk_id && row.desk_id != *query.desk_id) return false;
   if (query.state && row.state != *query.state) return false;
@@ -123,45 +57,73 @@ inline bool MatchesCheckInQuery(const CheckInRow& row, const CheckInQuery& query
 
 // ---- The in-memory store ----
 
-class MemCheckInStore final : public CheckInStore {
+class MemCheckInStore final : public core::checkin::CheckInStore {
  public:
+  using CheckInRow = core::checkin::CheckInRow;
+  using Attachments = core::checkin::Attachments;
+  using CheckInQuery = core::checkin::CheckInQuery;
+  using ResultLink = core::checkin::ResultLink;
+  using PatientLink = core::checkin::PatientLink;
+  using Event = core::Event;
+  using DomainError = core::DomainError;
+  using Status = core::Status;
+  using SystemTime = core::SystemTime;
+  template <typename T>
+  using Result = core::Result<T>;
+
+  // Both optional; they must outlive the store (see the header comment).
+  explicit MemCheckInStore(MemEventStore* events = nullptr, const MemResultStore* results = nullptr)
+      : event_store_(events), results_(results) {}
+
   Status InsertCheckIn(const CheckInRow& row, const Attachments& with) override {
-    if (auto valid = ValidateCheckInWrite(row, with, /*insert=*/true); !valid) return valid;
-    std::lock_guard lock(mu_);
-    if (!reachable_) return Unreachable();
-    // A retry of the same request names the check-in it created: prefer the client_key's holder.
-    if (!row.client_key.empty()) {
-      if (auto it = by_client_key_.find(row.client_key); it != by_client_key_.end()) {
-        return CheckInExists(it->second);
-      }
+    if (auto valid = core::checkin::ValidateCheckInWrite(row, with, /*insert=*/true); !valid) {
+      return valid;
     }
-    if (rows_.count(row.id) != 0) return CheckInExists(row.id);
-    if (auto linked = CheckResultLinkLocked(with); !linked) return linked;
-    rows_[row.id] = row;
-    if (!row.client_key.empty()) by_client_key_[row.client_key] = row.id;
-    WriteAttachmentsLocked(row.id, with);
-    return OkStatus();
+    {
+      std::lock_guard lock(mu_);
+      if (!reachable_) return Unreachable();
+      // A retry of the same request names the check-in it created: prefer the client_key's holder.
+      if (!row.client_key.empty()) {
+        if (auto it = by_client_key_.find(row.client_key); it != by_client_key_.end()) {
+          return core::checkin::CheckInExists(it->second);
+        }
+      }
+      if (rows_.count(row.id) != 0) return core::checkin::CheckInExists(row.id);
+      if (auto linked = CheckResultLinkLocked(with); !linked) return linked;
+      rows_[row.id] = row;
+      if (!row.client_key.empty()) by_client_key_[row.client_key] = row.id;
+      WriteAttachmentsLocked(row.id, with);
+    }
+    WakeAfter(with);
+    return core::OkStatus();
   }
 
   Status UpdateCheckIn(const CheckInRow& row, const Attachments& with) override {
-    if (auto valid = ValidateCheckInWrite(row, with, /*insert=*/false); !valid) return valid;
-    std::lock_guard lock(mu_);
-    if (!reachable_) return Unreachable();
-    auto it = rows_.find(row.id);
-    if (it == rows_.end()) return CheckInNotFound(row.id);
-    if (it->second.version != row.version - 1) return CheckInConcurrentUpdate(row.id);
-    const std::string old_key = it->second.client_key;
-    if (!row.client_key.empty() && row.client_key != old_key) {
-      if (auto holder = by_client_key_.find(row.client_key); holder != by_client_key_.end()) {
-        return CheckInExists(holder->second);
-      }
+    if (auto valid = core::checkin::ValidateCheckInWrite(row, with, /*insert=*/false); !valid) {
+      return valid;
     }
-    if (auto linked = CheckResultLinkLocked(with); !linked) return linked;
-    if (!old_key.empty()) by_client_key_.erase(old_key);
-    if (!row.client_key.empty()) by_client_key_[row.client_key] = row.id;
-    it->second = row;
-    WriteAttachmentsLocked(row.id, with);
-    return OkStatus();
+    {
+      std::lock_guard lock(mu_);
+      if (!reachable_) return Unreachable();
+      auto it = rows_.find(row.id);
+      if (it == rows_.end()) return core::checkin::CheckInNotFound(row.id);
+      if (it->second.version != row.version - 1) {
+        return core::checkin::CheckInConcurrentUpdate(row.id);
+      }
+      const std::string old_key = it->second.client_key;
+      if (!row.client_key.empty() && row.client_key != old_key) {
+        if (auto holder = by_client_key_.find(row.client_key); holder != by_client_key_.end()) {
+          return core::checkin::CheckInExists(holder->second);
+        }
+      }
+      if (auto linked = CheckResultLinkLocked(with); !linked) return linked;
+      if (!old_key.empty()) by_client_key_.erase(old_key);
+      if (!row.client_key.empty()) by_client_key_[row.client_key] = row.id;
+      it->second = row;
+      WriteAttachmentsLocked(row.id, with);
+    }
+    WakeAfter(with);
+    return core::OkStatus();
   }
 
   Result<std::optional<CheckInRow>> GetCheckIn(const std::string& id) override {
@@ -182,7 +144,7 @@ class MemCheckInStore final : public CheckInStore {
   }
 
   Result<std::vector<CheckInRow>> ListCheckIns(const CheckInQuery& query) override {
-    if (auto valid = ValidateCheckInQuery(query); !valid) return valid.error();
+    if (auto valid = core::checkin::ValidateCheckInQuery(query); !valid) return valid.error();
     std::lock_guard lock(mu_);
     if (!reachable_) return Unreachable();
     std::vector<CheckInRow> out;
@@ -226,11 +188,21 @@ class MemCheckInStore final : public CheckInStore {
   Result<std::vector<std::int64_t>> UnlinkedFaceResults(SystemTime since) override {
     std::lock_guard lock(mu_);
     if (!reachable_) return Unreachable();
+    std::map<std::int64_t, SystemTime> faces = face_results_;
+    if (results_ != nullptr) {
+      std::vector<std::string> seen_bytes;  // raw_sha256 of every earlier result
+      for (const auto& r : results_->Results()) {
+        const bool duplicate =
+            std::find(seen_bytes.begin(), seen_bytes.end(), r.raw_sha256) != seen_bytes.end();
+        seen_bytes.push_back(r.raw_sha256);
+        if (r.source == "face" && !duplicate) faces[r.id] = r.received_at;
+      }
+    }
     std::vector<std::int64_t> out;
-    for (const auto& [id, received_at] : face_results_) {
+    for (const auto& [id, received_at] : faces) {
       if (received_at >= since && links_.count(id) == 0) out.push_back(id);
     }
-    return out;  // face_results_ is ordered by id: oldest first, as PgStore
+    return out;  // ordered by id: oldest first, as PgStore
   }
 
   Result<std::vector<PatientLink>> PatientLinks(const std::string& check_in_id) override {
@@ -248,7 +220,8 @@ class MemCheckInStore final : public CheckInStore {
 
   // --- test hooks ---
 
-  // Every event written with a check-in, oldest first, with its cursor (1, 2, …).
+  // Every event written with a check-in, oldest first, with its cursor (1, 2, … when the store
+  // has no MemEventStore; the shared log's cursors when it has one).
   std::vector<Event> events() const {
     std::lock_guard lock(mu_);
     return events_;
@@ -266,18 +239,18 @@ class MemCheckInStore final : public CheckInStore {
   }
 
  private:
-  static DomainError Unreachable() { return DatabaseUnavailable("unreachable (test)"); }
+  static DomainError Unreachable() { return core::DatabaseUnavailable("unreachable (test)"); }
 
   Status CheckResultLinkLocked(const Attachments& with) const {
-    if (!with.result_link) return OkStatus();
+    if (!with.result_link) return core::OkStatus();
     auto it = links_.find(with.result_link->result_id);
     const std::string& move_from = with.result_link->move_from;
     if (move_from.empty()) {
-      if (it != links_.end()) return ResultAlreadyLinked(it->second.check_in_id);
+      if (it != links_.end()) return core::checkin::ResultAlreadyLinked(it->second.check_in_id);
     } else if (it == links_.end() || it->second.check_in_id != move_from) {
-      return ResultAlreadyLinked(it == links_.end() ? "" : it->second.check_in_id);
+      return core::checkin::ResultAlreadyLinked(it == links_.end() ? "" : it->second.check_in_id);
     }
-    return OkStatus();
+    return core::OkStatus();
   }
 
   // Called only after every check passed, so nothing here can fail half-way.
@@ -294,12 +267,23 @@ class MemCheckInStore final : public CheckInStore {
       link.check_in_id = check_in_id;
       patient_links_.push_back(std::move(link));
     }
+    if (event_store_ != nullptr) {
+      for (auto& e : event_store_->Commit(with.events)) events_.push_back(std::move(e));
+      return;
+    }
     for (Event e : with.events) {
       e.cursor = next_cursor_++;
       events_.push_back(std::move(e));
     }
   }
 
+  // Wakes the shared event store's subscribers once the write is visible (no lock held).
+  void WakeAfter(const Attachments& with) {
+    if (event_store_ != nullptr && !with.events.empty()) event_store_->Wake();
+  }
+
+  MemEventStore* const event_store_;
+  const MemResultStore* const results_;
   mutable std::mutex mu_;
   bool reachable_ = true;
   std::map<std::string, CheckInRow> rows_;            // by id
@@ -312,4 +296,4 @@ class MemCheckInStore final : public CheckInStore {
   std::int64_t next_cursor_ = 1;
 };
 
-}  // namespace onshid::core::checkin
+}  // namespace onshid::testing
