@@ -721,27 +721,7 @@ TEST_CASE("a tailing subscriber sees every event exactly once under concurrent w
     }
   };
 
-  std::atomic<bool> writers_done{false};
-  std::atomic<int> read_failures{0};
-  std::vector<core::Event> seen;
-  std::thread tail([&] {
-    std::int64_t last = 0;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      // Read the flag before listing: when it was set, every write had committed, so a page read
-      // afterwards that comes back empty means everything was seen.
-      const bool done = writers_done.load();
-      auto page = reader.ListAfter(last, 50);
-      if (!page.ok()) {
-        ++read_failures;
-        continue;
-      }
-      for (auto& e : *page) seen.push_back(std::move(e));
-      if (!page->empty()) last = page->back().cursor;
-      if (done && page->empty()) return;
-    }
-    ++read_failures;  // the deadline passed
-  });
+  testing::EventLogTail tail(reader, 50);
 
   std::vector<std::thread> threads;
   threads.emplace_back([&] {  // EventStore::Append
@@ -783,11 +763,11 @@ TEST_CASE("a tailing subscriber sees every event exactly once under concurrent w
     }
   });
   for (auto& t : threads) t.join();
-  writers_done = true;
-  tail.join();
+  tail.Finish();
+  const std::vector<core::Event>& seen = tail.seen();
 
   CHECK(write_failures == 0);
-  CHECK(read_failures == 0);
+  CHECK(tail.read_failures() == 0);
   const auto all = Value(reader.ListAfter(0, 100000));
   CHECK(all.size() == static_cast<std::size_t>(events_written.load()));
   CHECK(all.size() == static_cast<std::size_t>(kRounds * 5));

@@ -25,6 +25,52 @@
 
 namespace onshid::testing {
 
+// Tails an EventStore the way a subscriber resuming from its cursor does: on its own thread, it
+// lists pages after the last cursor it saw until Finish() says every writer is done and a page
+// read afterwards comes back empty (or 60 s pass, counted as a read failure). Used by the event
+// contract and by the PostgreSQL test with several kinds of writers.
+class EventLogTail {
+ public:
+  EventLogTail(core::EventStore& store, int page_size)
+      : thread_([this, &store, page_size] { Run(store, page_size); }) {}
+  ~EventLogTail() {
+    if (thread_.joinable()) Finish();
+  }
+  // Every write has returned: read to the end and stop.
+  void Finish() {
+    writers_done_ = true;
+    thread_.join();
+  }
+  // After Finish(): the events in the order they were read, and the failed reads.
+  const std::vector<core::Event>& seen() const { return seen_; }
+  int read_failures() const { return read_failures_; }
+
+ private:
+  void Run(core::EventStore& store, int page_size) {
+    std::int64_t last = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      // Read the flag before listing: once it is set every write has committed, so an empty
+      // page read afterwards means everything was seen.
+      const bool done = writers_done_.load();
+      auto page = store.ListAfter(last, page_size);
+      if (!page.ok()) {
+        ++read_failures_;
+        continue;
+      }
+      for (auto& e : *page) seen_.push_back(std::move(e));
+      if (!page->empty()) last = page->back().cursor;
+      if (done && page->empty()) return;
+    }
+    ++read_failures_;  // the deadline passed
+  }
+
+  std::atomic<bool> writers_done_{false};
+  std::atomic<int> read_failures_{0};
+  std::vector<core::Event> seen_;
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
 namespace event_contract_internal {
 
 // Times are whole microseconds: the finest resolution every store keeps.
@@ -156,27 +202,7 @@ inline void RunEventStoreContract(core::EventStore& store) {
     // the whole log in cursor order, with no gap and no duplicate (commit order, core/event.h).
     constexpr int kWriters = 4;
     constexpr int kPerWriter = 25;
-    std::atomic<bool> writers_done{false};
-    std::atomic<int> read_failures{0};
-    std::vector<core::Event> seen;
-    std::thread tail([&] {
-      std::int64_t last = 0;
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-      while (std::chrono::steady_clock::now() < deadline) {
-        // Read the flag before listing: once it is set every write has committed, so an empty
-        // page read afterwards means everything was seen.
-        const bool done = writers_done.load();
-        auto page = store.ListAfter(last, 7);
-        if (!page.ok()) {
-          ++read_failures;
-          continue;
-        }
-        for (auto& e : *page) seen.push_back(std::move(e));
-        if (!page->empty()) last = page->back().cursor;
-        if (done && page->empty()) return;
-      }
-      ++read_failures;  // the deadline passed
-    });
+    EventLogTail tail(store, 7);
     std::atomic<int> write_failures{0};
     std::vector<std::thread> writers;
     for (int w = 0; w < kWriters; ++w) {
@@ -189,11 +215,11 @@ inline void RunEventStoreContract(core::EventStore& store) {
       });
     }
     for (auto& t : writers) t.join();
-    writers_done = true;
-    tail.join();
+    tail.Finish();
+    const std::vector<core::Event>& seen = tail.seen();
 
     CHECK(write_failures == 0);
-    CHECK(read_failures == 0);
+    CHECK(tail.read_failures() == 0);
     const auto all = List(store, 0, 100000);
     CHECK(all.size() == static_cast<std::size_t>(kWriters * kPerWriter));
     std::vector<std::int64_t> seen_cursors, all_cursors;
