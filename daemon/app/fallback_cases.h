@@ -171,8 +171,9 @@ class FallbackCaseUseCases {
 
   // Records evidence. kMethodApplied: the engine must allow the method for the case
   // (METHOD_NOT_ALLOWED, metadata "rule" and the rule's Japanese reason); the method's evidence
-  // must be complete (INVALID_EVIDENCE naming each field under "evidence."); a 申立書 is validated
-  // (INVALID_INSURANCE_STATEMENT, fields "evidence.statement.*"). Creates the follow-up tasks.
+  // must be complete (INVALID_EVIDENCE naming each field under "evidence.", also a 保険者番号 whose
+  // check digit is wrong); a 申立書 is validated (INVALID_INSURANCE_STATEMENT, fields
+  // "evidence.statement.*"). Creates the follow-up tasks (core/fallback/case.h).
   core::Result<FallbackCaseView> RecordEvidence(const std::string& id, const EvidenceInput& in,
                                                 const Actor& actor);
   // Routes the claim (RouteClaim on what was recorded) and stores the route; 不詳 stores the 摘要.

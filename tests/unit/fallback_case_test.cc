@@ -29,7 +29,8 @@ core::SystemTime At(const char* day) { return D(day).JapanMidnight() + std::chro
 
 const core::SystemTime kNow = At("20251210");
 
-constexpr const char* kValidInsurer = "06139992";  // 法別 06, check digit 2
+constexpr const char* kValidInsurer = "06139992";     // 法別 06, check digit 2
+constexpr const char* kWrongCheckDigit = "06139991";  // the same number with a wrong check digit
 
 fb::KnownEligibility Eligibility(const char* insurer,
                                  fb::KnownEligibility::Source source =
@@ -144,6 +145,78 @@ fb::Case Stored(fb::Change ch) {
 }  // namespace
 
 // =============================================================================================
+// The insurer number staff type
+
+TEST_CASE("fallback case: an insurer number in evidence must have a valid check digit",
+          "[fallback_case]") {
+  const fb::Case c = OpenCase();
+
+  SECTION("the eligibility seen on the portal screen") {
+    auto in = Applied(Method::kPortalScreen);
+    in.eligibility = Eligibility(kWrongCheckDigit);
+    const auto e = Err(fb::RecordEvidence(c, in, "desk-1", "", kNow));
+    CHECK(e.reason == "INVALID_EVIDENCE");
+    CHECK(e.kind == core::ErrorKind::kInvalidArgument);
+    CHECK(Fields(e) == std::vector<std::string>{"evidence.eligibility.insurer_number"});
+    CHECK(e.field_violations[0].description.find("check digit") != std::string::npos);
+    // The clerk reads which item and why.
+    CHECK(e.message_ja.find("保険者番号") != std::string::npos);
+    CHECK(e.message_ja.find("検証番号") != std::string::npos);
+    // Not the number itself (personal data).
+    CHECK(e.message.find(kWrongCheckDigit) == std::string::npos);
+    CHECK(e.message_ja.find(kWrongCheckDigit) == std::string::npos);
+
+    in.eligibility = Eligibility(kValidInsurer);
+    CHECK(fb::RecordEvidence(c, in, "desk-1", "", kNow).ok());
+  }
+
+  SECTION("other malformed numbers: letters, a wrong length") {
+    for (const char* bad : {"0613999X", "0613999", "061399921"}) {
+      INFO(bad);
+      auto in = Applied(Method::kPortalScreen);
+      in.eligibility = Eligibility(bad);
+      CHECK(Names(Err(fb::RecordEvidence(c, in, "desk-1", "", kNow)),
+                  "evidence.eligibility.insurer_number"));
+    }
+    // A 6-digit 国保 number and full-width digits are numbers as a clerk types them.
+    for (const char* good : {"138057", "０６１３９９９２"}) {
+      INFO(good);
+      auto in = Applied(Method::kPortalScreen);
+      in.eligibility = Eligibility(good);
+      CHECK(fb::RecordEvidence(c, in, "desk-1", "", kNow).ok());
+    }
+  }
+
+  SECTION("an eligibility found afterwards") {
+    const auto e = Err(fb::RecordEvidence(c, Found(kWrongCheckDigit), "desk-1", "", kNow));
+    CHECK(e.reason == "INVALID_EVIDENCE");
+    CHECK(Fields(e) == std::vector<std::string>{"evidence.eligibility.insurer_number"});
+    CHECK(fb::RecordEvidence(c, Found(kValidInsurer), "desk-1", "", kNow).ok());
+  }
+
+  SECTION("an eligibility given with a method that does not need one is still checked") {
+    fb::FallbackCase input = c.input;
+    input.actual_days = 2;  // 事後確認 is allowed
+    auto later = Ok(fb::OpenByHand({"fb_later", "", "desk-1"}, input, kNow)).after;
+    auto in = Applied(Method::kConfirmAfterwards);
+    in.eligibility = Eligibility(kWrongCheckDigit);
+    CHECK(Names(Err(fb::RecordEvidence(later, in, "desk-1", "", kNow)),
+                "evidence.eligibility.insurer_number"));
+  }
+
+  SECTION("with a 申立書, next to the form's own problems") {
+    auto in = Applied(Method::kInsuranceStatement);
+    in.statement = Statement();
+    in.statement->phone.clear();
+    in.eligibility = Eligibility(kWrongCheckDigit);
+    const auto e = Err(fb::RecordEvidence(c, in, "desk-1", "", kNow));
+    CHECK(e.reason == "INVALID_INSURANCE_STATEMENT");
+    CHECK(Names(e, "evidence.statement.phone"));
+    CHECK(Names(e, "evidence.eligibility.insurer_number"));
+  }
+}
+
+// =============================================================================================
 // What each kind of evidence needs
 
 TEST_CASE("fallback case: every missing piece of evidence is named by its path",
@@ -154,8 +227,10 @@ TEST_CASE("fallback case: every missing piece of evidence is named by its path",
   SECTION("staff and the eligibility seen") {
     auto in = Applied(Method::kPortalScreen);
     in.staff_id.clear();
-    CHECK(Fields(fb::InvalidEvidence(fb::EvidenceViolations(c, in, today))) ==
+    std::string detail;
+    CHECK(Fields(fb::InvalidEvidence(fb::EvidenceViolations(c, in, today, &detail))) ==
           std::vector<std::string>{"evidence.staff_id", "evidence.eligibility.insurer_number"});
+    CHECK(detail.empty());
   }
   SECTION("METHOD_APPLIED without its method") {
     auto in = Applied(Method::kPortalScreen);
@@ -191,7 +266,7 @@ TEST_CASE("fallback case: every missing piece of evidence is named by its path",
           std::vector<std::string>{"evidence.oral.answered_by", "evidence.oral.no_change_confirmed",
                                    "evidence.oral.held_eligibility_index"});
     in.oral = fb::OralConfirmation{"FAMILY", true, 0};
-    in.eligibility = Eligibility("31130015");  // not what 口頭確認 records: ignored
+    in.eligibility = Eligibility(kWrongCheckDigit);  // not what 口頭確認 records: ignored
     const auto ch = Ok(fb::RecordEvidence(revisit, in, "desk-1", "", kNow));
     REQUIRE(ch.after.personal.confirmed);
     CHECK(ch.after.personal.confirmed->insurer_number == kValidInsurer);
@@ -259,10 +334,12 @@ TEST_CASE("fallback case: INVALID_EVIDENCE has one wording, naming the items for
                                               "evidence.statement.name"});
   CHECK(e.message_ja ==
         "記録する内容に不足または誤りがあります。次の項目を確認してください：記録者、被保険者資格申立書");
-  const auto under = fb::InvalidEvidence({{"eligibility.insurer_number", "required"}}, "");
+  const auto under = fb::InvalidEvidence({{"eligibility.insurer_number", "check digit"}}, "",
+                                         "保険者番号が正しくありません。");
   CHECK(Fields(under) == std::vector<std::string>{"eligibility.insurer_number"});
   CHECK(under.message_ja ==
-        "記録する内容に不足または誤りがあります。次の項目を確認してください：保険者番号");
+        "記録する内容に不足または誤りがあります。次の項目を確認してください：保険者番号。"
+        "保険者番号が正しくありません。");
   // A parent of a labelled field keeps the parent's label.
   CHECK(fb::InvalidEvidence({{"eligibility.ratio_wari", "1–3"}}).message_ja.find("確認した資格情報") !=
         std::string::npos);

@@ -194,7 +194,7 @@ constexpr const char* kOldInsurer = "06139992";
 constexpr const char* kOldInsurerName = "旧テスト健康保険組合";
 constexpr const char* kOldSymbol = "KIGO-OLD7";
 constexpr const char* kOldNumber = "BANGO-OLD31";
-constexpr const char* kSeenInsurer = "31130015";
+constexpr const char* kSeenInsurer = "31130016";  // a 保険者番号 with its check digit
 constexpr const char* kSeenInsurerName = "東京都職員共済組合";
 constexpr const char* kSeenNumber = "BANGO-SEEN42";
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "core/fallback/case_errors.h"
+#include "core/oqs/identifiers.h"
 
 namespace onshid::core::fallback {
 namespace {
@@ -228,6 +229,17 @@ bool ShowsEligibility(Method m) {
     case Method::kEligibilityNotice: return true;
     default: return false;
   }
+}
+
+// The 保険者番号 staff typed with an eligibility: empty is the caller's to judge (required or
+// not); otherwise it must be one (digits, 6 or 8 of them, the check digit right).
+void CheckInsurerNumber(const std::optional<KnownEligibility>& eligibility,
+                        std::vector<FieldViolation>& bad, std::string* detail_ja) {
+  if (!eligibility || eligibility->insurer_number.empty()) return;
+  auto parsed = oqs::InsurerNumber::Parse(eligibility->insurer_number);
+  if (parsed) return;
+  bad.push_back({"eligibility.insurer_number", parsed.error().message});
+  if (detail_ja && detail_ja->empty()) *detail_ja = parsed.error().message_ja;
 }
 
 }  // namespace
@@ -456,7 +468,7 @@ Result<Change> Revise(const Case& c, const FallbackCase& input, const std::strin
 // Evidence
 
 std::vector<FieldViolation> EvidenceViolations(const Case& c, const EvidenceInput& in,
-                                               const oqs::OqsDate& today) {
+                                               const oqs::OqsDate& today, std::string* detail_ja) {
   std::vector<FieldViolation> bad;
   if (in.staff_id.empty()) bad.push_back({"staff_id", "required: who recorded it"});
   switch (in.kind) {
@@ -472,6 +484,8 @@ std::vector<FieldViolation> EvidenceViolations(const Case& c, const EvidenceInpu
                          "required: the eligibility seen with this method"});
         }
       }
+      // 口頭確認 records the held eligibility; any other recorded one is staff-typed.
+      if (m != Method::kOralConfirmation) CheckInsurerNumber(in.eligibility, bad, detail_ja);
       if (m == Method::kOralConfirmation) {
         if (!in.oral) {
           bad.push_back({"oral", "required for 口頭確認"});
@@ -534,6 +548,7 @@ std::vector<FieldViolation> EvidenceViolations(const Case& c, const EvidenceInpu
       if (!in.eligibility || in.eligibility->insurer_number.empty()) {
         bad.push_back({"eligibility.insurer_number", "required: the eligibility found"});
       }
+      CheckInsurerNumber(in.eligibility, bad, detail_ja);
       break;
     }
   }
@@ -559,7 +574,8 @@ Result<Change> RecordEvidence(const Case& c, const EvidenceInput& in, const std:
   if (in.kind == EvidenceKind::kCardFace && input.cause != FallbackCause::kTerminalError011) {
     return CardFaceNotApplicable();
   }
-  std::vector<FieldViolation> bad = EvidenceViolations(c, in, today);
+  std::string detail_ja;
+  std::vector<FieldViolation> bad = EvidenceViolations(c, in, today, &detail_ja);
   if (in.kind == EvidenceKind::kMethodApplied && in.method == Method::kInsuranceStatement &&
       in.statement) {
     if (auto s = Validate(*in.statement); !s) {
@@ -570,7 +586,7 @@ Result<Change> RecordEvidence(const Case& c, const EvidenceInput& in, const std:
       return e;
     }
   }
-  if (!bad.empty()) return InvalidEvidence(std::move(bad));
+  if (!bad.empty()) return InvalidEvidence(std::move(bad), "evidence.", std::move(detail_ja));
 
   Change ch = Begin(c);
   Case& after = ch.after;

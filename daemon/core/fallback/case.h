@@ -90,7 +90,7 @@ struct EvidenceInput {
   std::optional<Method> method;
   // The eligibility seen (資格確認書, provisional query, portal screen, お知らせ, 災害時 lookup,
   // 目視確認モード then OQS) or found afterwards (kEligibilityFound). Recorded with source
-  // kConfirmed.
+  // kConfirmed. A given insurer_number must be a 保険者番号 with a valid check digit.
   std::optional<KnownEligibility> eligibility;
   bool portal_pdf = false;  // the マイナポータル screen was shown as a PDF
   std::optional<OralConfirmation> oral;
@@ -409,9 +409,10 @@ Result<Change> Revise(const Case& c, const FallbackCase& input, const std::strin
 // FieldViolations named relative to the evidence ("staff_id", "eligibility.insurer_number",
 // "statement", "oral.answered_by", "amount_collected_yen", "card_face.name", "contacted_on", …),
 // checked against the case. Does not check whether the engine allows the method, nor the 申立書
-// itself.
+// itself. A 保険者番号 given with the eligibility must have a valid check digit; `detail_ja` then
+// says so in Japanese.
 std::vector<FieldViolation> EvidenceViolations(const Case& c, const EvidenceInput& in,
-                                               const oqs::OqsDate& today);
+                                               const oqs::OqsDate& today, std::string* detail_ja);
 
 // Records evidence. METHOD_APPLIED: the engine must allow the method (METHOD_NOT_ALLOWED with the
 // rule); a 申立書 is validated (INVALID_INSURANCE_STATEMENT, fields "evidence.statement.*" and the

@@ -64,8 +64,13 @@ std::string ItemsJa(const std::vector<FieldViolation>& violations) {
 
 }  // namespace
 
-DomainError InvalidEvidence(std::vector<FieldViolation> violations, std::string_view prefix) {
+DomainError InvalidEvidence(std::vector<FieldViolation> violations, std::string_view prefix,
+                            std::string detail_ja) {
   std::string ja = "記録する内容に不足または誤りがあります。" + ItemsJa(violations);
+  if (!detail_ja.empty()) {
+    if (!ja.ends_with("。")) ja += "。";
+    ja += detail_ja;
+  }
   for (auto& v : violations) v.field = std::string(prefix) + v.field;
   return Make(ErrorKind::kInvalidArgument, "INVALID_EVIDENCE",
               "the evidence has missing or invalid fields", std::move(ja), std::move(violations));

@@ -19,9 +19,10 @@ namespace onshid::core::fallback {
 // `violations` are named relative to the evidence ("staff_id", "statement.phone",
 // "eligibility.insurer_number"); the error names each `prefix` + that name
 // ("evidence.statement.phone"). The Japanese message lists the items for the clerk
-// (「次の項目を確認してください：保険者番号、記録者」).
+// (「次の項目を確認してください：保険者番号、記録者」), followed by `detail_ja` when given (e.g. why a
+// number is wrong).
 DomainError InvalidEvidence(std::vector<FieldViolation> violations,
-                            std::string_view prefix = "evidence.");
+                            std::string_view prefix = "evidence.", std::string detail_ja = "");
 
 // CASE_CLOSED (kFailedPrecondition, metadata "case_id"): nothing more can be recorded.
 DomainError CaseClosed(const std::string& case_id);
