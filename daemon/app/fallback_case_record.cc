@@ -1,9 +1,8 @@
 #include "app/fallback_case_record.h"
 
 #include <array>
-#include <utility>
-
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "app/checkin_record.h"
 
@@ -23,16 +22,14 @@ std::optional<E> ByName(const std::array<std::string_view, N>& names, std::strin
 }
 
 constexpr std::array<std::string_view, 3> kAges = {"UNDER_70", "70_TO_74", "KOUKI"};
-constexpr std::array<std::string_view, 4> kNewborns = {"NO", "CARD_REGISTERED",
-                                                       "CARD_NOT_REGISTERED",
-                                                       "REGISTRATION_UNCHECKED"};
-constexpr std::array<std::string_view, 3> kSources = {"INVALID_RESULT", "PAST_VISITS",
-                                                      "CONFIRMED"};
+constexpr std::array<std::string_view, 4> kNewborns = {
+    "NO", "CARD_REGISTERED", "CARD_NOT_REGISTERED", "REGISTRATION_UNCHECKED"};
+constexpr std::array<std::string_view, 3> kSources = {"INVALID_RESULT", "PAST_VISITS", "CONFIRMED"};
 constexpr std::array<std::string_view, 2> kVisits = {"FIRST_VISIT", "REVISIT"};
 
 std::string Str(const json& j, const char* key) {
   return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>()
-                                                                 : std::string();
+                                                                : std::string();
 }
 
 json OptDate(const std::optional<core::oqs::OqsDate>& d) {
@@ -112,12 +109,13 @@ json InputJson(const fb::FallbackCase& c) {
 // `known` (personal, may be absent after a purge) supplies the identifiers by position.
 fb::FallbackCase InputFrom(const json& j, const json* known) {
   fb::FallbackCase c;
-  c.cause = core::FallbackCauseFromString(Str(j, "cause")).value_or(fb::FallbackCause::kNetworkError);
+  c.cause =
+      core::FallbackCauseFromString(Str(j, "cause")).value_or(fb::FallbackCause::kNetworkError);
   const json p = j.value("presented", json::array());
   if (p.is_array()) {
     for (const auto& name : p) {
-      if (auto d = name.is_string() ? core::DocumentFromString(name.get<std::string>())
-                                    : std::nullopt) {
+      if (auto d =
+              name.is_string() ? core::DocumentFromString(name.get<std::string>()) : std::nullopt) {
         c.presented.Add(*d);
       }
     }
@@ -165,12 +163,9 @@ json DecisionJson(const fb::DecisionSummary& d) {
                        {"rule", m.rule},
                        {"leads_to", m.leads_to ? json(fb::ClaimRouteName(*m.leads_to)) : json()}});
   }
-  return {{"engine_version", d.engine_version},
-          {"first_choice", fb::MethodName(d.first_choice)},
-          {"charge", fb::ChargeName(d.charge)},
-          {"charge_rule", d.charge_rule},
-          {"charge_notes", d.charge_notes},
-          {"methods", std::move(methods)}};
+  return {{"engine_version", d.engine_version}, {"first_choice", fb::MethodName(d.first_choice)},
+          {"charge", fb::ChargeName(d.charge)}, {"charge_rule", d.charge_rule},
+          {"charge_notes", d.charge_notes},     {"methods", std::move(methods)}};
 }
 fb::DecisionSummary DecisionFrom(const json& j) {
   fb::DecisionSummary d;
@@ -299,7 +294,8 @@ fb::CaseEvidence EvidenceFrom(const json& j) {
   e.statement_recorded = j.value("statement_recorded", false);
   e.card_face_recorded = j.value("card_face_recorded", false);
   e.oral_answered_by = Str(j, "oral_answered_by");
-  if (j.contains("amount_collected_yen")) e.amount_collected_yen = j["amount_collected_yen"].get<int>();
+  if (j.contains("amount_collected_yen"))
+    e.amount_collected_yen = j["amount_collected_yen"].get<int>();
   if (j.contains("contacted_on")) e.contacted_on = Str(j, "contacted_on");
   return e;
 }
@@ -307,9 +303,12 @@ fb::CaseEvidence EvidenceFrom(const json& j) {
 json ClaimJson(const fb::ClaimSummary& c) {
   json notes = json::array();
   for (const auto& n : c.notes) notes.push_back(RuleJson(n));
-  return {{"route", fb::ClaimRouteName(c.route)}, {"rule", RuleJson(c.rule)},
-          {"notes", std::move(notes)},            {"engine_version", c.engine_version},
-          {"chosen_at", UnixMicros(c.chosen_at)}, {"chosen_by", c.chosen_by}};
+  return {{"route", fb::ClaimRouteName(c.route)},
+          {"rule", RuleJson(c.rule)},
+          {"notes", std::move(notes)},
+          {"engine_version", c.engine_version},
+          {"chosen_at", UnixMicros(c.chosen_at)},
+          {"chosen_by", c.chosen_by}};
 }
 fb::ClaimSummary ClaimFrom(const json& j) {
   fb::ClaimSummary c;
@@ -344,7 +343,8 @@ json ProofJson(const fb::ProofDetail& detail) {
               {"unconfirmed_facts", o.unconfirmed_facts}};
     }
     json operator()(const fb::proof::Evaluated& e) const {
-      return {{"why", e.why}, {"input", InputJson(e.input)}, {"decision", DecisionJson(e.decision)}};
+      return {
+          {"why", e.why}, {"input", InputJson(e.input)}, {"decision", DecisionJson(e.decision)}};
     }
     json operator()(const fb::proof::EvidenceRecorded& e) const { return EvidenceJson(e.evidence); }
     json operator()(const fb::proof::ClaimRouteRefused& r) const {
@@ -358,7 +358,8 @@ json ProofJson(const fb::ProofDetail& detail) {
               {"tekiyo_built", c.tekiyo_built}};
     }
     json operator()(const fb::proof::Closed& c) const {
-      return {{"reason", c.reason}, {"route", c.route}, {"keep_personal_data", c.keep_personal_data}};
+      return {
+          {"reason", c.reason}, {"route", c.route}, {"keep_personal_data", c.keep_personal_data}};
     }
     json operator()(const fb::proof::Purged& p) const {
       json j = {{"why", p.why}};
@@ -480,7 +481,8 @@ core::Result<fb::Case> DecodeCase(const fb::CaseRow& row,
     c.purged_at = FromUnixMicros(b["purged_at"].get<std::int64_t>());
   }
   const json reverify = b.value("reverify", json::object());
-  c.reverify = fb::ReverifyStateFromString(Str(reverify, "state")).value_or(fb::ReverifyState::kNone);
+  c.reverify =
+      fb::ReverifyStateFromString(Str(reverify, "state")).value_or(fb::ReverifyState::kNone);
   c.reverify_attempts = reverify.is_object() ? reverify.value("attempts", 0) : 0;
   c.applied_requests = Strings(b, "applied_requests");
   c.task_seq = b.value("task_seq", 0);
@@ -561,7 +563,8 @@ fb::CaseWrite EncodeChange(const fb::Change& change) {
       ev.at = e.at;
       ev.type = e.publication->type;
       ev.attributes = {{"case_id", case_id}};
-      if (!e.publication->reason.empty()) ev.attributes.emplace_back("reason", e.publication->reason);
+      if (!e.publication->reason.empty())
+        ev.attributes.emplace_back("reason", e.publication->reason);
       for (const auto& a : e.publication->attributes) ev.attributes.push_back(a);
       with.events.push_back(std::move(ev));
     }
@@ -582,18 +585,17 @@ std::string EncodeProof(const fb::Case& c, const std::vector<fb::Attempt>& attem
                     {"kind", a.kind},
                     {"detail", body.is_discarded() ? json(a.body) : body}});
   }
-  json proof = {
-      {"case_id", c.id},
-      {"check_in_id", c.check_in_id},
-      {"state", fb::ToString(c.state)},
-      {"day", c.day},
-      {"opened_at_unix_micros", UnixMicros(c.opened_at)},
-      {"closed_at_unix_micros", c.closed_at ? json(UnixMicros(*c.closed_at)) : json()},
-      {"close_reason", c.close_reason},
-      {"claim_route", c.claim ? json(fb::ClaimRouteName(c.claim->route)) : json()},
-      {"engine_version_now", fb::kEngineVersion},
-      {"exported_at_unix_micros", UnixMicros(exported_at)},
-      {"attempts", std::move(list)}};
+  json proof = {{"case_id", c.id},
+                {"check_in_id", c.check_in_id},
+                {"state", fb::ToString(c.state)},
+                {"day", c.day},
+                {"opened_at_unix_micros", UnixMicros(c.opened_at)},
+                {"closed_at_unix_micros", c.closed_at ? json(UnixMicros(*c.closed_at)) : json()},
+                {"close_reason", c.close_reason},
+                {"claim_route", c.claim ? json(fb::ClaimRouteName(c.claim->route)) : json()},
+                {"engine_version_now", fb::kEngineVersion},
+                {"exported_at_unix_micros", UnixMicros(exported_at)},
+                {"attempts", std::move(list)}};
   return proof.dump(2);
 }
 

@@ -240,8 +240,9 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::OpenForCheckIn(const CheckI
   const bool queued = opened->after.reverify == fb::ReverifyState::kQueued;
   auto created = InsertNew(std::move(opened).value());
   if (created) {
-    Logger("fallback")->info("fallback case {} opened for check-in {}{}", id, r.id,
-                             queued ? " (re-verification queued)" : "");
+    Logger("fallback")
+        ->info("fallback case {} opened for check-in {}{}", id, r.id,
+               queued ? " (re-verification queued)" : "");
   }
   return created;
 }
@@ -252,9 +253,8 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::Revise(const std::string& i
   auto input = fb::CheckGivenInput(revised, core::oqs::OqsDate::JapanDateOf(clock_.Now()));
   if (!input) return input.error();
   const std::string who = ActorOf(actor);
-  auto saved = Update(id, [&](const fb::Case& c) {
-    return fb::Revise(c, *input, who, actor.Key(), clock_.Now());
-  });
+  auto saved = Update(
+      id, [&](const fb::Case& c) { return fb::Revise(c, *input, who, actor.Key(), clock_.Now()); });
   if (!saved) return saved.error();
   return ViewOf(*saved, false);
 }
@@ -331,9 +331,9 @@ core::Result<FallbackCaseView> FallbackCaseUseCases::Close(const std::string& id
   });
   if (!saved) return saved.error();
   if (closed_now) {
-    Logger("fallback")->info("fallback case {} closed ({}{})", id, in.reason,
-                             in.keep_personal_data ? ", personal data kept"
-                                                   : ", personal data purged");
+    Logger("fallback")
+        ->info("fallback case {} closed ({}{})", id, in.reason,
+               in.keep_personal_data ? ", personal data kept" : ", personal data purged");
   }
   // As stored: the purge leaves nothing personal to show.
   return Get(id);
@@ -374,7 +374,8 @@ core::Result<int> FallbackCaseUseCases::PurgeExpired() {
 core::Result<std::vector<fb::Task>> FallbackCaseUseCases::ListTasks(const fb::TaskQuery& q) {
   if (q.limit < 1 || q.limit > 1000) {
     return core::InvalidArgument("INVALID_TASK_QUERY", "limit must be 1–1000",
-                                 "件数の指定が正しくありません（1〜1000）。", {{"limit", "1–1000"}});
+                                 "件数の指定が正しくありません（1〜1000）。",
+                                 {{"limit", "1–1000"}});
   }
   return store_.ListTasks(q);
 }
@@ -498,8 +499,9 @@ void FallbackCaseUseCases::ReverifyTick(bool upstream_ok, int upstream_busy) {
     const std::string case_id = saved->id;
     const std::string check_in_id = saved->check_in_id;
     const int attempt = saved->reverify_attempts;
-    Logger("fallback")->info("re-verifying check-in {} for fallback case {} (attempt {})",
-                             check_in_id, case_id, attempt);
+    Logger("fallback")
+        ->info("re-verifying check-in {} for fallback case {} (attempt {})", check_in_id, case_id,
+               attempt);
     checkins_->Reverify(check_in_id, attempt, [this, case_id](core::Result<ResultView> outcome) {
       executor_.Post([this, case_id, outcome = std::move(outcome)]() mutable {
         ApplyReverification(case_id, std::move(outcome));
@@ -533,11 +535,11 @@ void FallbackCaseUseCases::ApplyReverification(const std::string& case_id,
     return change;
   });
   if (!saved) {
-    Logger("fallback")->warn("re-verification of case {} not recorded: {}", case_id,
-                             saved.error().message);
+    Logger("fallback")
+        ->warn("re-verification of case {} not recorded: {}", case_id, saved.error().message);
   } else if (closed_now) {
-    Logger("fallback")->info("fallback case {} closed (VERIFIED_ONLINE, personal data purged)",
-                             case_id);
+    Logger("fallback")
+        ->info("fallback case {} closed (VERIFIED_ONLINE, personal data purged)", case_id);
   }
 }
 

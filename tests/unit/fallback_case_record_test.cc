@@ -6,14 +6,14 @@
 // tests' scenarios: a 申立書 case routed 旧資格, a check-in case whose re-verification failed once,
 // an error-011 case cancelled and purged). Do not edit them: they are what databases hold.
 
+#include "app/fallback_case_record.h"
+
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "app/checkin_record.h"
-#include "app/fallback_case_record.h"
 
 namespace {
 
@@ -65,15 +65,18 @@ fb::Task Task(std::string id, std::string kind, std::string state, std::string d
 }
 
 const std::vector<fb::Task> kStatementTasks = {
-    Task("tk_00000000-0000-4000-8000-000000000001_1", "CONTACT_PATIENT", "DONE", "2025-12-17",
-         R"json({"why":"ask the patient for their eligibility information","why_ja":"患者に連絡し、資格情報（保険者番号等）を確認してください。"})json"),
-    Task("tk_00000000-0000-4000-8000-000000000001_2", "REQUERY_BEFORE_CLAIM", "OPEN", "2025-12-31",
-         R"json({"why":"re-query OQS before the claim is made","why_ja":"請求前にオンライン資格確認で資格を再照会してください。"})json"),
+    Task(
+        "tk_00000000-0000-4000-8000-000000000001_1", "CONTACT_PATIENT", "DONE", "2025-12-17",
+        R"json({"why":"ask the patient for their eligibility information","why_ja":"患者に連絡し、資格情報（保険者番号等）を確認してください。"})json"),
+    Task(
+        "tk_00000000-0000-4000-8000-000000000001_2", "REQUERY_BEFORE_CLAIM", "OPEN", "2025-12-31",
+        R"json({"why":"re-query OQS before the claim is made","why_ja":"請求前にオンライン資格確認で資格を再照会してください。"})json"),
 };
 
 }  // namespace
 
-TEST_CASE("fallback case record: a body written before the aggregate decodes", "[fallback_record]") {
+TEST_CASE("fallback case record: a body written before the aggregate decodes",
+          "[fallback_record]") {
   const auto row = Row("fb_00000000-0000-4000-8000-000000000001", "OPEN", kStatementBody, true);
   auto decoded = app::DecodeCase(row, std::string(kStatementPersonal), kStatementTasks);
   REQUIRE(decoded.ok());
@@ -179,7 +182,8 @@ TEST_CASE("fallback case record: legacy and damaged forms", "[fallback_record]")
                           true);
   auto c = app::DecodeCase(legacy, R"json({"known": [{"source": "PAST_VISITS",
       "insurer_number": "06139992", "symbol": "K", "number": "N", "branch": "",
-      "insurer_name": "X"}]})json", {});
+      "insurer_name": "X"}]})json",
+                           {});
   REQUIRE(c.ok());
   CHECK(c->input.cause == fb::FallbackCause::kIcUnreadable);
   CHECK(c->input.presented.List() ==

@@ -32,9 +32,9 @@ const core::SystemTime kNow = At("20251210");
 constexpr const char* kValidInsurer = "06139992";     // 法別 06, check digit 2
 constexpr const char* kWrongCheckDigit = "06139991";  // the same number with a wrong check digit
 
-fb::KnownEligibility Eligibility(const char* insurer,
-                                 fb::KnownEligibility::Source source =
-                                     fb::KnownEligibility::Source::kConfirmed) {
+fb::KnownEligibility Eligibility(
+    const char* insurer,
+    fb::KnownEligibility::Source source = fb::KnownEligibility::Source::kConfirmed) {
   fb::KnownEligibility k;
   k.source = source;
   k.insurer_number = insurer;
@@ -239,8 +239,8 @@ TEST_CASE("fallback case: every missing piece of evidence is named by its path",
           std::vector<std::string>{"evidence.method"});
   }
   SECTION("the 申立書: missing, then invalid") {
-    const auto missing = Err(fb::RecordEvidence(c, Applied(Method::kInsuranceStatement), "desk-1",
-                                                "", kNow));
+    const auto missing =
+        Err(fb::RecordEvidence(c, Applied(Method::kInsuranceStatement), "desk-1", "", kNow));
     CHECK(missing.reason == "INVALID_EVIDENCE");
     CHECK(Fields(missing) == std::vector<std::string>{"evidence.statement"});
     auto in = Applied(Method::kInsuranceStatement);
@@ -288,8 +288,7 @@ TEST_CASE("fallback case: every missing piece of evidence is named by its path",
     face.kind = fb::EvidenceKind::kCardFace;
     face.staff_id = "staff-7";
     face.card_face = fb::CardFace{"", fb::DeclaredSex::kUnset, std::nullopt, "", ""};
-    CHECK(Err(fb::RecordEvidence(c, face, "desk-1", "", kNow)).reason ==
-          "EVIDENCE_NOT_APPLICABLE");
+    CHECK(Err(fb::RecordEvidence(c, face, "desk-1", "", kNow)).reason == "EVIDENCE_NOT_APPLICABLE");
     const fb::Case e011 = OpenCase(C::kTerminalError011);
     face.amount_collected_yen = -1;
     CHECK(Fields(Err(fb::RecordEvidence(e011, face, "desk-1", "", kNow))) ==
@@ -327,13 +326,14 @@ TEST_CASE("fallback case: every missing piece of evidence is named by its path",
 
 TEST_CASE("fallback case: INVALID_EVIDENCE has one wording, naming the items for the clerk",
           "[fallback_case]") {
-  const auto e = fb::InvalidEvidence({{"staff_id", "required"}, {"statement.phone", "digits"},
-                                      {"statement.name", "required"}});
+  const auto e = fb::InvalidEvidence(
+      {{"staff_id", "required"}, {"statement.phone", "digits"}, {"statement.name", "required"}});
   CHECK(e.reason == "INVALID_EVIDENCE");
   CHECK(Fields(e) == std::vector<std::string>{"evidence.staff_id", "evidence.statement.phone",
                                               "evidence.statement.name"});
   CHECK(e.message_ja ==
-        "記録する内容に不足または誤りがあります。次の項目を確認してください：記録者、被保険者資格申立書");
+        "記録する内容に不足または誤りがあります。次の項目を確認してください：記録者、被保険者資格申"
+        "立書");
   const auto under = fb::InvalidEvidence({{"eligibility.insurer_number", "check digit"}}, "",
                                          "保険者番号が正しくありません。");
   CHECK(Fields(under) == std::vector<std::string>{"eligibility.insurer_number"});
@@ -341,8 +341,8 @@ TEST_CASE("fallback case: INVALID_EVIDENCE has one wording, naming the items for
         "記録する内容に不足または誤りがあります。次の項目を確認してください：保険者番号。"
         "保険者番号が正しくありません。");
   // A parent of a labelled field keeps the parent's label.
-  CHECK(fb::InvalidEvidence({{"eligibility.ratio_wari", "1–3"}}).message_ja.find("確認した資格情報") !=
-        std::string::npos);
+  CHECK(fb::InvalidEvidence({{"eligibility.ratio_wari", "1–3"}})
+            .message_ja.find("確認した資格情報") != std::string::npos);
 }
 
 // =============================================================================================
@@ -364,10 +364,9 @@ TEST_CASE("fallback case: evidence creates the follow-up tasks once, due by the 
     CHECK(ch.after.task_seq == 2);
     CHECK(ch.after.tasks.size() == 2);
     CHECK(ProofKinds(ch) == std::vector<std::string>{"EVIDENCE"});
-    CHECK(Published(ch) == std::vector<std::string>{
-                               "fallback.evidence_recorded:METHOD_APPLIED",
-                               "fallback.task_created:CONTACT_PATIENT",
-                               "fallback.task_created:REQUERY_BEFORE_CLAIM"});
+    CHECK(Published(ch) == std::vector<std::string>{"fallback.evidence_recorded:METHOD_APPLIED",
+                                                    "fallback.task_created:CONTACT_PATIENT",
+                                                    "fallback.task_created:REQUERY_BEFORE_CLAIM"});
     REQUIRE(ch.after.personal.statement);
     CHECK(ch.after.evidence.at(0).statement_recorded);
     CHECK(ch.after.evidence.at(0).rule_id == "STATEMENT_FIRST_VISIT");
@@ -384,8 +383,8 @@ TEST_CASE("fallback case: evidence creates the follow-up tasks once, due by the 
     auto in = Applied(Method::kInsuranceStatement);
     in.statement = Statement();
     in.statement->written_on = D("20251228");
-    const auto ch = Ok(fb::RecordEvidence(OpenCase(C::kNetworkError, "20251228"), in, "desk-1",
-                                          "", At("20251228")));
+    const auto ch = Ok(fb::RecordEvidence(OpenCase(C::kNetworkError, "20251228"), in, "desk-1", "",
+                                          At("20251228")));
     REQUIRE(ch.tasks.size() == 2);
     CHECK(ch.tasks[0].due_day == "2025-12-31");
     CHECK(ch.tasks[1].due_day == "2025-12-31");
@@ -417,18 +416,20 @@ TEST_CASE("fallback case: evidence creates the follow-up tasks once, due by the 
     auto paid = Applied(Method::kFullSelfPay);
     paid.amount_collected_yen = 12000;
     const fb::Case after_paid = Stored(Ok(fb::RecordEvidence(c, paid, "desk-1", "", kNow)));
-    const auto found = Ok(fb::RecordEvidence(after_paid, Found(kValidInsurer), "desk-1", "",
-                                             At("20251220")));
+    const auto found =
+        Ok(fb::RecordEvidence(after_paid, Found(kValidInsurer), "desk-1", "", At("20251220")));
     REQUIRE(found.tasks.size() == 1);
     CHECK(found.tasks[0].kind == fb::TaskKind::kRefundDifference);
     CHECK(found.tasks[0].due_day == "2026-01-03");
     // Without a 10割 before, nothing is owed.
-    CHECK(Ok(fb::RecordEvidence(OpenCase(), Found(kValidInsurer), "desk-1", "", kNow)).tasks.empty());
+    CHECK(
+        Ok(fb::RecordEvidence(OpenCase(), Found(kValidInsurer), "desk-1", "", kNow)).tasks.empty());
   }
 
   SECTION("the lookup after error 011 without an eligibility is re-queried later") {
     const fb::Case c = OpenCase(C::kTerminalError011);
-    const auto ch = Ok(fb::RecordEvidence(c, Applied(Method::kEmergencyLookup), "desk-1", "", kNow));
+    const auto ch =
+        Ok(fb::RecordEvidence(c, Applied(Method::kEmergencyLookup), "desk-1", "", kNow));
     REQUIRE(ch.tasks.size() == 1);
     CHECK(ch.tasks[0].kind == fb::TaskKind::kRequeryBeforeClaim);
     CHECK(ch.tasks[0].due_day == "2025-12-31");
@@ -438,9 +439,10 @@ TEST_CASE("fallback case: evidence creates the follow-up tasks once, due by the 
 // =============================================================================================
 // The claim route and closing
 
-TEST_CASE("fallback case: the claim route is refused on the record, chosen, and must still hold "
-          "when the case closes",
-          "[fallback_case]") {
+TEST_CASE(
+    "fallback case: the claim route is refused on the record, chosen, and must still hold "
+    "when the case closes",
+    "[fallback_case]") {
   fb::Case c = OpenCase();
   CHECK(Err(fb::ChooseClaimRoute(c, std::nullopt, std::nullopt, "desk-1", "", kNow)).reason ==
         "NO_METHOD_APPLIED");
@@ -449,8 +451,8 @@ TEST_CASE("fallback case: the claim route is refused on the record, chosen, and 
   c = Stored(Ok(fb::RecordEvidence(c, in, "desk-1", "", kNow)));
 
   // The 摘要 lacks the contact date: refused, the refusal recorded, the request key not applied.
-  const auto refused = Ok(fb::ChooseClaimRoute(c, std::nullopt, std::nullopt, "desk-1",
-                                               "desk-1/r1", kNow));
+  const auto refused =
+      Ok(fb::ChooseClaimRoute(c, std::nullopt, std::nullopt, "desk-1", "desk-1/r1", kNow));
   REQUIRE(refused.refused);
   CHECK(refused.refused->reason == "FUSHO_TEKIYO_INCOMPLETE");
   CHECK(refused.change.write);
@@ -464,13 +466,13 @@ TEST_CASE("fallback case: the claim route is refused on the record, chosen, and 
   contacted.contacted_on = D("20251215");
   c = Stored(Ok(fb::RecordEvidence(c, contacted, "desk-1", "", At("20251215"))));
 
-  const auto mismatch = Ok(fb::ChooseClaimRoute(c, fb::ClaimRoute::kCurrent, std::nullopt,
-                                                "desk-1", "", kNow));
+  const auto mismatch =
+      Ok(fb::ChooseClaimRoute(c, fb::ClaimRoute::kCurrent, std::nullopt, "desk-1", "", kNow));
   REQUIRE(mismatch.refused);
   CHECK(mismatch.refused->reason == "CLAIM_ROUTE_MISMATCH");
 
-  const auto chosen = Ok(fb::ChooseClaimRoute(c, fb::ClaimRoute::kUnknown, std::nullopt,
-                                              "desk-1", "desk-1/r2", At("20251215")));
+  const auto chosen = Ok(fb::ChooseClaimRoute(c, fb::ClaimRoute::kUnknown, std::nullopt, "desk-1",
+                                              "desk-1/r2", At("20251215")));
   CHECK_FALSE(chosen.refused);
   REQUIRE(chosen.change.after.claim);
   CHECK(chosen.change.after.claim->route == fb::ClaimRoute::kUnknown);
@@ -478,8 +480,8 @@ TEST_CASE("fallback case: the claim route is refused on the record, chosen, and 
   CHECK(chosen.change.after.Applied("desk-1/r2"));
   c = Stored(chosen.change);
   // The same request again changes nothing.
-  CHECK_FALSE(
-      Ok(fb::ChooseClaimRoute(c, std::nullopt, std::nullopt, "desk-1", "desk-1/r2", kNow)).change.write);
+  CHECK_FALSE(Ok(fb::ChooseClaimRoute(c, std::nullopt, std::nullopt, "desk-1", "desk-1/r2", kNow))
+                  .change.write);
 
   // A 不詳 claim finished: 返戻 watched for 90 days, the rest cancelled, personal data purged.
   const auto finished = At("20251216");
@@ -501,10 +503,9 @@ TEST_CASE("fallback case: the claim route is refused on the record, chosen, and 
   CHECK(TaskOf(closed.after, fb::TaskKind::kRequeryBeforeClaim)->state ==
         fb::TaskState::kCancelled);
   CHECK(ProofKinds(closed) == std::vector<std::string>{"CLOSED", "PURGED"});
-  CHECK(Published(closed) ==
-        std::vector<std::string>{"fallback.task_created:RETURN_WATCH",
-                                 "fallback.case_closed:CLAIM_WORK_FINISHED",
-                                 "fallback.personal_data_purged:CASE_CLOSED"});
+  CHECK(Published(closed) == std::vector<std::string>{"fallback.task_created:RETURN_WATCH",
+                                                      "fallback.case_closed:CLAIM_WORK_FINISHED",
+                                                      "fallback.personal_data_purged:CASE_CLOSED"});
   CHECK(Err(fb::RecordEvidence(Stored(closed), contacted, "desk-1", "", finished)).reason ==
         "CASE_CLOSED");
 
@@ -573,10 +574,10 @@ TEST_CASE("fallback case: the engine's inputs derived from a check-in", "[fallba
 
   SECTION("the age bracket on the visit day: 75 and over is 後期高齢者") {
     const std::vector<std::pair<const char*, fb::AgeBracket>> cases = {
-        {"19501210", fb::AgeBracket::kKouki},     // 75 on the day itself
-        {"19501211", fb::AgeBracket::k70To74},    // 75 tomorrow
-        {"19551210", fb::AgeBracket::k70To74},    // 70 on the day
-        {"19551211", fb::AgeBracket::kUnder70},   // 69
+        {"19501210", fb::AgeBracket::kKouki},    // 75 on the day itself
+        {"19501211", fb::AgeBracket::k70To74},   // 75 tomorrow
+        {"19551210", fb::AgeBracket::k70To74},   // 70 on the day
+        {"19551211", fb::AgeBracket::kUnder70},  // 69
         {"19200101", fb::AgeBracket::kKouki}};
     for (const auto& [birth, bracket] : cases) {
       INFO(birth);
@@ -588,8 +589,7 @@ TEST_CASE("fallback case: the engine's inputs derived from a check-in", "[fallba
     ci.query_birth_date = "1950-12-10";  // not the query's form: no age
     const auto unknown = fb::DeriveInput(ci, false);
     CHECK(unknown.input.age == fb::AgeBracket::kUnder70);
-    CHECK(unknown.unconfirmed ==
-          std::vector<std::string>{"age", "has_valid_insurance_now"});
+    CHECK(unknown.unconfirmed == std::vector<std::string>{"age", "has_valid_insurance_now"});
   }
 
   SECTION("実日数 counts this visit and stays within 1–31") {

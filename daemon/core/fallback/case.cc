@@ -85,8 +85,7 @@ std::string TaskIdPrefix(const std::string& case_id) {
 
 // Adds a new open task, numbered by the case's task counter, with its event.
 void AddTask(Change& ch, TaskKind kind, const oqs::OqsDate& due, std::string why,
-             std::string why_ja, SystemTime now, const std::string& actor,
-             std::string route = "") {
+             std::string why_ja, SystemTime now, const std::string& actor, std::string route = "") {
   Case& c = ch.after;
   c.task_seq += 1;
   CaseTask t;
@@ -226,8 +225,10 @@ bool ShowsEligibility(Method m) {
     case Method::kQualificationCertificate:
     case Method::kProvisionalQuery:
     case Method::kPortalScreen:
-    case Method::kEligibilityNotice: return true;
-    default: return false;
+    case Method::kEligibilityNotice:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -363,9 +364,7 @@ DerivedInput DeriveInput(const CheckInFacts& ci, bool reads_smartphones) {
   }
   if (birth && c.date) {
     const int age = AgeOn(*birth, *c.date);
-    c.age = age >= 75   ? AgeBracket::kKouki
-            : age >= 70 ? AgeBracket::k70To74
-                        : AgeBracket::kUnder70;
+    c.age = age >= 75 ? AgeBracket::kKouki : age >= 70 ? AgeBracket::k70To74 : AgeBracket::kUnder70;
   } else {
     out.unconfirmed.push_back("age");
   }
@@ -413,8 +412,7 @@ Result<Change> OpenByHand(const NewCase& n, const std::optional<FallbackCase>& g
   Change ch;
   ch.after = Fresh(n, IsoDay(*input->date), now);
   ch.after.input = std::move(input).value();
-  Add(ch, now, n.actor, proof::OpenedByHand{},
-      Publish("fallback.case_opened", "OPENED_BY_HAND"));
+  Add(ch, now, n.actor, proof::OpenedByHand{}, Publish("fallback.case_opened", "OPENED_BY_HAND"));
   Evaluate(ch, n.actor, "OPENED", now);
   return ch;
 }
@@ -480,8 +478,8 @@ std::vector<FieldViolation> EvidenceViolations(const Case& c, const EvidenceInpu
       const Method m = *in.method;
       if (ShowsEligibility(m) || (m == Method::kEmergencyLookup && in.eligibility)) {
         if (!in.eligibility || in.eligibility->insurer_number.empty()) {
-          bad.push_back({"eligibility.insurer_number",
-                         "required: the eligibility seen with this method"});
+          bad.push_back(
+              {"eligibility.insurer_number", "required: the eligibility seen with this method"});
         }
       }
       // 口頭確認 records the held eligibility; any other recorded one is staff-typed.
@@ -490,31 +488,31 @@ std::vector<FieldViolation> EvidenceViolations(const Case& c, const EvidenceInpu
         if (!in.oral) {
           bad.push_back({"oral", "required for 口頭確認"});
         } else {
-          static constexpr std::array<std::string_view, 3> kWho = {"PATIENT", "FAMILY",
-                                                                   "GUARDIAN"};
+          static constexpr std::array<std::string_view, 3> kWho = {"PATIENT", "FAMILY", "GUARDIAN"};
           if (std::find(kWho.begin(), kWho.end(), in.oral->answered_by) == kWho.end()) {
             bad.push_back({"oral.answered_by", "PATIENT, FAMILY or GUARDIAN"});
           }
           if (!in.oral->no_change_confirmed) {
-            bad.push_back({"oral.no_change_confirmed",
-                           "the patient must confirm that nothing has changed"});
+            bad.push_back(
+                {"oral.no_change_confirmed", "the patient must confirm that nothing has changed"});
           }
           const int i = in.oral->held_eligibility_index;
           const auto& known = c.input.known_eligibilities;
           if (i < 0 || i >= static_cast<int>(known.size()) ||
               known[i].source != KnownEligibility::Source::kPastVisits) {
-            bad.push_back({"oral.held_eligibility_index",
-                           "must name a known eligibility from past visits"});
+            bad.push_back(
+                {"oral.held_eligibility_index", "must name a known eligibility from past visits"});
           } else if (bad.empty() && known[i].insurer_number.empty()) {
-            bad.push_back({"oral.held_eligibility_index",
-                           "the held eligibility's numbers were purged"});
+            bad.push_back(
+                {"oral.held_eligibility_index", "the held eligibility's numbers were purged"});
           }
         }
       }
       if (m == Method::kInsuranceStatement && !in.statement) {
         bad.push_back({"statement", "required for the 被保険者資格申立書"});
       }
-      if (m == Method::kFullSelfPay && (!in.amount_collected_yen || *in.amount_collected_yen <= 0)) {
+      if (m == Method::kFullSelfPay &&
+          (!in.amount_collected_yen || *in.amount_collected_yen <= 0)) {
         bad.push_back({"amount_collected_yen", "required: the 10割 amount collected"});
       }
       break;
@@ -582,7 +580,8 @@ Result<Change> RecordEvidence(const Case& c, const EvidenceInput& in, const std:
       if (s.error().reason != "INVALID_INSURANCE_STATEMENT") return s.error();
       auto e = s.error();
       for (auto& f : e.field_violations) f.field = "evidence.statement." + f.field;
-      for (const auto& f : bad) e.field_violations.push_back({"evidence." + f.field, f.description});
+      for (const auto& f : bad)
+        e.field_violations.push_back({"evidence." + f.field, f.description});
       return e;
     }
   }
@@ -640,11 +639,12 @@ Result<Change> RecordEvidence(const Case& c, const EvidenceInput& in, const std:
           if (!in.eligibility && !HasOpen(follow.after, TaskKind::kRequeryBeforeClaim)) {
             AddTask(follow, TaskKind::kRequeryBeforeClaim, month_end,
                     "verify the eligibility once the emergency function is available",
-                    "緊急時医療情報・資格確認機能が使えるようになったら資格を確認してください。", now,
-                    actor);
+                    "緊急時医療情報・資格確認機能が使えるようになったら資格を確認してください。",
+                    now, actor);
           }
           break;
-        default: break;
+        default:
+          break;
       }
       break;
     }
@@ -655,7 +655,8 @@ Result<Change> RecordEvidence(const Case& c, const EvidenceInput& in, const std:
       if (!HasOpen(follow.after, TaskKind::kRequeryBeforeClaim)) {
         AddTask(follow, TaskKind::kRequeryBeforeClaim, month_end,
                 "verify with the card-face data once the emergency function is available",
-                "緊急時医療情報・資格確認機能が使えるようになったら、控えた券面情報で資格を確認してください。",
+                "緊急時医療情報・資格確認機能が使えるようになったら、控えた券面情報で資格を確認して"
+                "ください。",
                 now, actor);
       }
       break;
@@ -671,8 +672,7 @@ Result<Change> RecordEvidence(const Case& c, const EvidenceInput& in, const std:
         t.done_by = in.staff_id;
         UpdateTask(follow, t);
         Add(follow, now, actor, std::nullopt,
-            Publish("fallback.task_completed", std::string(ToString(t.kind)),
-                    {{"task_id", t.id}}));
+            Publish("fallback.task_completed", std::string(ToString(t.kind)), {{"task_id", t.id}}));
       }
       break;
     }
@@ -681,9 +681,9 @@ Result<Change> RecordEvidence(const Case& c, const EvidenceInput& in, const std:
       k.source = KnownEligibility::Source::kConfirmed;
       follow.after.personal.confirmed = k;
       ev.eligibility_recorded = true;
-      const bool paid_full = std::any_of(
-          after.evidence.begin(), after.evidence.end(),
-          [](const CaseEvidence& e) { return e.method == Method::kFullSelfPay; });
+      const bool paid_full =
+          std::any_of(after.evidence.begin(), after.evidence.end(),
+                      [](const CaseEvidence& e) { return e.method == Method::kFullSelfPay; });
       if (paid_full && !HasOpen(follow.after, TaskKind::kRefundDifference)) {
         AddTask(follow, TaskKind::kRefundDifference, AddDays(today, 14),
                 "eligibility confirmed after 10割: refund the difference",
@@ -702,8 +702,7 @@ Result<Change> RecordEvidence(const Case& c, const EvidenceInput& in, const std:
   std::vector<std::pair<std::string, std::string>> attributes;
   if (ev.method) attributes.emplace_back("method", std::string(MethodName(*ev.method)));
   Add(ch, now, actor, proof::EvidenceRecorded{ev},
-      Publish("fallback.evidence_recorded", std::string(ToString(in.kind)),
-              std::move(attributes)));
+      Publish("fallback.evidence_recorded", std::string(ToString(in.kind)), std::move(attributes)));
   for (auto& e : follow.events) ch.events.push_back(std::move(e));
   ch.tasks = std::move(follow.tasks);
   return ch;
@@ -714,8 +713,8 @@ Result<Change> RecordEvidence(const Case& c, const EvidenceInput& in, const std:
 
 Result<ClaimRouteAnswer> ChooseClaimRoute(const Case& c, std::optional<ClaimRoute> expected,
                                           std::optional<int> actual_days_at_claim,
-                                          const std::string& actor,
-                                          const std::string& request_key, SystemTime now) {
+                                          const std::string& actor, const std::string& request_key,
+                                          SystemTime now) {
   if (c.Applied(request_key)) return ClaimRouteAnswer{NoChange(c), std::nullopt};
   if (c.Closed()) return CaseClosed(c.id);
   auto outcome = OutcomeOf(c, actual_days_at_claim);
@@ -749,8 +748,8 @@ Result<ClaimRouteAnswer> ChooseClaimRoute(const Case& c, std::optional<ClaimRout
   std::vector<std::string> note_ids;
   for (const auto& n : claim.notes) note_ids.push_back(n.id);
   Add(ch, now, actor,
-      proof::ClaimRouteChosen{claim.route, claim.rule.id, std::move(note_ids),
-                              claim.engine_version, !routed->tekiyo.empty()},
+      proof::ClaimRouteChosen{claim.route, claim.rule.id, std::move(note_ids), claim.engine_version,
+                              !routed->tekiyo.empty()},
       Publish("fallback.claim_route_chosen", claim.rule.id,
               {{"route", std::string(ClaimRouteName(claim.route))}}));
   // Notes that call for follow-ups, unless one of the kind was open before.

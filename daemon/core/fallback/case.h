@@ -95,8 +95,8 @@ struct EvidenceInput {
   bool portal_pdf = false;  // the マイナポータル screen was shown as a PDF
   std::optional<OralConfirmation> oral;
   std::optional<InsuranceStatement> statement;
-  std::optional<int> amount_collected_yen;  // 10割 (or 3割 after error 011) collected
-  std::optional<CardFace> card_face;        // kCardFace
+  std::optional<int> amount_collected_yen;   // 10割 (or 3割 after error 011) collected
+  std::optional<CardFace> card_face;         // kCardFace
   std::optional<oqs::OqsDate> contacted_on;  // kPatientContacted
 };
 
@@ -187,16 +187,16 @@ struct CaseTask {
   SystemTime created_at{};
   std::optional<SystemTime> done_at;
   std::string done_by;
-  std::string why;     // English, no personal data
-  std::string why_ja;  // for the clerk
-  std::string route;   // kReturnWatch: the claim route watched
+  std::string why;      // English, no personal data
+  std::string why_ja;   // for the clerk
+  std::string route;    // kReturnWatch: the claim route watched
   std::string outcome;  // once done: "DONE" or "CLAIM_RETURNED"
 };
 
 // What a purge deletes, besides the identifiers of Case::input.known_eligibilities.
 struct CasePersonalData {
-  std::optional<KnownEligibility> confirmed;   // the eligibility seen, held or found
-  std::optional<KnownEligibility> claim_with;  // the eligibility the route claims with
+  std::optional<KnownEligibility> confirmed;    // the eligibility seen, held or found
+  std::optional<KnownEligibility> claim_with;   // the eligibility the route claims with
   std::optional<InsuranceStatement> statement;  // the 申立書
   std::optional<CardFace> card_face;            // error 011
   std::optional<std::string> contacted_on;      // YYYY-MM-DD
@@ -209,7 +209,7 @@ struct Case {
   std::string client_key;    // idempotency key of the request that opened it ("" by the daemon)
   std::string check_in_id;   // "" when opened by hand without one
   CaseState state = CaseState::kOpen;
-  std::string day;           // YYYY-MM-DD the case was opened for
+  std::string day;  // YYYY-MM-DD the case was opened for
   SystemTime opened_at{};
   SystemTime updated_at{};
   std::optional<SystemTime> closed_at;
@@ -226,14 +226,14 @@ struct Case {
   std::optional<Method> applied_method;  // of the latest METHOD_APPLIED evidence
   std::optional<ClaimSummary> claim;     // cleared by new evidence
   CasePersonalData personal;
-  std::optional<SystemTime> purged_at;   // personal data deleted (never written again)
+  std::optional<SystemTime> purged_at;  // personal data deleted (never written again)
   ReverifyState reverify = ReverifyState::kNone;
   int reverify_attempts = 0;
   // Request keys of the staff actions applied, the most recent kAppliedRequestsKept.
   std::vector<std::string> applied_requests;
   static constexpr std::size_t kAppliedRequestsKept = 32;
-  int task_seq = 0;               // tasks numbered so far
-  std::vector<CaseTask> tasks;    // every task of the case
+  int task_seq = 0;             // tasks numbered so far
+  std::vector<CaseTask> tasks;  // every task of the case
 
   bool Closed() const { return state == CaseState::kClosed; }
   bool Applied(const std::string& request_key) const;  // false for ""
@@ -334,8 +334,8 @@ struct CaseEvent {
 struct Change {
   bool write = true;  // false: nothing happened (e.g. a retried request); answer with `after`
   Case after;         // version as loaded: the store assigns the next one
-  std::vector<CaseEvent> events;  // in order
-  std::vector<CaseTask> tasks;    // new or changed tasks, in order (also in after.tasks)
+  std::vector<CaseEvent> events;     // in order
+  std::vector<CaseTask> tasks;       // new or changed tasks, in order (also in after.tasks)
   bool purge_personal_data = false;  // delete the stored personal data
 };
 
@@ -351,10 +351,10 @@ struct CheckInFacts {
   checkin::Channel channel = checkin::Channel::kManual;
   std::vector<Document> documents;
   VisitKind visit = VisitKind::kFirstVisit;
-  int real_days_this_month = 0;  // before this visit
-  std::string query_birth_date;  // YYYYMMDD of the check-in's query; "" without one
+  int real_days_this_month = 0;                  // before this visit
+  std::string query_birth_date;                  // YYYYMMDD of the check-in's query; "" without one
   std::optional<oqs::EligibilityResult> result;  // the check-in's result, when it has one
-  bool can_reverify = false;  // its query can be re-sent automatically
+  bool can_reverify = false;                     // its query can be re-sent automatically
 };
 
 struct DerivedInput {
@@ -441,8 +441,8 @@ struct ClaimRouteAnswer {
 // REFUND_DIFFERENCE / CONTACT_PATIENT due in 14 days unless one of the kind is open.
 Result<ClaimRouteAnswer> ChooseClaimRoute(const Case& c, std::optional<ClaimRoute> expected,
                                           std::optional<int> actual_days_at_claim,
-                                          const std::string& actor,
-                                          const std::string& request_key, SystemTime now);
+                                          const std::string& actor, const std::string& request_key,
+                                          SystemTime now);
 
 struct CloseInput {
   std::string reason = "CLAIM_WORK_FINISHED";  // or "CANCELLED"
@@ -498,8 +498,8 @@ struct ReverifyOutcome {
 // Applies a re-verification's outcome. Not answered: queued again, or GAVE_UP once
 // `max_attempts` were made (REVERIFY_FAILED). Answered (REVERIFIED): a single valid result closes
 // the case as VERIFIED_ONLINE unless staff routed it already; a result that is a cause of its own
-// (資格(無効), …) becomes the case's cause, with the 旧資格 it shows, and the case is decided again.
-// No change for a closed case.
+// (資格(無効), …) becomes the case's cause, with the 旧資格 it shows, and the case is decided
+// again. No change for a closed case.
 Change ApplyReverification(const Case& c, const ReverifyOutcome& outcome, int max_attempts,
                            SystemTime now);
 

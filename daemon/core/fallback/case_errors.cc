@@ -106,11 +106,11 @@ DomainError NoMethodApplied() {
 }
 
 DomainError ClaimRouteMismatch(ClaimRoute route, const Rule& rule) {
-  auto e = Make(ErrorKind::kFailedPrecondition, "CLAIM_ROUTE_MISMATCH",
-                "the engine routes this claim to " + std::string(ClaimRouteName(route)) + ": " +
-                    rule.reason,
-                "この内容では請求方法は「" + std::string(ClaimRouteNameJa(route)) + "」になります。" +
-                    rule.reason_ja);
+  auto e = Make(
+      ErrorKind::kFailedPrecondition, "CLAIM_ROUTE_MISMATCH",
+      "the engine routes this claim to " + std::string(ClaimRouteName(route)) + ": " + rule.reason,
+      "この内容では請求方法は「" + std::string(ClaimRouteNameJa(route)) + "」になります。" +
+          rule.reason_ja);
   e.metadata = {{"route", std::string(ClaimRouteName(route))}, {"rule", rule.id}};
   return e;
 }

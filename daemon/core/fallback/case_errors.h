@@ -19,8 +19,8 @@ namespace onshid::core::fallback {
 // `violations` are named relative to the evidence ("staff_id", "statement.phone",
 // "eligibility.insurer_number"); the error names each `prefix` + that name
 // ("evidence.statement.phone"). The Japanese message lists the items for the clerk
-// (「次の項目を確認してください：保険者番号、記録者」), followed by `detail_ja` when given (e.g. why a
-// number is wrong).
+// (「次の項目を確認してください：保険者番号、記録者」), followed by `detail_ja` when given (e.g.
+// why a number is wrong).
 DomainError InvalidEvidence(std::vector<FieldViolation> violations,
                             std::string_view prefix = "evidence.", std::string detail_ja = "");
 
