@@ -8,6 +8,7 @@
 
 #include "api/checkin_mapping.h"
 #include "app/checkin_record.h"
+#include "core/fallback/case_errors.h"
 
 namespace onshid::api {
 namespace {
@@ -33,20 +34,6 @@ constexpr Label kCaseLabels[] = {
     {"age", "年齢区分"},
     {"newborn", "新生児"},
     {"certificate_expiry", "電子証明書の有効期限"},
-};
-
-// The same for the evidence staff record.
-constexpr Label kEvidenceLabels[] = {
-    {"kind", "記録の種類"},
-    {"method", "実施した確認方法"},
-    {"staff_id", "記録者"},
-    {"eligibility", "確認した資格情報"},
-    {"portal_pdf", "マイナポータル画面"},
-    {"oral", "口頭確認の内容"},
-    {"statement", "被保険者資格申立書"},
-    {"amount_collected_yen", "徴収額"},
-    {"card_face", "券面事項"},
-    {"contacted_on", "患者へ連絡した日"},
 };
 
 std::string_view LabelJa(std::string_view field, Labels labels) {
@@ -390,8 +377,6 @@ v1::OralAnswerer OralAnswererFromString(const std::string& answered_by) {
 
 namespace {
 
-constexpr const char* kInvalidEvidence = "INVALID_EVIDENCE";
-
 v1::WarekiDate WarekiToProto(const fb::WarekiDate& date) {
   v1::WarekiDate out;
   out.set_era(ToProto(date.era));
@@ -469,15 +454,6 @@ fb::InsuranceStatement StatementFromProto(const v1::InsuranceStatement& in, cons
   return s;
 }
 
-core::DomainError InvalidEvidence(std::vector<core::FieldViolation> v,
-                                  const std::string& field_prefix) {
-  const std::string items_ja = ItemsJa(v, kEvidenceLabels);
-  for (auto& fv : v) fv.field = field_prefix + fv.field;
-  return core::InvalidArgument(kInvalidEvidence, "the evidence has missing or invalid fields",
-                               "記録する内容に不足または誤りがあります。" + items_ja,
-                               std::move(v));
-}
-
 core::DomainError InvalidRequest(std::string reason, std::string field, std::string description,
                                  std::string message_ja) {
   std::string message = field + ": " + description;
@@ -525,11 +501,11 @@ core::Result<fb::InsuranceStatement> FromProto(const v1::InsuranceStatement& sta
   auto s = StatementFromProto(statement, "statement.", v);
   if (v.empty()) return s;
   // Labelled as evidence ("statement.…"), then named under the caller's prefix.
-  const std::string items_ja = ItemsJa(v, kEvidenceLabels);
-  for (auto& fv : v) fv.field = field_prefix + fv.field.substr(std::string("statement.").size());
-  return core::InvalidArgument(kInvalidEvidence, "the insurance statement has invalid fields",
-                               "記録する内容に不足または誤りがあります。" + items_ja,
-                               std::move(v));
+  auto e = fb::InvalidEvidence(std::move(v), "");
+  for (auto& fv : e.field_violations) {
+    fv.field = field_prefix + fv.field.substr(std::string("statement.").size());
+  }
+  return e;
 }
 
 core::Result<app::EvidenceInput> FromProto(const v1::FallbackEvidence& in,
@@ -601,7 +577,7 @@ core::Result<app::EvidenceInput> FromProto(const v1::FallbackEvidence& in,
   }
   e.contacted_on = OptionalDate(in.contacted_on(), "contacted_on", v);
   if (v.empty()) return e;
-  return InvalidEvidence(std::move(v), field_prefix);
+  return fb::InvalidEvidence(std::move(v), field_prefix);
 }
 
 // --- Fallback cases: requests ----------------------------------------------------------------

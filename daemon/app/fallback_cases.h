@@ -12,15 +12,20 @@
 // 摘要 — lives in the case's personal data, which a purge deletes exactly. Attempts (the proof) never
 // contain personal data.
 //
-// Threading: any thread. Mutations are serialised by one mutex; OnCheckIn and the re-verification
-// completions are posted to the executor.
+// The rules are the core's (core/fallback/case.h); the stored form is app/fallback_case_record.h.
+// Every change loads the case, asks the core, and saves the result in one transaction naming the
+// version it loaded; when another writer (a thread of this daemon or another daemon of the site)
+// saved the case in between, the store refuses (CASE_CONCURRENT_UPDATE) and the change is made
+// again on the case as it is now, at most kWriteAttempts times (then CASE_CONCURRENT_UPDATE,
+// kAborted, reaches the caller). No lock is held across database round trips.
+//
+// Threading: any thread. The re-verification completions are posted to the executor.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +34,7 @@
 #include "app/executor.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/fallback/case.h"
 #include "core/fallback/case_store.h"
 #include "core/fallback/claim.h"
 #include "core/fallback/decision.h"
@@ -68,76 +74,23 @@ struct FallbackOptions {
   int return_watch_days = 90;
 };
 
-// Error 011: the card-face data recorded instead of an online result (氏名, 性別, 生年月日, and
-// 住所 or 保険者名). Personal data.
-struct CardFace {
-  std::string name;
-  core::fallback::DeclaredSex sex = core::fallback::DeclaredSex::kUnset;
-  std::optional<core::oqs::OqsDate> birth_date;
-  std::string address;
-  std::string insurer_name;
-};
-
-// 口頭確認: who answered, what was confirmed, and against which held eligibility.
-struct OralConfirmation {
-  std::string answered_by;  // "PATIENT", "FAMILY", "GUARDIAN"
-  // The patient confirmed that the held eligibility has not changed since the last visit.
-  bool no_change_confirmed = false;
-  // Which entry of the case's known eligibilities (source PAST_VISITS) was confirmed, 0-based.
-  int held_eligibility_index = 0;
-};
-
-enum class EvidenceKind {
-  kMethodApplied,     // a method of the engine was applied (with its evidence)
-  kCardFace,          // error 011: card-face data recorded, 3割 collected
-  kPatientContacted,  // 患者への連絡を行った日
-  kEligibilityFound,  // the patient provided, or the facility found, the eligibility afterwards
-};
-std::string_view EvidenceKindName(EvidenceKind kind);  // "METHOD_APPLIED", …
-std::optional<EvidenceKind> EvidenceKindFromString(std::string_view name);
-
-struct EvidenceInput {
-  EvidenceKind kind = EvidenceKind::kMethodApplied;
-  std::string staff_id;  // who recorded it (required)
-  // kMethodApplied.
-  std::optional<core::fallback::Method> method;
-  // The eligibility seen (資格確認書, provisional query, portal screen, お知らせ, 災害時 lookup,
-  // 目視確認モード then OQS) or found afterwards (kEligibilityFound). Source is set to kConfirmed.
-  std::optional<core::fallback::KnownEligibility> eligibility;
-  bool portal_pdf = false;  // the マイナポータル screen was shown as a PDF
-  std::optional<OralConfirmation> oral;
-  std::optional<core::fallback::InsuranceStatement> statement;
-  std::optional<int> amount_collected_yen;  // 10割 (or 3割 after error 011) collected
-  std::optional<CardFace> card_face;        // kCardFace
-  std::optional<core::oqs::OqsDate> contacted_on;  // kPatientContacted
-};
-
-struct CaseEvidence {  // as stored (non-personal summary)
-  std::int64_t seq = 0;
-  EvidenceKind kind = EvidenceKind::kMethodApplied;
-  std::optional<core::fallback::Method> method;
-  std::string staff_id;
-  core::SystemTime at{};
-  std::string rule_id;  // the engine rule that allowed the method
-  bool eligibility_recorded = false;
-  bool statement_recorded = false;
-  bool card_face_recorded = false;
-  std::optional<int> amount_collected_yen;
-  std::optional<std::string> contacted_on;  // YYYY-MM-DD
-  std::string oral_answered_by;
-};
-
-enum class ReverifyState { kNone, kQueued, kSent, kDone, kGaveUp };
-std::string_view ReverifyStateName(ReverifyState s);  // "NONE", "QUEUED", …
-
-struct ClaimSummary {
-  core::fallback::ClaimRoute route = core::fallback::ClaimRoute::kSelfPay;
-  core::fallback::Rule rule;
-  std::vector<core::fallback::Rule> notes;
-  std::string engine_version;
-  core::SystemTime chosen_at{};
-  std::string chosen_by;
-};
+// The case's own vocabulary is the core's (core/fallback/case.h).
+using core::fallback::CardFace;
+using core::fallback::CaseEvidence;
+using core::fallback::ClaimSummary;
+using core::fallback::EvidenceInput;
+using core::fallback::EvidenceKind;
+using core::fallback::OralConfirmation;
+using core::fallback::ReverifyState;
+inline std::string_view EvidenceKindName(EvidenceKind kind) {  // "METHOD_APPLIED", …
+  return core::fallback::ToString(kind);
+}
+inline std::optional<EvidenceKind> EvidenceKindFromString(std::string_view name) {
+  return core::fallback::EvidenceKindFromString(name);
+}
+inline std::string_view ReverifyStateName(ReverifyState s) {  // "NONE", "QUEUED", …
+  return core::fallback::ToString(s);
+}
 
 // A case as the API shows it.
 struct FallbackCaseView {
@@ -218,8 +171,9 @@ class FallbackCaseUseCases {
 
   // Records evidence. kMethodApplied: the engine must allow the method for the case
   // (METHOD_NOT_ALLOWED, metadata "rule" and the rule's Japanese reason); the method's evidence
-  // must be complete (INVALID_EVIDENCE naming each field under "evidence."); a 申立書 is validated
-  // (INVALID_INSURANCE_STATEMENT, fields "evidence.statement.*"). Creates the follow-up tasks.
+  // must be complete (INVALID_EVIDENCE naming each field under "evidence.", also a 保険者番号 whose
+  // check digit is wrong); a 申立書 is validated (INVALID_INSURANCE_STATEMENT, fields
+  // "evidence.statement.*"). Creates the follow-up tasks (core/fallback/case.h).
   core::Result<FallbackCaseView> RecordEvidence(const std::string& id, const EvidenceInput& in,
                                                 const Actor& actor);
   // Routes the claim (RouteClaim on what was recorded) and stores the route; 不詳 stores the 摘要.
@@ -252,28 +206,29 @@ class FallbackCaseUseCases {
   core::Result<int> PurgeExpired();
 
  private:
-  struct Loaded;
-  core::Result<Loaded> Load(const std::string& id);
-  core::Result<FallbackCaseView> ViewOf(const Loaded& l);
-  core::Status Save(Loaded& l, bool insert, core::fallback::CaseWrite with);
+  // Version conflicts a change is retried on before CASE_CONCURRENT_UPDATE reaches the caller.
+  static constexpr int kWriteAttempts = 5;
+
+  // A loaded case: its tasks are read with it.
+  core::Result<core::fallback::Case> Load(const std::string& id);
+  // Writes a change to a loaded case (insert: a new case at version 1). On success `change.after`
+  // is the case as stored (version, updated_at, has_personal_data).
+  core::Status Save(core::fallback::Change& change, bool insert);
+  // Loads case `id`, calls `decide` on it and saves the change it returns; on a version conflict
+  // loads and decides again (`decide` must depend only on the case it is given). Returns the case
+  // as saved (or as loaded when the change writes nothing).
+  template <typename Decide>
+  core::Result<core::fallback::Case> Update(const std::string& id, Decide decide);
+  // The case as the API shows it; `tasks_loaded`: c.tasks are as stored (else they are read).
+  core::Result<FallbackCaseView> ViewOf(const core::fallback::Case& c, bool tasks_loaded);
   // The case's tasks in `state` (every state when nullopt).
   core::Result<std::vector<core::fallback::Task>> TasksOf(const std::string& case_id,
                                                           std::optional<std::string> state);
   // Inserts a new case; when its client key or check-in was taken meanwhile, that case.
-  core::Result<FallbackCaseView> InsertNew(Loaded& l, core::fallback::CaseWrite with);
-  void Evaluate(Loaded& l, const std::string& actor, core::fallback::CaseWrite& with,
-                const std::string& why);
-  core::Result<FallbackCaseView> CloseLocked(Loaded& l, const CloseCaseInput& in,
-                                             const std::string& actor);
-  // Routes the claim to the current eligibility (from `result` when given) and closes the case
-  // as VERIFIED_ONLINE; failures are logged.
-  void CloseVerifiedOnline(Loaded& l, const core::oqs::EligibilityResult* result,
-                           core::fallback::Rule rule);
+  core::Result<FallbackCaseView> InsertNew(core::fallback::Change change);
   core::Result<FallbackCaseView> OpenForCheckIn(const CheckInView& view, const OpenCaseInput& in,
                                                 const std::string& actor);
   void ApplyReverification(const std::string& case_id, core::Result<ResultView> outcome);
-  core::Event MakeEvent(const std::string& case_id, std::string type, std::string reason) const;
-  std::string Today() const;
 
   core::fallback::FallbackCaseStore& store_;
   core::Store& audit_;
@@ -283,7 +238,6 @@ class FallbackCaseUseCases {
   Executor& executor_;
   FallbackOptions options_;
 
-  std::mutex write_mu_;
   std::mutex reverify_mu_;
   bool reverify_in_flight_ = false;  // guarded by reverify_mu_
   core::SystemTime last_reverify_{};

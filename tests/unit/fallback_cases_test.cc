@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <functional>
 #include <future>
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -21,6 +23,7 @@
 
 #include "app/executor.h"
 #include "app/fallback_cases.h"
+#include "core/fallback/case_store_errors.h"
 #include "support/manual_clock.h"
 #include "support/mem_case_store.h"
 #include "support/mem_store.h"
@@ -191,7 +194,7 @@ constexpr const char* kOldInsurer = "06139992";
 constexpr const char* kOldInsurerName = "旧テスト健康保険組合";
 constexpr const char* kOldSymbol = "KIGO-OLD7";
 constexpr const char* kOldNumber = "BANGO-OLD31";
-constexpr const char* kSeenInsurer = "31130015";
+constexpr const char* kSeenInsurer = "31130016";  // a 保険者番号 with its check digit
 constexpr const char* kSeenInsurerName = "東京都職員共済組合";
 constexpr const char* kSeenNumber = "BANGO-SEEN42";
 
@@ -1234,4 +1237,191 @@ TEST_CASE("fallback cases: a staff action retried with its request id is applied
   CHECK(Ok(f.uc.Close(id, {}, close)).state == "CLOSED");
   CHECK(f.AttemptsOf(id, "CLOSED").size() == 1);
   CHECK(Err(f.uc.Close(id, {}, app::Actor{"desk-1", "req-5"})).reason == "CASE_CLOSED");
+}
+
+// =============================================================================================
+// 9. Concurrent writers
+
+namespace {
+
+// A FallbackCaseStore in front of the in-memory one that makes writers meet: once armed, the
+// first `readers` reads of a case wait for each other after reading the row, so each has read the
+// same version before any writes. The wait is bounded: writers serialised by a lock never meet,
+// and the test says so instead of hanging. Counts the updates refused as concurrent.
+class RendezvousStore final : public fb::FallbackCaseStore {
+ public:
+  explicit RendezvousStore(fb::FallbackCaseStore& inner) : inner_(inner) {}
+
+  void Arm(int readers) {
+    std::lock_guard lock(mu_);
+    waiting_for_ = readers;
+    arrived_ = 0;
+    met_ = false;
+  }
+  bool met() const {
+    std::lock_guard lock(mu_);
+    return met_;
+  }
+  int conflicts() const {
+    std::lock_guard lock(mu_);
+    return conflicts_;
+  }
+  // Every update is refused as concurrent (someone always wrote in between).
+  void AlwaysConflict() {
+    std::lock_guard lock(mu_);
+    always_conflict_ = true;
+  }
+
+  core::Status InsertCase(const fb::CaseRow& row, const fb::CaseWrite& with) override {
+    return inner_.InsertCase(row, with);
+  }
+  core::Status UpdateCase(const fb::CaseRow& row, const fb::CaseWrite& with) override {
+    bool refuse = false;
+    {
+      std::lock_guard lock(mu_);
+      refuse = always_conflict_;
+    }
+    auto s = refuse ? core::Status(fb::CaseConcurrentUpdate(row.id)) : inner_.UpdateCase(row, with);
+    if (!s && s.error().reason == "CASE_CONCURRENT_UPDATE") {
+      std::lock_guard lock(mu_);
+      ++conflicts_;
+    }
+    return s;
+  }
+  core::Result<std::optional<fb::CaseRow>> GetCase(const std::string& id) override {
+    auto got = inner_.GetCase(id);
+    std::unique_lock lock(mu_);
+    if (waiting_for_ > 0) {
+      if (++arrived_ >= waiting_for_) {
+        met_ = true;
+        waiting_for_ = 0;
+        cv_.notify_all();
+      } else {
+        cv_.wait_for(lock, 3s, [&] { return met_; });
+      }
+    }
+    return got;
+  }
+  core::Result<std::optional<fb::CaseRow>> CaseForClientKey(const std::string& key) override {
+    return inner_.CaseForClientKey(key);
+  }
+  core::Result<std::optional<fb::CaseRow>> CaseForCheckIn(const std::string& id) override {
+    return inner_.CaseForCheckIn(id);
+  }
+  core::Result<std::vector<fb::CaseRow>> ListCases(const fb::CaseQuery& q) override {
+    return inner_.ListCases(q);
+  }
+  core::Result<std::vector<fb::Attempt>> Attempts(const std::string& id) override {
+    return inner_.Attempts(id);
+  }
+  core::Result<std::optional<std::string>> PersonalData(const std::string& id) override {
+    return inner_.PersonalData(id);
+  }
+  core::Result<std::vector<fb::Task>> ListTasks(const fb::TaskQuery& q) override {
+    return inner_.ListTasks(q);
+  }
+  core::Result<std::vector<std::string>> CasesToPurge(core::SystemTime before, int limit) override {
+    return inner_.CasesToPurge(before, limit);
+  }
+
+ private:
+  fb::FallbackCaseStore& inner_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  int waiting_for_ = 0;
+  int arrived_ = 0;
+  bool met_ = false;
+  int conflicts_ = 0;
+  bool always_conflict_ = false;
+};
+
+struct RacingFixture {
+  RacingFixture()
+      : racing(store),
+        clock(kStart),
+        executor(1),
+        uc(racing, audit, &checkins, clock, ids, executor, DefaultOptions()) {}
+  ~RacingFixture() { executor.Join(); }
+
+  onshid::testing::MemFallbackCaseStore store;
+  RendezvousStore racing;
+  onshid::testing::MemStore audit;
+  FakeCheckIns checkins;
+  ManualClock clock;
+  SeqIds ids;
+  app::Executor executor;
+  app::FallbackCaseUseCases uc;
+};
+
+}  // namespace
+
+// No lock is held across the store's round trips: two desks recording evidence on one case at
+// the same moment both read version 1; the store takes one write and refuses the other as
+// concurrent; that one is decided again on version 2 and lands too. Nothing is lost (both pieces
+// of evidence, both proof entries) and nothing is doubled (the follow-up tasks of the second see
+// the first's).
+TEST_CASE("fallback cases: two desks recording evidence on one case at once both land",
+          "[fallback_cases][concurrency]") {
+  RacingFixture f;
+  app::OpenCaseInput open;
+  open.input = CardCase(C::kNetworkError);
+  const std::string id = Ok(f.uc.Open(open, app::Actor{"desk-1", "open"})).id;
+  REQUIRE(Ok(f.store.GetCase(id))->version == 1);
+
+  f.racing.Arm(2);
+  core::Result<app::FallbackCaseView> first = core::Internal("not run");
+  core::Result<app::FallbackCaseView> second = core::Internal("not run");
+  std::thread a([&] { first = f.uc.RecordEvidence(id, StatementEvidence(), {"desk-1", "a"}); });
+  std::thread b([&] {
+    auto found = app::EvidenceInput{};
+    found.kind = app::EvidenceKind::kEligibilityFound;
+    found.staff_id = "staff-8";
+    found.eligibility = Known(fb::KnownEligibility::Source::kPastVisits, kSeenInsurer,
+                              kSeenInsurerName, "KIGO-SEEN", kSeenNumber);
+    second = f.uc.RecordEvidence(id, found, {"desk-2", "b"});
+  });
+  a.join();
+  b.join();
+
+  REQUIRE(f.racing.met());  // both read version 1 before either wrote
+  Ok(first);
+  Ok(second);
+  CHECK(f.racing.conflicts() == 1);  // one write was refused, decided again, and landed
+
+  auto stored = f.store.GetCase(id);
+  REQUIRE(stored.ok());
+  CHECK((*stored)->version == 3);
+  const auto v = Ok(f.uc.Get(id));
+  REQUIRE(v.evidence.size() == 2);
+  CHECK(v.evidence[0].seq == 1);
+  CHECK(v.evidence[1].seq == 2);
+  std::vector<app::EvidenceKind> kinds = {v.evidence[0].kind, v.evidence[1].kind};
+  std::sort(kinds.begin(), kinds.end());
+  CHECK(kinds == std::vector<app::EvidenceKind>{app::EvidenceKind::kMethodApplied,
+                                                app::EvidenceKind::kEligibilityFound});
+  CHECK(v.has_personal_data);
+  CHECK(v.confirmed);  // the eligibility found was kept whichever landed first
+  auto attempts = f.store.Attempts(id);
+  REQUIRE(attempts.ok());
+  CHECK(std::count_if(attempts->begin(), attempts->end(),
+                      [](const fb::Attempt& x) { return x.kind == "EVIDENCE"; }) == 2);
+  CHECK(TasksOf(v, "CONTACT_PATIENT").size() == 1);
+  CHECK(TasksOf(v, "REQUERY_BEFORE_CLAIM").size() == 1);
+  // Each request is marked applied: retried, neither appends anything.
+  Ok(f.uc.RecordEvidence(id, StatementEvidence(), {"desk-1", "a"}));
+  CHECK(Ok(f.uc.Get(id)).evidence.size() == 2);
+}
+
+TEST_CASE("fallback cases: a case changed on every attempt refuses the write after a few tries",
+          "[fallback_cases][concurrency]") {
+  RacingFixture f;
+  app::OpenCaseInput open;
+  open.input = CardCase(C::kNetworkError);
+  const std::string id = Ok(f.uc.Open(open, app::Actor{"desk-1", "open"})).id;
+  f.racing.AlwaysConflict();
+  const auto e = Err(f.uc.RecordEvidence(id, StatementEvidence(), app::Actor{"desk-1", ""}));
+  CHECK(e.reason == "CASE_CONCURRENT_UPDATE");
+  CHECK(e.kind == core::ErrorKind::kAborted);
+  CHECK(f.racing.conflicts() == 5);
+  CHECK(Ok(f.uc.Get(id)).evidence.empty());
 }
