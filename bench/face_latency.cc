@@ -26,9 +26,20 @@
 
 #include "bench_util.h"
 #include "onshi/v1/events.grpc.pb.h"
+#include "support/child_process.h"
+#include "support/daemon_process.h"
 
 namespace fs = std::filesystem;
 using namespace onshid::bench;
+using onshid::testing::ChildOptions;
+using onshid::testing::ChildProcess;
+using onshid::testing::DaemonOptions;
+using onshid::testing::DaemonProcess;
+using onshid::testing::FreePort;
+using onshid::testing::ReadFile;
+using onshid::testing::RunToEnd;
+using onshid::testing::TempDir;
+using onshid::testing::WaitForUnixSocket;
 
 namespace {
 
@@ -119,16 +130,18 @@ std::optional<std::string> FaceTemplate(const std::string& sim, const std::strin
   const std::string folder = dir + "/oqs";
   const std::string socket = dir + "/sim.sock";
   fs::create_directories(folder);
-  Child process({sim, "serve", "--folder", folder, "--control-socket", socket, "--latency-ms", "0",
-                 "--institution-code", kInstitution, "--registry", registry},
-                dir + "/sim.log");
+  ChildProcess process({sim, "serve", "--folder", folder, "--control-socket", socket, "--latency-ms",
+                        "0", "--institution-code", kInstitution, "--registry", registry},
+                       dir + "/sim.log");
   if (!WaitForUnixSocket(socket, std::chrono::seconds(20))) {
-    std::cerr << "simulator did not start:\n" << process.Log() << "\n";
+    std::cerr << "simulator did not start:\n" << Tail(process.log()) << "\n";
     return std::nullopt;
   }
-  if (!RunCapture({sim, "face", "--control-socket", socket, "--person", "shaho-honnin"},
-                  std::chrono::seconds(20))) {
-    std::cerr << "simulator face command failed:\n" << process.Log() << "\n";
+  ChildOptions face;
+  face.argv = {sim, "face", "--control-socket", socket, "--person", "shaho-honnin"};
+  face.stderr_path = std::nullopt;  // its complaints go to the terminal
+  if (RunToEnd(face, std::chrono::seconds(20)).exit_code != 0) {
+    std::cerr << "simulator face command failed:\n" << Tail(process.log()) << "\n";
     return std::nullopt;
   }
   for (const auto& entry : fs::directory_iterator(folder + "/face")) {
@@ -239,10 +252,14 @@ int main(int argc, char** argv) {
     const std::string folder = work.path() + "/oqs";
     for (const char* sub : {"req", "res", "face"}) fs::create_directories(folder + "/" + sub);
     const int grpc_port = FreePort();
-    Daemon daemon(flags.Get("onshid"), work.path(),
-                  DaemonConfig(work.path(), folder, grpc_port, FreePort(), FreePort()));
+    DaemonOptions stopped_by_sigterm;
+    stopped_by_sigterm.binary = flags.Get("onshid");
+    stopped_by_sigterm.stop_signal = SIGTERM;
+    stopped_by_sigterm.stop_grace = std::chrono::seconds(15);
+    DaemonProcess daemon(work.path(), DaemonConfig(work.path(), folder, grpc_port, FreePort(), FreePort()),
+                         {}, stopped_by_sigterm);
     if (!daemon.Start(std::chrono::seconds(90))) {
-      std::cerr << "daemon did not become ready:\n" << daemon.Log() << "\n";
+      std::cerr << "daemon did not become ready:\n" << Tail(daemon.log()) << "\n";
       return 1;
     }
     auto stub = onshi::v1::EventService::NewStub(
@@ -307,7 +324,7 @@ int main(int argc, char** argv) {
                                   static_cast<long long>(timeout.count()), r.missed);
     if (resubscribed > 0) std::printf("the event stream ended and was resumed %d time(s)\n", resubscribed);
     for (const auto& [type, count] : other_events) std::printf("other events: %s x %d\n", type.c_str(), count);
-    if (r.missed > 0) std::cerr << "daemon log tail:\n" << daemon.Log() << "\n";
+    if (r.missed > 0) std::cerr << "daemon log tail:\n" << Tail(daemon.log()) << "\n";
     return r.missed > 0 ? 1 : 0;
   } catch (const std::exception& e) {
     std::cerr << "face_latency: " << e.what() << "\n";
