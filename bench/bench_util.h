@@ -1,10 +1,10 @@
 #pragma once
 // Small helpers shared by the C++ benchmark programs (bench/README.md): latency statistics, the
 // table the programs print and their command-line flags. Processes (the daemon, the terminal
-// simulator, other programs) and temporary directories come from the tests' support library
-// (tests/support: child_process.h, daemon_process.h), so the benchmarks start and stop them
-// exactly as the integration tests do. Benchmarks print numbers for people; nothing here asserts
-// anything about speed.
+// simulator, other programs), temporary directories and the daemon's event stream come from the
+// tests' support library (tests/support: child_process.h, daemon_process.h, desk_client.h), so the
+// benchmarks start, stop and watch them exactly as the integration tests do. Benchmarks print
+// numbers for people; nothing here asserts anything about speed.
 
 #include <chrono>
 #include <map>
