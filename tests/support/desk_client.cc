@@ -175,6 +175,20 @@ std::optional<ReceivedEvent> DeskClient::TryAwaitEvent(const EventMatch& matches
   return found;
 }
 
+std::vector<v1::Event> DeskClient::Received() const {
+  std::lock_guard lock(mu_);
+  std::vector<v1::Event> out;
+  out.reserve(buffer_.size());
+  for (const auto& b : buffer_) out.push_back(b.received.event);
+  return out;
+}
+
+bool DeskClient::AwaitCursor(std::int64_t cursor, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return last_cursor_ >= cursor || stream_ended_; }) &&
+         last_cursor_ >= cursor;
+}
+
 std::vector<v1::Event> DeskClient::Unawaited() const {
   std::lock_guard lock(mu_);
   std::vector<v1::Event> out;
@@ -214,6 +228,7 @@ void DeskClient::ReadEvents() {
       }
       ++read;
       cv_.notify_all();
+      if (options_.hang_up_every > 0 && read % options_.hang_up_every == 0) ctx->TryCancel();
     }
     (void)stream->Finish();
     std::unique_lock lock(mu_);

@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -56,6 +57,8 @@ struct DeskOptions {
   // When the stream ends (the daemon restarted, went away), subscribe again after the last cursor
   // received, as a vendor's client does. Without it, awaits fail once the stream ended.
   bool resume = false;
+  // With resume: hang up after every this many events and resume (tests of the resume path).
+  int hang_up_every = 0;
   std::chrono::milliseconds await_timeout{60000};  // the deadline of an await unless given
   std::chrono::milliseconds call_timeout{10000};   // the deadline of each unary call
 };
@@ -112,8 +115,13 @@ class DeskClient {
   std::optional<ReceivedEvent> TryAwaitEvent(const EventMatch& matches,
                                              std::chrono::milliseconds timeout);
 
+  // Every event received, awaited or not, in the order received.
+  std::vector<Event> Received() const;
   // Events received and never awaited, oldest first.
   std::vector<Event> Unawaited() const;
+  // Waits until an event with a cursor >= `cursor` was received (awaits nothing). False after
+  // the deadline or once the stream ended.
+  bool AwaitCursor(std::int64_t cursor, std::chrono::milliseconds timeout);
   // How often the stream was subscribed (more than once only with DeskOptions::resume).
   int Subscriptions() const;
 
