@@ -120,9 +120,6 @@ void CloseFrom(int from, int keep) {
   _exit(127);  // not reached: fail() exits
 }
 
-}  // namespace
-
-namespace {
 ChildOptions LogTo(std::vector<std::string> argv, std::string log_path) {
   ChildOptions o;
   o.argv = std::move(argv);
@@ -130,6 +127,7 @@ ChildOptions LogTo(std::vector<std::string> argv, std::string log_path) {
   o.stderr_to_stdout = true;
   return o;
 }
+
 }  // namespace
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::string log_path)
