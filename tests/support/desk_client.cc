@@ -18,6 +18,13 @@ std::string Describe(const grpc::Status& s) {
 
 }  // namespace
 
+void Prepare(grpc::ClientContext& ctx, const std::string& token, const std::string& request_id,
+             std::chrono::milliseconds timeout) {
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+  if (!request_id.empty()) ctx.AddMetadata("x-request-id", request_id);
+}
+
 DeskClient::DeskClient(int grpc_port, std::string token, DeskOptions options)
     : token_(std::move(token)),
       options_(std::move(options)),
@@ -47,9 +54,7 @@ void DeskClient::set_context(std::function<std::string()> context) {
 }
 
 void DeskClient::Prepare(grpc::ClientContext& ctx, const std::string& request_id) const {
-  ctx.set_deadline(std::chrono::system_clock::now() + options_.call_timeout);
-  ctx.AddMetadata("authorization", "Bearer " + token_);
-  if (!request_id.empty()) ctx.AddMetadata("x-request-id", request_id);
+  testing::Prepare(ctx, token_, request_id, options_.call_timeout);
 }
 
 // ---- check-ins ----

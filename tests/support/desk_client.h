@@ -41,6 +41,11 @@
 
 namespace onshid::testing {
 
+// A call with `token` (none when empty), `request_id` as x-request-id (none when empty) and a
+// deadline `timeout` from now: how every test client prepares its calls.
+void Prepare(grpc::ClientContext& ctx, const std::string& token, const std::string& request_id = "",
+             std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 class DeskError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
