@@ -89,7 +89,8 @@ class DirectAdapter {
       return core::OkStatus();
     };
     h.on_face = [](const core::UpstreamFile&) { return core::OkStatus(); };
-    h.on_quarantine = [](const std::string& name, const std::string& reason) {
+    h.on_quarantine = [](const std::string& name, const std::string& /*request_id*/,
+                         const std::string& reason) {
       std::fprintf(stderr, "adapter quarantined %s: %s\n", name.c_str(), reason.c_str());
     };
     auto started = upstream_->Start(std::move(h));
