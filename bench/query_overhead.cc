@@ -75,6 +75,7 @@ class DirectAdapter {
     o.archive_dir = state + "/archive";
     o.quarantine_dir = state + "/quarantine";
     o.poll_interval = poll;
+    o.instance_id = "bench-direct";  // the in-memory journal's only owner
     // The same settle time as the daemon's default (upstream.settle_ms), so both sides wait alike.
     o.settle_delay = std::chrono::milliseconds(25);
     upstream_ = std::make_unique<oqs_folder::OqsFolderUpstream>(o, clock_, journal_);
