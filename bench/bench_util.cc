@@ -1,52 +1,19 @@
 #include "bench_util.h"
 
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <numeric>
-#include <sstream>
-#include <stdexcept>
-#include <thread>
-
-extern char** environ;
 
 namespace onshid::bench {
 
 double Ms(SteadyClock::time_point from, SteadyClock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    throw std::runtime_error("bind(127.0.0.1:0) failed");
-  }
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 std::string Sha256Hex(const std::string& data) {
@@ -62,193 +29,8 @@ std::string Sha256Hex(const std::string& data) {
   return out;
 }
 
-TempDir::TempDir(const std::string& prefix) {
-  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
-  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-  chmod(path_.c_str(), 0755);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-Child::Child(std::vector<std::string> argv, std::string log_path,
-             std::map<std::string, std::string> env)
-    : log_path_(std::move(log_path)) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string kv = *e;
-    auto eq = kv.find('=');
-    if (eq != std::string::npos && env.count(kv.substr(0, eq)) != 0) continue;
-    if (kv.rfind("ONSHID_", 0) == 0 || kv.rfind("NOTIFY_SOCKET=", 0) == 0) continue;
-    env_strings.push_back(kv);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execve(args[0], args.data(), envp.data());
-    _exit(127);
-  }
-  pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-}
-
-Child::~Child() {
-  Stop(SIGTERM, std::chrono::seconds(10));
-  if (pidfd_ >= 0) close(pidfd_);
-}
-
-std::optional<int> Child::WaitExit(std::chrono::milliseconds timeout) {
-  if (status_) return status_;
-  if (pid_ <= 0) return std::nullopt;
-  if (pidfd_ >= 0) {
-    pollfd p{pidfd_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
-  }
-  int status = 0;
-  if (waitpid(pid_, &status, pidfd_ >= 0 ? 0 : WNOHANG) != pid_) return std::nullopt;
-  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return status_;
-}
-
-bool Child::Running() { return pid_ > 0 && !WaitExit(std::chrono::milliseconds(0)); }
-
-int Child::Stop(int sig, std::chrono::milliseconds grace) {
-  if (pid_ <= 0) return -1;
-  if (!status_) {
-    kill(pid_, sig);
-    if (!WaitExit(grace)) {
-      kill(pid_, SIGKILL);
-      WaitExit(std::chrono::seconds(10));
-    }
-  }
-  return status_ ? *status_ : -1;
-}
-
-std::string Child::Log() const {
-  std::string all = ReadFile(log_path_);
-  return all.size() > 4096 ? all.substr(all.size() - 4096) : all;
-}
-
-Daemon::Daemon(std::string binary, std::string dir, const std::string& config_json)
-    : binary_(std::move(binary)), dir_(std::move(dir)) {
-  WriteFile(dir_ + "/onshid.jsonc", config_json);
-}
-
-Daemon::~Daemon() {
-  if (child_) child_->Stop(SIGTERM, std::chrono::seconds(15));
-  child_.reset();
-  if (notify_fd_ >= 0) close(notify_fd_);
-}
-
-bool Daemon::Start(std::chrono::milliseconds timeout) {
-  const auto t0 = SteadyClock::now();
-  const std::string notify_path = dir_ + "/notify.sock";
-  unlink(notify_path.c_str());
-  notify_fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, notify_path.c_str(), sizeof(addr.sun_path) - 1);
-  if (bind(notify_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
-  child_.emplace(std::vector<std::string>{binary_, "--config", dir_ + "/onshid.jsonc"},
-                 dir_ + "/daemon.log", std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify_path}});
-  while (true) {
-    auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0);
-    if (left.count() <= 0) return false;
-    pollfd p{notify_fd_, POLLIN, 0};
-    int n = poll(&p, 1, static_cast<int>(std::min<long>(left.count(), 200)));
-    if (n > 0) {
-      char buf[4096];
-      ssize_t len = recv(notify_fd_, buf, sizeof buf, 0);
-      if (len > 0 && std::string(buf, static_cast<std::size_t>(len)).find("READY=1") != std::string::npos) {
-        ready_after_ = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0);
-        return true;
-      }
-    }
-    if (!child_->Running()) return false;
-  }
-}
-
-std::string Daemon::Log() const { return child_ ? child_->Log() : ""; }
-
-bool WaitForUnixSocket(const std::string& path, std::chrono::milliseconds timeout) {
-  const auto deadline = SteadyClock::now() + timeout;
-  while (SteadyClock::now() < deadline) {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    close(fd);
-    if (ok) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
-std::optional<std::string> RunCapture(const std::vector<std::string>& argv,
-                                      std::chrono::milliseconds timeout) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return std::nullopt;
-  std::vector<std::string> copy = argv;
-  std::vector<char*> args;
-  for (auto& a : copy) args.push_back(a.data());
-  args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return std::nullopt;
-  }
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string out;
-  const auto deadline = SteadyClock::now() + timeout;
-  bool timed_out = false;
-  while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd p{fds[0], POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buf[4096];
-    ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  close(fds[0]);
-  if (timed_out) kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
-  return out;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+std::string Tail(const std::string& text, std::size_t bytes) {
+  return text.size() > bytes ? text.substr(text.size() - bytes) : text;
 }
 
 bool WriteFile(const std::string& path, const std::string& data) {

@@ -38,6 +38,7 @@
 #include "core/clock.h"
 #include "pcsc/pcsc_card_readers.h"
 #include "pcsc/x509_certificate.h"
+#include "support/child_process.h"
 #include "support/pcsc_test_env.h"
 
 namespace {
@@ -400,9 +401,12 @@ int main(int argc, char** argv) {
   } else {
     for (long i = 0; i < opensc_reads; ++i) {
       const auto t0 = SteadyClock::now();
-      const auto out = onshid::bench::RunCapture({pkcs15_tool, "--read-certificate", "01"}, 30s);
+      onshid::testing::ChildOptions read;
+      read.argv = {pkcs15_tool, "--read-certificate", "01"};
+      read.stderr_path = std::nullopt;  // its complaints go to the terminal
+      const auto out = onshid::testing::RunToEnd(read, 30s);
       const auto t1 = SteadyClock::now();
-      if (!out || out->find("BEGIN CERTIFICATE") == std::string::npos) {
+      if (out.exit_code != 0 || out.output.find("BEGIN CERTIFICATE") == std::string::npos) {
         opensc_note = "pkcs15-tool --read-certificate 01 failed (run " + std::to_string(i) + ")";
         opensc = Stats{};
         break;

@@ -17,18 +17,32 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
-#include <grpcpp/grpcpp.h>
-
 #include "bench_util.h"
-#include "onshi/v1/events.grpc.pb.h"
+#include "onshi/v1/events.pb.h"
+#include "support/child_process.h"
+#include "support/daemon_process.h"
+#include "support/desk_client.h"
 
 namespace fs = std::filesystem;
 using namespace onshid::bench;
+using onshid::testing::ChildOptions;
+using onshid::testing::ChildProcess;
+using onshid::testing::DaemonOptions;
+using onshid::testing::DaemonProcess;
+using onshid::testing::DeskClient;
+using onshid::testing::DeskOptions;
+using onshid::testing::FreePort;
+using onshid::testing::ReadFile;
+using onshid::testing::RunToEnd;
+using onshid::testing::TempDir;
+using onshid::testing::WaitForUnixSocket;
 
 namespace {
 
@@ -41,7 +55,7 @@ Run as root (the daemon starts its managed PostgreSQL as an unprivileged user).
 constexpr const char kInstitution[] = "1312345678";
 constexpr const char kToken[] = "bench-face-latency-token";
 
-// Records when each file name was detected / its event received; the measuring thread waits here.
+// Records when the baseline's watcher detected each file name; the measuring thread waits here.
 class Arrivals {
  public:
   void Arrived(const std::string& name, SteadyClock::time_point at) {
@@ -119,16 +133,18 @@ std::optional<std::string> FaceTemplate(const std::string& sim, const std::strin
   const std::string folder = dir + "/oqs";
   const std::string socket = dir + "/sim.sock";
   fs::create_directories(folder);
-  Child process({sim, "serve", "--folder", folder, "--control-socket", socket, "--latency-ms", "0",
-                 "--institution-code", kInstitution, "--registry", registry},
-                dir + "/sim.log");
+  ChildProcess process({sim, "serve", "--folder", folder, "--control-socket", socket, "--latency-ms",
+                        "0", "--institution-code", kInstitution, "--registry", registry},
+                       dir + "/sim.log");
   if (!WaitForUnixSocket(socket, std::chrono::seconds(20))) {
-    std::cerr << "simulator did not start:\n" << process.Log() << "\n";
+    std::cerr << "simulator did not start:\n" << Tail(process.log()) << "\n";
     return std::nullopt;
   }
-  if (!RunCapture({sim, "face", "--control-socket", socket, "--person", "shaho-honnin"},
-                  std::chrono::seconds(20))) {
-    std::cerr << "simulator face command failed:\n" << process.Log() << "\n";
+  ChildOptions face;
+  face.argv = {sim, "face", "--control-socket", socket, "--person", "shaho-honnin"};
+  face.stderr_path = std::nullopt;  // its complaints go to the terminal
+  if (RunToEnd(face, std::chrono::seconds(20)).exit_code != 0) {
+    std::cerr << "simulator face command failed:\n" << Tail(process.log()) << "\n";
     return std::nullopt;
   }
   for (const auto& entry : fs::directory_iterator(folder + "/face")) {
@@ -159,10 +175,14 @@ struct RunResult {
   int missed = 0;
 };
 
+// When the file of this name arrived (detected / its event received); nullopt after the timeout.
+using AwaitArrival = std::function<std::optional<SteadyClock::time_point>(const std::string& name,
+                                                                        std::chrono::milliseconds timeout)>;
+
 // Renames each staged file into `face_dir` and waits for its arrival; the first `warmup` files are
 // not counted. Stops early after 3 files that never arrived.
 RunResult RenameOneAtATime(const std::vector<FaceFile>& files, int warmup, const std::string& stage_dir,
-                           const std::string& face_dir, Arrivals& arrivals,
+                           const std::string& face_dir, const AwaitArrival& arrival,
                            std::chrono::milliseconds timeout) {
   fs::create_directories(stage_dir);
   for (const auto& f : files) {
@@ -175,7 +195,7 @@ RunResult RenameOneAtATime(const std::vector<FaceFile>& files, int warmup, const
     if (rename((stage_dir + "/" + files[i].name).c_str(), target.c_str()) != 0) {
       throw std::runtime_error("rename into " + face_dir + " failed");
     }
-    auto at = arrivals.Wait(files[i].name, timeout);
+    auto at = arrival(files[i].name, timeout);
     if (!at) {
       ++r.missed;
       continue;
@@ -231,7 +251,10 @@ int main(int argc, char** argv) {
       fs::create_directories(face);
       Arrivals arrivals;
       InotifyWatcher watcher(face, arrivals);
-      auto r = RenameOneAtATime(files, warmup, work.path() + "/base/stage", face, arrivals, timeout);
+      auto r = RenameOneAtATime(
+          files, warmup, work.path() + "/base/stage", face,
+          [&](const std::string& name, std::chrono::milliseconds t) { return arrivals.Wait(name, t); },
+          timeout);
       baseline = std::move(r.stats);
     }
 
@@ -239,61 +262,36 @@ int main(int argc, char** argv) {
     const std::string folder = work.path() + "/oqs";
     for (const char* sub : {"req", "res", "face"}) fs::create_directories(folder + "/" + sub);
     const int grpc_port = FreePort();
-    Daemon daemon(flags.Get("onshid"), work.path(),
-                  DaemonConfig(work.path(), folder, grpc_port, FreePort(), FreePort()));
+    DaemonOptions stopped_by_sigterm;
+    stopped_by_sigterm.binary = flags.Get("onshid");
+    stopped_by_sigterm.stop_signal = SIGTERM;
+    stopped_by_sigterm.stop_grace = std::chrono::seconds(15);
+    DaemonProcess daemon(work.path(), DaemonConfig(work.path(), folder, grpc_port, FreePort(), FreePort()),
+                         {}, stopped_by_sigterm);
     if (!daemon.Start(std::chrono::seconds(90))) {
-      std::cerr << "daemon did not become ready:\n" << daemon.Log() << "\n";
+      std::cerr << "daemon did not become ready:\n" << Tail(daemon.log()) << "\n";
       return 1;
     }
-    auto stub = onshi::v1::EventService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port), grpc::InsecureChannelCredentials()));
-    Arrivals arrivals;
+    // Every event type (other events — duplicate, quarantine — are counted); the stream is resumed
+    // from the last cursor should the daemon ever end it (counted).
+    DeskOptions subscriber;
+    subscriber.resume = true;
+    DeskClient desk(grpc_port, kToken, subscriber);
+    auto r = RenameOneAtATime(
+        files, warmup, work.path() + "/stage", folder + "/face",
+        [&](const std::string& name, std::chrono::milliseconds t) -> std::optional<SteadyClock::time_point> {
+          auto e = desk.TryAwaitEvent(
+              [&](const onshi::v1::Event& ev) { return ev.type() == "face.received" && ev.file_name() == name; },
+              t);
+          if (!e) return std::nullopt;
+          return e->received_at;
+        },
+        timeout);
     std::map<std::string, int> other_events;
-    // The stream is resumed from the last cursor should the daemon ever end it (counted).
-    std::mutex ctx_mu;
-    grpc::ClientContext* current = nullptr;
-    bool stopping = false;
-    int resubscribed = 0;
-    std::thread reading([&] {
-      std::int64_t cursor = 0;
-      while (true) {
-        grpc::ClientContext ctx;
-        ctx.AddMetadata("authorization", std::string("Bearer ") + kToken);
-        {
-          std::lock_guard lock(ctx_mu);
-          if (stopping) return;
-          current = &ctx;
-        }
-        onshi::v1::SubscribeRequest sub;  // every type: other events (duplicate, quarantine) are counted
-        sub.set_after_cursor(cursor);
-        auto reader = stub->Subscribe(&ctx, sub);
-        onshi::v1::Event e;
-        while (reader->Read(&e)) {
-          const auto now = SteadyClock::now();
-          cursor = e.cursor();
-          if (e.type() == "face.received") {
-            arrivals.Arrived(e.file_name(), now);
-          } else {
-            ++other_events[e.type()];
-          }
-        }
-        reader->Finish();
-        {
-          std::lock_guard lock(ctx_mu);
-          current = nullptr;
-          if (stopping) return;
-          ++resubscribed;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    });
-    auto r = RenameOneAtATime(files, warmup, work.path() + "/stage", folder + "/face", arrivals, timeout);
-    {
-      std::lock_guard lock(ctx_mu);
-      stopping = true;
-      if (current) current->TryCancel();
+    for (const auto& e : desk.Unawaited()) {
+      if (e.type() != "face.received") ++other_events[e.type()];
     }
-    reading.join();
+    const int resubscribed = desk.Subscriptions() - 1;
 
     PrintHeader();
     PrintRow("baseline: inotify detects the renamed file", baseline, nullptr);
@@ -307,7 +305,7 @@ int main(int argc, char** argv) {
                                   static_cast<long long>(timeout.count()), r.missed);
     if (resubscribed > 0) std::printf("the event stream ended and was resumed %d time(s)\n", resubscribed);
     for (const auto& [type, count] : other_events) std::printf("other events: %s x %d\n", type.c_str(), count);
-    if (r.missed > 0) std::cerr << "daemon log tail:\n" << daemon.Log() << "\n";
+    if (r.missed > 0) std::cerr << "daemon log tail:\n" << Tail(daemon.log()) << "\n";
     return r.missed > 0 ? 1 : 0;
   } catch (const std::exception& e) {
     std::cerr << "face_latency: " << e.what() << "\n";

@@ -31,11 +31,21 @@
 #include "onshi/v1/eligibility.grpc.pb.h"
 #include "oqs_folder/oqs_folder_upstream.h"
 #include "oqs_folder/xml_codec.h"
+#include "support/child_process.h"
+#include "support/daemon_process.h"
 #include "support/mem_upstream_journal.h"
 
 namespace fs = std::filesystem;
 using namespace onshid;
 using namespace onshid::bench;
+using testing::ChildOptions;
+using testing::ChildProcess;
+using testing::DaemonOptions;
+using testing::DaemonProcess;
+using testing::FreePort;
+using testing::RunToEnd;
+using testing::TempDir;
+using testing::WaitForUnixSocket;
 
 namespace {
 
@@ -65,6 +75,7 @@ class DirectAdapter {
     o.archive_dir = state + "/archive";
     o.quarantine_dir = state + "/quarantine";
     o.poll_interval = poll;
+    o.instance_id = "bench-direct";  // the in-memory journal's only owner
     // The same settle time as the daemon's default (upstream.settle_ms), so both sides wait alike.
     o.settle_delay = std::chrono::milliseconds(25);
     upstream_ = std::make_unique<oqs_folder::OqsFolderUpstream>(o, clock_, journal_);
@@ -79,7 +90,8 @@ class DirectAdapter {
       return core::OkStatus();
     };
     h.on_face = [](const core::UpstreamFile&) { return core::OkStatus(); };
-    h.on_quarantine = [](const std::string& name, const std::string& reason) {
+    h.on_quarantine = [](const std::string& name, const std::string& /*request_id*/,
+                         const std::string& reason) {
       std::fprintf(stderr, "adapter quarantined %s: %s\n", name.c_str(), reason.c_str());
     };
     auto started = upstream_->Start(std::move(h));
@@ -221,11 +233,11 @@ int main(int argc, char** argv) {
     fs::create_directories(folder);
     for (const char* sub : {"req", "res", "face"}) fs::create_directories(folder + "/" + sub);
     const std::string sim = flags.Get("sim");
-    Child terminal({sim, "serve", "--folder", folder, "--control-socket", socket, "--latency-ms", "0",
-                    "--institution-code", kInstitution, "--registry", flags.Get("registry")},
-                   work.path() + "/sim.log");
+    ChildProcess terminal({sim, "serve", "--folder", folder, "--control-socket", socket, "--latency-ms",
+                           "0", "--institution-code", kInstitution, "--registry", flags.Get("registry")},
+                          work.path() + "/sim.log");
     if (!WaitForUnixSocket(socket, std::chrono::seconds(20))) {
-      std::cerr << "simulator did not start:\n" << terminal.Log() << "\n";
+      std::cerr << "simulator did not start:\n" << Tail(terminal.log()) << "\n";
       return 1;
     }
     std::printf("query_overhead: terminal simulator (separate process) at --latency-ms 0; %d sequential queries\n"
@@ -249,10 +261,15 @@ int main(int argc, char** argv) {
 
     // (b) The daemon's gRPC Query, sequential.
     const int grpc_port = FreePort();
-    Daemon daemon(flags.Get("onshid"), work.path(),
-                  DaemonConfig(work.path(), folder, poll_ms, grpc_port, FreePort(), FreePort()));
+    DaemonOptions stopped_by_sigterm;
+    stopped_by_sigterm.binary = flags.Get("onshid");
+    stopped_by_sigterm.stop_signal = SIGTERM;
+    stopped_by_sigterm.stop_grace = std::chrono::seconds(15);
+    DaemonProcess daemon(work.path(),
+                         DaemonConfig(work.path(), folder, poll_ms, grpc_port, FreePort(), FreePort()), {},
+                         stopped_by_sigterm);
     if (!daemon.Start(std::chrono::seconds(90))) {
-      std::cerr << "daemon did not become ready:\n" << daemon.Log() << "\n";
+      std::cerr << "daemon did not become ready:\n" << Tail(daemon.log()) << "\n";
       return 1;
     }
     auto stub = NewStub(grpc_port);
@@ -293,7 +310,10 @@ int main(int argc, char** argv) {
       for (auto& t : threads) t.join();
     }
     const double elapsed_s = Ms(t0, SteadyClock::now()) / 1000.0;
-    auto status = RunCapture({sim, "status", "--control-socket", socket}, std::chrono::seconds(10));
+    ChildOptions status_command;
+    status_command.argv = {sim, "status", "--control-socket", socket};
+    status_command.stderr_path = std::nullopt;  // its complaints go to the terminal
+    const auto status = RunToEnd(status_command, std::chrono::seconds(10));
 
     PrintHeader();
     PrintRow("baseline: OqsFolderUpstream in-process, Submit -> on_result", baseline, nullptr);
@@ -309,16 +329,17 @@ int main(int argc, char** argv) {
     std::printf("sustained: %d queries completed (results persisted before each answer) in %.1f s by %d clients "
                 "= %.1f queries/s; %d failed\n",
                 ok.load(), elapsed_s, clients, ok.load() / std::max(elapsed_s, 1e-3), failed.load());
-    if (status) {
+    if (status.exit_code == 0) {
       std::printf("simulator: requests_seen %s, requests_answered %s\n",
-                  JsonNumberField(*status, "requests_seen").c_str(),
-                  JsonNumberField(*status, "requests_answered").c_str());
+                  JsonNumberField(status.output, "requests_seen").c_str(),
+                  JsonNumberField(status.output, "requests_answered").c_str());
     }
     const bool any_failed = baseline_failed + sequential_failed + failed.load() > 0;
     if (any_failed) {
       std::printf("failed: baseline %d, sequential %d, sustained %d\n", baseline_failed, sequential_failed,
                   failed.load());
-      std::cerr << "daemon log tail:\n" << daemon.Log() << "\nsimulator log tail:\n" << terminal.Log() << "\n";
+      std::cerr << "daemon log tail:\n" << Tail(daemon.log()) << "\nsimulator log tail:\n" << Tail(terminal.log())
+                << "\n";
     }
     return any_failed ? 1 : 0;
   } catch (const std::exception& e) {

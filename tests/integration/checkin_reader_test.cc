@@ -28,6 +28,7 @@
 #include "support/api_client.h"
 #include "support/child_process.h"
 #include "support/daemon_process.h"
+#include "support/desk_client.h"
 #include "support/http_client.h"
 #include "support/pcsc_test_env.h"
 #include "support/sim_terminal.h"
@@ -59,107 +60,61 @@ std::string Config(const std::string& dir, const Ports& ports, const std::string
   return ConfigJson({dir + "/state", ports, "", tokens, "", extra});
 }
 
-// The reception PC: check-ins, consent, readers, and the check-in event stream read in order.
-struct Desk {
-  explicit Desk(int grpc_port)
-      : channel(grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port),
-                                    grpc::InsecureChannelCredentials())),
-        checkins(onshi::v1::CheckInService::NewStub(channel)),
-        consent(onshi::v1::ConsentService::NewStub(channel)),
-        readers(onshi::v1::ReaderService::NewStub(channel)),
-        events(onshi::v1::EventService::NewStub(channel)) {
-    events_ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
-    events_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
-    onshi::v1::SubscribeRequest sub;
-    for (const char* type :
-         {"checkin.started", "checkin.verified", "checkin.needs_fallback", "checkin.cancelled",
-          "checkin.result_bound", "checkin.unmatched", "checkin.ambiguous",
-          "checkin.result_assigned", "checkin.result_linked"}) {
-      sub.add_types(type);
-    }
-    stream = events->Subscribe(&events_ctx, sub);
+// The reception PC's check-in events (its DeskClient subscribes to these).
+DeskOptions CheckInEvents() {
+  DeskOptions o;
+  o.event_types = {"checkin.started",   "checkin.verified",        "checkin.needs_fallback",
+                   "checkin.cancelled", "checkin.result_bound",    "checkin.unmatched",
+                   "checkin.ambiguous", "checkin.result_assigned", "checkin.result_linked"};
+  return o;
+}
 
-    watch_ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
-    watch_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
-    onshi::v1::WatchReadersRequest watch_req;
-    watch_req.set_initial_state(true);
-    watch = readers->WatchReaders(&watch_ctx, watch_req);
+// A tap at desk R's generic reader.
+onshi::v1::StartCheckInRequest Tap(const std::string& reader, const std::string& kana = "",
+                                   const std::string& birth = "") {
+  onshi::v1::StartCheckInRequest r;
+  r.set_desk_id("desk-R");
+  r.set_channel(onshi::v1::CHANNEL_GENERIC_READER);
+  r.set_reader(reader);
+  r.add_documents(onshi::v1::DOCUMENT_MY_NUMBER_CARD);
+  r.mutable_visit()->set_kind(onshi::v1::VISIT_KIND_FIRST_VISIT);
+  if (!kana.empty()) {
+    r.set_name_kana(kana);
+    r.set_birth_date(birth);
   }
-  ~Desk() {
-    events_ctx.TryCancel();
-    (void)stream->Finish();
-    watch_ctx.TryCancel();
+  return r;
+}
+
+// The card key the ReaderService gives for the card on `reader`.
+std::string InspectedCardKey(DeskClient& desk, const std::string& reader) {
+  grpc::ClientContext ctx;
+  desk.Prepare(ctx);
+  onshi::v1::InspectCardRequest req;
+  req.set_reader(reader);
+  onshi::v1::InspectCardResponse resp;
+  auto s = desk.readers().InspectCard(&ctx, req, &resp);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  return resp.certificate().card_key();
+}
+
+// The desk's readers as the daemon's monitor sees them: its WatchReaders stream (with the initial
+// state), read in order. The monitor may announce a change twice, so an await looks only at what
+// comes after the previous one.
+struct ReaderWatch {
+  explicit ReaderWatch(DeskClient& desk) {
+    ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+    onshi::v1::WatchReadersRequest req;
+    req.set_initial_state(true);
+    watch = desk.readers().WatchReaders(&ctx, req);
+  }
+  ~ReaderWatch() {
+    ctx.TryCancel();
     (void)watch->Finish();
   }
-
-  onshi::v1::StartCheckInRequest Tap(const std::string& reader, const std::string& kana = "",
-                                     const std::string& birth = "") const {
-    onshi::v1::StartCheckInRequest r;
-    r.set_desk_id("desk-R");
-    r.set_channel(onshi::v1::CHANNEL_GENERIC_READER);
-    r.set_reader(reader);
-    r.add_documents(onshi::v1::DOCUMENT_MY_NUMBER_CARD);
-    r.mutable_visit()->set_kind(onshi::v1::VISIT_KIND_FIRST_VISIT);
-    if (!kana.empty()) {
-      r.set_name_kana(kana);
-      r.set_birth_date(birth);
-    }
-    return r;
-  }
-  grpc::Status Start(const onshi::v1::StartCheckInRequest& req, CheckIn* out,
-                     const std::string& request_id = "") {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken, request_id);
-    return checkins->StartCheckIn(&ctx, req, out);
-  }
-  CheckIn Get(const std::string& id) {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken);
-    onshi::v1::GetCheckInRequest req;
-    req.set_check_in_id(id);
-    CheckIn out;
-    auto s = checkins->GetCheckIn(&ctx, req, &out);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
-    return out;
-  }
-  onshi::v1::AccessDecision Access(const std::string& id, onshi::v1::InformationKind kind,
-                                   const std::string& request_id = "") {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken, request_id);
-    onshi::v1::CheckAccessRequest req;
-    req.set_check_in_id(id);
-    req.set_kind(kind);
-    onshi::v1::AccessDecision d;
-    auto s = consent->CheckAccess(&ctx, req, &d);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
-    return d;
-  }
-  std::string InspectedCardKey(const std::string& reader) {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken);
-    onshi::v1::InspectCardRequest req;
-    req.set_reader(reader);
-    onshi::v1::InspectCardResponse resp;
-    auto s = readers->InspectCard(&ctx, req, &resp);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
-    return resp.certificate().card_key();
-  }
-  // The next check-in event of `type` for `check_in_id` ("" = any check-in).
-  onshi::v1::Event Await(const std::string& type, const std::string& check_in_id = "") {
-    onshi::v1::Event e;
-    while (stream->Read(&e)) {
-      if (e.type() != type) continue;
-      if (!check_in_id.empty() && e.attributes().at("check_in_id") != check_in_id) continue;
-      return e;
-    }
-    FAIL("the event stream ended before " + type + " for " + check_in_id);
-    return e;
-  }
   // Waits until the daemon itself reports `kind` for `reader` (its monitor, not our PC/SC view).
-  bool AwaitReader(onshi::v1::ReaderEventKind kind, const std::string& reader) {
+  bool Await(onshi::v1::ReaderEventKind kind, const std::string& reader) {
     onshi::v1::ReaderEvent ev;
     while (watch->Read(&ev)) {
       if (ev.kind() == kind && ev.reader() == reader) return true;
@@ -167,27 +122,20 @@ struct Desk {
     return false;
   }
 
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<onshi::v1::CheckInService::Stub> checkins;
-  std::unique_ptr<onshi::v1::ConsentService::Stub> consent;
-  std::unique_ptr<onshi::v1::ReaderService::Stub> readers;
-  std::unique_ptr<onshi::v1::EventService::Stub> events;
-  grpc::ClientContext events_ctx;
-  std::unique_ptr<grpc::ClientReader<onshi::v1::Event>> stream;
-  grpc::ClientContext watch_ctx;
+  grpc::ClientContext ctx;
   std::unique_ptr<grpc::ClientReader<onshi::v1::ReaderEvent>> watch;
 };
 
 // The next patient puts their card on the reader: the previous card leaves, this one arrives, both
 // as the daemon sees them.
-void PutCard(PcscTestEnv& env, Desk& desk, const std::string& reader,
+void PutCard(PcscTestEnv& env, ReaderWatch& watch, const std::string& reader,
              const std::filesystem::path& certificate) {
   env.StopCard();
-  REQUIRE(desk.AwaitReader(onshi::v1::READER_EVENT_KIND_CARD_REMOVED, reader));
+  REQUIRE(watch.Await(onshi::v1::READER_EVENT_KIND_CARD_REMOVED, reader));
   VirtualCardOptions card;
   card.certificate = certificate;
   env.StartCard(card);
-  REQUIRE(desk.AwaitReader(onshi::v1::READER_EVENT_KIND_CARD_INSERTED, reader));
+  REQUIRE(watch.Await(onshi::v1::READER_EVENT_KIND_CARD_INSERTED, reader));
 }
 
 std::map<std::string, std::string> RestHeaders(const std::string& request_id = "") {
@@ -286,9 +234,10 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
                        {{"PCSCLITE_CSOCK_NAME", pcsc_socket}});
   REQUIRE(daemon.Start());
   INFO(daemon.log());
-  Desk desk(ports.grpc);
+  DeskClient desk(ports.grpc, kDeskToken, CheckInEvents());
+  ReaderWatch watch(desk);
   // The daemon's monitor has the reader and its card before the first tap.
-  REQUIRE(desk.AwaitReader(onshi::v1::READER_EVENT_KIND_CARD_INSERTED, reader));
+  REQUIRE(watch.Await(onshi::v1::READER_EVENT_KIND_CARD_INSERTED, reader));
 
   std::vector<std::string> card_keys;  // every card key seen: none may reach the log
 
@@ -297,7 +246,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   //    the check-in waits for the desk's face result, which binds to it and verifies it.
   CheckIn a;
   {
-    auto s = desk.Start(desk.Tap(reader), &a, "tap-valid-1");
+    auto s = desk.StartCheckIn(Tap(reader), &a, "tap-valid-1");
     INFO(s.error_message());
     REQUIRE(s.ok());
   }
@@ -312,15 +261,15 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   REQUIRE(a.card_key().size() == 64);
   // The same key the ReaderService gives for the card (same secret, same certificate).
   const std::string valid_key = a.card_key();
-  CHECK(desk.InspectedCardKey(reader) == valid_key);
+  CHECK(InspectedCardKey(desk, reader) == valid_key);
   card_keys.push_back(valid_key);
-  desk.Await("checkin.started", a.check_in_id());
+  desk.AwaitEvent("checkin.started", a.check_in_id());
 
   REQUIRE(terminal.Face("shaho-honnin") == 0);
-  const auto bound = desk.Await("checkin.result_bound", a.check_in_id());
+  const auto bound = desk.AwaitEvent("checkin.result_bound", a.check_in_id());
   CHECK(bound.result_id() > 0);
-  desk.Await("checkin.verified", a.check_in_id());
-  a = desk.Get(a.check_in_id());
+  desk.AwaitEvent("checkin.verified", a.check_in_id());
+  a = desk.GetCheckIn(a.check_in_id());
   CHECK(a.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(a.reason() == "ELIGIBILITY_VALID");
   CHECK(a.correlation().outcome() == "BOUND");
@@ -335,7 +284,8 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   CHECK(a.information_scope() == "FULL");
   // A valid certificate and consent on the face reader: medication information may be shown.
   {
-    const auto d = desk.Access(a.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-valid");
+    const auto d =
+        desk.CheckAccess(a.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-valid");
     CHECK(d.allowed());
     CHECK(d.reason() == "CONSENT_GIVEN");
   }
@@ -343,9 +293,9 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   // ---------------------------------------------------------------------------------------------
   // 1b. Two patients wait at the same desk, each tapped their card. The face result carries no
   //     card key; the カナ name + birth date the vendor sent tell them apart.
-  PutCard(env, desk, reader, renew_cert);
+  PutCard(env, watch, reader, renew_cert);
   CheckIn b;
-  REQUIRE(desk.Start(desk.Tap(reader, "ｺｸﾎ ｼﾞﾛｳ", "1975-03-03"), &b).ok());
+  REQUIRE(desk.StartCheckIn(Tap(reader, "ｺｸﾎ ｼﾞﾛｳ", "1975-03-03"), &b).ok());
   CHECK(b.state() == onshi::v1::CHECK_IN_STATE_WAITING);
   CHECK(b.certificate_status() == "RENEWAL_ALERT");
   CHECK(b.information_scope() == "FULL");
@@ -355,16 +305,16 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   const std::string renew_key = b.card_key();
   card_keys.push_back(renew_key);
 
-  PutCard(env, desk, reader, valid_cert);  // the first patient comes back with the same card
+  PutCard(env, watch, reader, valid_cert);  // the first patient comes back with the same card
   CheckIn c;
-  REQUIRE(desk.Start(desk.Tap(reader, "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &c).ok());
+  REQUIRE(desk.StartCheckIn(Tap(reader, "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &c).ok());
   CHECK(c.state() == onshi::v1::CHECK_IN_STATE_WAITING);
   CHECK(c.card_key() == valid_key);  // the same card, the same key: visits correlate by it
   CHECK(c.notices_size() == 0);
 
   REQUIRE(terminal.Face("shaho-honnin") == 0);
-  desk.Await("checkin.verified", c.check_in_id());
-  c = desk.Get(c.check_in_id());
+  desk.AwaitEvent("checkin.verified", c.check_in_id());
+  c = desk.GetCheckIn(c.check_in_id());
   CHECK(c.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(c.correlation().outcome() == "BOUND");
   CHECK(HasReason(c.correlation().reasons(), "KANA_NAME_BIRTH_DATE_MATCH"));
@@ -378,10 +328,10 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     }
     CHECK(b_ruled_out);
   }
-  CHECK(desk.Get(b.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_WAITING);
+  CHECK(desk.GetCheckIn(b.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_WAITING);
   REQUIRE(terminal.Face("kokuho") == 0);
-  desk.Await("checkin.verified", b.check_in_id());
-  b = desk.Get(b.check_in_id());
+  desk.AwaitEvent("checkin.verified", b.check_in_id());
+  b = desk.GetCheckIn(b.check_in_id());
   CHECK(b.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(b.correlation().outcome() == "BOUND");
   CHECK(b.certificate_status() == "RENEWAL_ALERT");
@@ -401,18 +351,18 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
 
   // 1c. Two taps at the same desk with no key from the vendor: the card keys cannot tell whose
   //     face result it is (a face result never carries one), so it is AMBIGUOUS and staff assign.
-  PutCard(env, desk, reader, renew_cert);
+  PutCard(env, watch, reader, renew_cert);
   CheckIn e;
-  REQUIRE(desk.Start(desk.Tap(reader), &e).ok());
-  PutCard(env, desk, reader, valid_cert);
+  REQUIRE(desk.StartCheckIn(Tap(reader), &e).ok());
+  PutCard(env, watch, reader, valid_cert);
   CheckIn d;
-  REQUIRE(desk.Start(desk.Tap(reader), &d).ok());
+  REQUIRE(desk.StartCheckIn(Tap(reader), &d).ok());
   CHECK(d.card_key() == valid_key);
   CHECK(e.card_key() == renew_key);
   REQUIRE(terminal.Face("gaiji-maru") == 0);
-  const auto amb = desk.Await("checkin.ambiguous");
+  const auto amb = desk.AwaitEvent("checkin.ambiguous");
   const std::string own_id = amb.attributes().at("check_in_id");
-  CheckIn own = desk.Get(own_id);
+  CheckIn own = desk.GetCheckIn(own_id);
   CHECK(own.correlation().outcome() == "AMBIGUOUS");
   {
     std::set<std::string> fitting;
@@ -430,7 +380,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     req.set_check_in_id(d.check_in_id());
     req.set_result_id(own.result_id());
     CheckIn assigned;
-    auto s = desk.checkins->AssignResult(&ctx, req, &assigned);
+    auto s = desk.checkins().AssignResult(&ctx, req, &assigned);
     INFO(s.error_message());
     REQUIRE(s.ok());
     CHECK(assigned.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
@@ -445,15 +395,15 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     req.set_check_in_id(e.check_in_id());
     req.set_reason("PATIENT_LEFT");
     CheckIn cancelled;
-    REQUIRE(desk.checkins->CancelCheckIn(&ctx, req, &cancelled).ok());
+    REQUIRE(desk.checkins().CancelCheckIn(&ctx, req, &cancelled).ok());
     CHECK(cancelled.state() == onshi::v1::CHECK_IN_STATE_CANCELLED);
   }
 
   // ---------------------------------------------------------------------------------------------
   // 2. A card whose certificate expired beyond grace: NEEDS_FALLBACK at once, with the cause.
-  PutCard(env, desk, reader, expired_cert);
+  PutCard(env, watch, reader, expired_cert);
   CheckIn f;
-  REQUIRE(desk.Start(desk.Tap(reader), &f, "tap-expired").ok());
+  REQUIRE(desk.StartCheckIn(Tap(reader), &f, "tap-expired").ok());
   CHECK(f.state() == onshi::v1::CHECK_IN_STATE_NEEDS_FALLBACK);  // in the answer itself, no result awaited
   CHECK(f.fallback_cause() == onshi::v1::FALLBACK_CAUSE_CERTIFICATE_EXPIRED);
   CHECK(f.reason() == "CERTIFICATE_EXPIRED");
@@ -463,30 +413,30 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   CHECK(f.card_key() != valid_key);
   card_keys.push_back(f.card_key());
   {
-    desk.Await("checkin.started", f.check_in_id());
-    const auto ev = desk.Await("checkin.needs_fallback", f.check_in_id());
+    desk.AwaitEvent("checkin.started", f.check_in_id());
+    const auto ev = desk.AwaitEvent("checkin.needs_fallback", f.check_in_id());
     CHECK(ev.attributes().at("reason") == "CERTIFICATE_EXPIRED");
     CHECK(ev.attributes().at("cause") == "CERTIFICATE_EXPIRED");
     CHECK(ev.attributes().at("state") == "NEEDS_FALLBACK");
     CHECK(ev.attributes().at("desk_id") == "desk-R");
     // The event names the reason, never the card.
     CHECK(ev.DebugString().find(f.card_key()) == std::string::npos);
-    const CheckIn got = desk.Get(f.check_in_id());
+    const CheckIn got = desk.GetCheckIn(f.check_in_id());
     CHECK(got.state() == onshi::v1::CHECK_IN_STATE_NEEDS_FALLBACK);
     CHECK(got.fallback_cause() == onshi::v1::FALLBACK_CAUSE_CERTIFICATE_EXPIRED);
     CHECK(got.reason() == "CERTIFICATE_EXPIRED");
     CHECK(got.message_ja() == f.message_ja());
     // Nothing verified: no information at all, not even by consent.
-    const auto access = desk.Access(f.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION);
+    const auto access = desk.CheckAccess(f.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION);
     CHECK_FALSE(access.allowed());
   }
 
   // ---------------------------------------------------------------------------------------------
   // 3. A card in grace (expired a month ago): the check-in proceeds with insurance information
   //    only; medication information is refused even though the patient consented.
-  PutCard(env, desk, reader, grace_cert);
+  PutCard(env, watch, reader, grace_cert);
   CheckIn g;
-  REQUIRE(desk.Start(desk.Tap(reader), &g, "tap-grace").ok());
+  REQUIRE(desk.StartCheckIn(Tap(reader), &g, "tap-grace").ok());
   CHECK(g.state() == onshi::v1::CHECK_IN_STATE_WAITING);
   CHECK(g.certificate_status() == "EXPIRED_IN_GRACE");
   CHECK(g.information_scope() == "INSURANCE_ONLY");
@@ -494,8 +444,8 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   REQUIRE(g.card_key().size() == 64);
   card_keys.push_back(g.card_key());
   REQUIRE(terminal.Face("shaho-honnin") == 0);  // consent to everything on the face reader
-  desk.Await("checkin.verified", g.check_in_id());
-  g = desk.Get(g.check_in_id());
+  desk.AwaitEvent("checkin.verified", g.check_in_id());
+  g = desk.GetCheckIn(g.check_in_id());
   CHECK(g.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(g.correlation().outcome() == "BOUND");
   CHECK(g.reason() == "ELIGIBILITY_VALID_INSURANCE_ONLY");
@@ -508,19 +458,20 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     onshi::v1::GetConsentRequest req;
     req.set_check_in_id(g.check_in_id());
     onshi::v1::ConsentStatus st;
-    REQUIRE(desk.consent->GetConsent(&ctx, req, &st).ok());
+    REQUIRE(desk.consent().GetConsent(&ctx, req, &st).ok());
     CHECK(st.information_scope() == "INSURANCE_ONLY");
   }
   {
-    const auto medication = desk.Access(g.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-grace");
+    const auto medication =
+        desk.CheckAccess(g.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-grace");
     CHECK_FALSE(medication.allowed());
     CHECK(medication.reason() == "CERTIFICATE_IN_GRACE_INSURANCE_ONLY");
     CHECK_FALSE(medication.message_ja().empty());
     CHECK(medication.check_in_id() == g.check_in_id());
-    const auto clinical = desk.Access(g.check_in_id(), onshi::v1::INFORMATION_KIND_CLINICAL);
+    const auto clinical = desk.CheckAccess(g.check_in_id(), onshi::v1::INFORMATION_KIND_CLINICAL);
     CHECK_FALSE(clinical.allowed());
     CHECK(clinical.reason() == "CERTIFICATE_IN_GRACE_INSURANCE_ONLY");
-    const auto insurance = desk.Access(g.check_in_id(), onshi::v1::INFORMATION_KIND_INSURANCE);
+    const auto insurance = desk.CheckAccess(g.check_in_id(), onshi::v1::INFORMATION_KIND_INSURANCE);
     CHECK(insurance.allowed());
     CHECK(insurance.reason() == "INSURANCE_INFORMATION");
   }
@@ -558,7 +509,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
     CHECK(err.fields == std::set<std::string>{"reader"});
   }
   env.RemoveCard();
-  REQUIRE(desk.AwaitReader(onshi::v1::READER_EVENT_KIND_CARD_REMOVED, reader));
+  REQUIRE(watch.Await(onshi::v1::READER_EVENT_KIND_CARD_REMOVED, reader));
   {
     auto r = HttpCall(ports.rest, "POST", "/v1/checkins", RestHeaders(), RestTap(reader));
     INFO(r.body);
@@ -583,7 +534,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   // same check-in, as it was started).
   {
     CheckIn retried;
-    auto s = desk.Start(desk.Tap(reader), &retried, "tap-valid-1");
+    auto s = desk.StartCheckIn(Tap(reader), &retried, "tap-valid-1");
     INFO(s.error_message());
     REQUIRE(s.ok());
     CHECK(retried.check_in_id() == a.check_in_id());
@@ -591,7 +542,7 @@ TEST_CASE("generic-reader check-ins: a card tap at the desk, its face result, ce
   }
   // The card back on the reader: the same tap over REST starts a waiting check-in.
   env.InsertCard();
-  REQUIRE(desk.AwaitReader(onshi::v1::READER_EVENT_KIND_CARD_INSERTED, reader));
+  REQUIRE(watch.Await(onshi::v1::READER_EVENT_KIND_CARD_INSERTED, reader));
   {
     auto r = HttpCall(ports.rest, "POST", "/v1/checkins", RestHeaders("rest-tap-1"), RestTap(reader));
     INFO(r.body);

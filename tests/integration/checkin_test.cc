@@ -17,6 +17,7 @@
 #include "support/api_client.h"
 #include "support/child_process.h"
 #include "support/daemon_process.h"
+#include "support/desk_client.h"
 #include "support/http_client.h"
 #include "support/sim_terminal.h"
 
@@ -44,70 +45,15 @@ std::string Config(const std::string& state, const Ports& ports, const std::stri
   return ConfigJson({state, ports, "", tokens, "", extra});
 }
 
-// A client of one daemon: typed calls plus an event stream read in order.
-struct Reception {
-  explicit Reception(int grpc_port)
-      : channel(grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port),
-                                    grpc::InsecureChannelCredentials())),
-        checkins(onshi::v1::CheckInService::NewStub(channel)),
-        consent(onshi::v1::ConsentService::NewStub(channel)),
-        events(onshi::v1::EventService::NewStub(channel)) {
-    events_ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
-    events_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-    onshi::v1::SubscribeRequest sub;
-    sub.add_types("checkin.started");
-    sub.add_types("checkin.verified");
-    sub.add_types("checkin.needs_fallback");
-    sub.add_types("checkin.cancelled");
-    sub.add_types("checkin.result_bound");
-    sub.add_types("checkin.unmatched");
-    sub.add_types("checkin.ambiguous");
-    sub.add_types("checkin.result_assigned");
-    sub.add_types("checkin.patient_linked");
-    sub.add_types("checkin.result_linked");
-    stream = events->Subscribe(&events_ctx, sub);
-  }
-  ~Reception() {
-    events_ctx.TryCancel();
-    stream->Finish();
-  }
-
-  grpc::Status Start(const onshi::v1::StartCheckInRequest& req, CheckIn* out,
-                     const std::string& request_id = "") {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken, request_id);
-    return checkins->StartCheckIn(&ctx, req, out);
-  }
-  CheckIn Get(const std::string& id) {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken);
-    onshi::v1::GetCheckInRequest req;
-    req.set_check_in_id(id);
-    CheckIn out;
-    auto s = checkins->GetCheckIn(&ctx, req, &out);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
-    return out;
-  }
-  // The next event of `type` for `check_in_id` ("" = any check-in).
-  onshi::v1::Event Await(const std::string& type, const std::string& check_in_id = "") {
-    onshi::v1::Event e;
-    while (stream->Read(&e)) {
-      if (e.type() != type) continue;
-      if (!check_in_id.empty() && e.attributes().at("check_in_id") != check_in_id) continue;
-      return e;
-    }
-    FAIL("the event stream ended before " + type + " for " + check_in_id);
-    return e;
-  }
-
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<onshi::v1::CheckInService::Stub> checkins;
-  std::unique_ptr<onshi::v1::ConsentService::Stub> consent;
-  std::unique_ptr<onshi::v1::EventService::Stub> events;
-  grpc::ClientContext events_ctx;
-  std::unique_ptr<grpc::ClientReader<onshi::v1::Event>> stream;
-};
+// The reception PC of one daemon: check-ins, consent and the check-in events.
+DeskOptions CheckInEvents() {
+  DeskOptions o;
+  o.event_types = {"checkin.started",      "checkin.verified",        "checkin.needs_fallback",
+                   "checkin.cancelled",    "checkin.result_bound",    "checkin.unmatched",
+                   "checkin.ambiguous",    "checkin.result_assigned", "checkin.patient_linked",
+                   "checkin.result_linked"};
+  return o;
+}
 
 onshi::v1::StartCheckInRequest FaceCheckIn(const std::string& desk, const std::string& kana = "",
                                            const std::string& birth = "") {
@@ -139,19 +85,20 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   DaemonProcess daemon(dir.path(), Config(dir.path() + "/state", ports, terminal.folder));
   REQUIRE(daemon.Start());
   INFO(daemon.log());
-  Reception desk(ports.grpc);
+  DeskClient desk(ports.grpc, kDeskToken, CheckInEvents());
 
   // 1. A patient at desk A is sent to the face reader: the face result binds to that check-in.
   CheckIn a;
-  REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &a, "morning-a").ok());
+  REQUIRE(
+      desk.StartCheckIn(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &a, "morning-a").ok());
   CHECK(a.state() == onshi::v1::CHECK_IN_STATE_WAITING);
   CHECK(a.day().size() == 10);
-  desk.Await("checkin.started", a.check_in_id());
+  desk.AwaitEvent("checkin.started", a.check_in_id());
   REQUIRE(terminal.Face("shaho-honnin") == 0);
-  auto bound = desk.Await("checkin.result_bound", a.check_in_id());
+  auto bound = desk.AwaitEvent("checkin.result_bound", a.check_in_id());
   CHECK(bound.result_id() > 0);
-  desk.Await("checkin.verified", a.check_in_id());
-  a = desk.Get(a.check_in_id());
+  desk.AwaitEvent("checkin.verified", a.check_in_id());
+  a = desk.GetCheckIn(a.check_in_id());
   CHECK(a.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(a.correlation().outcome() == "BOUND");
   CHECK(a.result_id() == bound.result_id());
@@ -161,10 +108,11 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   // The same request id again: the first answer again (the check-in as it was started), nothing
   // new; its state now is read with GetCheckIn.
   CheckIn again;
-  REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &again, "morning-a").ok());
+  REQUIRE(desk.StartCheckIn(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &again, "morning-a")
+              .ok());
   CHECK(again.check_in_id() == a.check_in_id());
   CHECK(again.state() == onshi::v1::CHECK_IN_STATE_WAITING);
-  CHECK(desk.Get(a.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
+  CHECK(desk.GetCheckIn(a.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
 
   // 2. A 資格確認書 at desk B: queried online at once.
   onshi::v1::StartCheckInRequest doc;
@@ -178,10 +126,10 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   doc.mutable_identifiers()->set_insured_branch_number("00");
   doc.set_birth_date("1975-03-03");
   CheckIn b;
-  REQUIRE(desk.Start(doc, &b).ok());
+  REQUIRE(desk.StartCheckIn(doc, &b).ok());
   CHECK(b.verification_path() == "QUALIFICATION_CERTIFICATE_QUERY");
-  desk.Await("checkin.verified", b.check_in_id());
-  b = desk.Get(b.check_in_id());
+  desk.AwaitEvent("checkin.verified", b.check_in_id());
+  b = desk.GetCheckIn(b.check_in_id());
   CHECK(b.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   REQUIRE(b.results_size() == 1);
   CHECK(b.results(0).link() == "QUERY");
@@ -201,20 +149,20 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     no_ids.clear_identifiers();
     no_ids.clear_birth_date();
     CheckIn unused;
-    auto s = desk.Start(no_ids, &unused);
+    auto s = desk.StartCheckIn(no_ids, &unused);
     CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK(ReasonOf(s) == "INVALID_CHECKIN");
 
     auto unknown_desk = FaceCheckIn("desk-Z");
-    s = desk.Start(unknown_desk, &unused);
+    s = desk.StartCheckIn(unknown_desk, &unused);
     CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     CHECK_THAT(s.error_message(), Catch::Contains("desk"));
   }
 
   // 4. A face result with nobody waiting: UNMATCHED, never a silent guess.
   REQUIRE(terminal.Face("kouki") == 0);
-  auto unmatched = desk.Await("checkin.unmatched");
-  CheckIn walk_in = desk.Get(unmatched.attributes().at("check_in_id"));
+  auto unmatched = desk.AwaitEvent("checkin.unmatched");
+  CheckIn walk_in = desk.GetCheckIn(unmatched.attributes().at("check_in_id"));
   CHECK(walk_in.correlation().outcome() == "UNMATCHED");
   CHECK(walk_in.state() == onshi::v1::CHECK_IN_STATE_WAITING);  // for staff: nothing verified yet
   {
@@ -225,7 +173,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     req.set_check_in_id(walk_in.check_in_id());
     req.set_result_id(walk_in.result_id());
     CheckIn accepted;
-    REQUIRE(desk.checkins->AssignResult(&ctx, req, &accepted).ok());
+    REQUIRE(desk.checkins().AssignResult(&ctx, req, &accepted).ok());
     CHECK(accepted.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
     CHECK(accepted.correlation().outcome() == "ASSIGNED");
   }
@@ -233,21 +181,21 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   // 5. Two patients wait at desks A and B behind the same terminal, no keys known: the result is
   //    AMBIGUOUS and gets its own check-in; staff assign it to desk B's check-in.
   CheckIn wa, wb;
-  REQUIRE(desk.Start(FaceCheckIn("desk-A"), &wa).ok());
-  REQUIRE(desk.Start(FaceCheckIn("desk-B"), &wb).ok());
+  REQUIRE(desk.StartCheckIn(FaceCheckIn("desk-A"), &wa).ok());
+  REQUIRE(desk.StartCheckIn(FaceCheckIn("desk-B"), &wb).ok());
   REQUIRE(terminal.Face("gaiji-maru", "none") == 0);
-  auto amb = desk.Await("checkin.ambiguous");
+  auto amb = desk.AwaitEvent("checkin.ambiguous");
   const std::string own_id = amb.attributes().at("check_in_id");
   CHECK(own_id != wa.check_in_id());
   CHECK(own_id != wb.check_in_id());
-  CheckIn own = desk.Get(own_id);
+  CheckIn own = desk.GetCheckIn(own_id);
   CHECK(own.correlation().outcome() == "AMBIGUOUS");
   std::set<std::string> candidates;
   for (const auto& c : own.correlation().candidates()) {
     if (c.fits()) candidates.insert(c.check_in_id());
   }
   CHECK(candidates == std::set<std::string>{wa.check_in_id(), wb.check_in_id()});
-  CHECK(desk.Get(wa.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_WAITING);
+  CHECK(desk.GetCheckIn(wa.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_WAITING);
   {
     grpc::ClientContext ctx;
     Prepare(ctx, kDeskToken, "assign-1");
@@ -255,14 +203,14 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     req.set_check_in_id(wb.check_in_id());
     req.set_result_id(own.result_id());
     CheckIn assigned;
-    auto s = desk.checkins->AssignResult(&ctx, req, &assigned);
+    auto s = desk.checkins().AssignResult(&ctx, req, &assigned);
     INFO(s.error_message());
     REQUIRE(s.ok());
     CHECK(assigned.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
     CHECK(assigned.correlation().outcome() == "ASSIGNED");
     CHECK(assigned.result_id() == own.result_id());
   }
-  CheckIn closed = desk.Get(own_id);
+  CheckIn closed = desk.GetCheckIn(own_id);
   CHECK(closed.state() == onshi::v1::CHECK_IN_STATE_CANCELLED);
   CHECK(closed.reason() == "RESULT_ASSIGNED");
   // Desk A's patient left: cancelled over REST.
@@ -277,8 +225,8 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
   // The patient who left tapped the face reader after all: the late result is kept and linked to
   // the cancelled check-in, without deciding it.
   REQUIRE(terminal.Face("lost") == 0);
-  auto late = desk.Await("checkin.result_linked", wa.check_in_id());
-  CheckIn left = desk.Get(wa.check_in_id());
+  auto late = desk.AwaitEvent("checkin.result_linked", wa.check_in_id());
+  CheckIn left = desk.GetCheckIn(wa.check_in_id());
   CHECK(left.state() == onshi::v1::CHECK_IN_STATE_CANCELLED);
   REQUIRE(left.results_size() == 1);
   CHECK(left.results(0).link() == "LINKED");
@@ -293,16 +241,16 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     req.set_check_in_id(a.check_in_id());
     req.set_patient_id("P-100");
     CheckIn linked;
-    REQUIRE(desk.checkins->LinkPatient(&ctx, req, &linked).ok());
+    REQUIRE(desk.checkins().LinkPatient(&ctx, req, &linked).ok());
     CHECK(linked.patient_id() == "P-100");
     CHECK(linked.changes_size() == 0);  // the first visit: no baseline
     REQUIRE(linked.patient_links_size() == 1);
     CHECK(linked.patient_links(0).linked_by() == "desk");
   }
   CheckIn second;
-  REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾊﾅｺ", "1982-09-20"), &second).ok());
+  REQUIRE(desk.StartCheckIn(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾊﾅｺ", "1982-09-20"), &second).ok());
   REQUIRE(terminal.Face("shaho-kazoku") == 0);
-  desk.Await("checkin.verified", second.check_in_id());
+  desk.AwaitEvent("checkin.verified", second.check_in_id());
   {
     grpc::ClientContext ctx;
     Prepare(ctx, kDeskToken, "link-2");
@@ -310,7 +258,7 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     req.set_check_in_id(second.check_in_id());
     req.set_patient_id("P-100");
     CheckIn linked;
-    REQUIRE(desk.checkins->LinkPatient(&ctx, req, &linked).ok());
+    REQUIRE(desk.checkins().LinkPatient(&ctx, req, &linked).ok());
     CHECK(linked.baseline_check_in_id() == a.check_in_id());
     std::map<std::string, std::pair<std::string, std::string>> changes;
     for (const auto& c : linked.changes()) changes[c.field()] = {c.old_value(), c.new_value()};
@@ -359,33 +307,23 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     onshi::v1::GetConsentRequest req;
     req.set_check_in_id(a.check_in_id());
     onshi::v1::ConsentStatus st;
-    REQUIRE(desk.consent->GetConsent(&ctx, req, &st).ok());
+    REQUIRE(desk.consent().GetConsent(&ctx, req, &st).ok());
     bool medication_given = false;
     for (const auto& c : st.consents()) {
       if (c.kind() == onshi::v1::INFORMATION_KIND_MEDICATION) medication_given = c.flag() == "GIVEN";
     }
     CHECK(medication_given);
   }
-  auto check_access = [&](const std::string& check_in, onshi::v1::InformationKind kind,
-                          const std::string& request_id) {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken, request_id);
-    onshi::v1::CheckAccessRequest req;
-    req.set_check_in_id(check_in);
-    req.set_kind(kind);
-    onshi::v1::AccessDecision d;
-    auto s = desk.consent->CheckAccess(&ctx, req, &d);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
-    return d;
-  };
-  auto allowed = check_access(a.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-1");
+  auto allowed =
+      desk.CheckAccess(a.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-1");
   CHECK(allowed.allowed());
   CHECK(allowed.reason() == "CONSENT_GIVEN");
-  auto denied = check_access(wb.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-2");
+  auto denied =
+      desk.CheckAccess(wb.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-2");
   CHECK_FALSE(denied.allowed());
   CHECK(denied.reason() == "NO_CONSENT");
-  CHECK(check_access(wb.check_in_id(), onshi::v1::INFORMATION_KIND_INSURANCE, "access-3").allowed());
+  CHECK(desk.CheckAccess(wb.check_in_id(), onshi::v1::INFORMATION_KIND_INSURANCE, "access-3")
+            .allowed());
   // Oral consent opens the causative drugs only.
   {
     grpc::ClientContext ctx;
@@ -394,12 +332,13 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     req.set_check_in_id(wb.check_in_id());
     req.set_staff_id("dr-sato");
     onshi::v1::ConsentStatus st;
-    REQUIRE(desk.consent->RecordOralConsent(&ctx, req, &st).ok());
+    REQUIRE(desk.consent().RecordOralConsent(&ctx, req, &st).ok());
     CHECK(st.oral_consents_size() == 1);
   }
-  CHECK(check_access(wb.check_in_id(), onshi::v1::INFORMATION_KIND_CAUSATIVE_DRUGS, "access-4").reason() ==
-        "ORAL_CONSENT");
-  CHECK_FALSE(check_access(wb.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-5").allowed());
+  CHECK(desk.CheckAccess(wb.check_in_id(), onshi::v1::INFORMATION_KIND_CAUSATIVE_DRUGS, "access-4")
+            .reason() == "ORAL_CONSENT");
+  CHECK_FALSE(desk.CheckAccess(wb.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-5")
+                  .allowed());
   // The patient withdraws consent: medication on check-in A and the oral consent on B are closed
   // from then on (REST), and the withdrawal is listed with the consents.
   {
@@ -411,17 +350,20 @@ TEST_CASE("a reception morning: face results bind to desks, a 資格確認書 qu
     auto j = nlohmann::json::parse(withdrawn.body);
     REQUIRE(j["withdrawals"].size() == 1);
     CHECK(j["withdrawals"][0]["kind"] == "INFORMATION_KIND_MEDICATION");
-    auto after = check_access(a.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-6");
+    auto after =
+        desk.CheckAccess(a.check_in_id(), onshi::v1::INFORMATION_KIND_MEDICATION, "access-6");
     CHECK_FALSE(after.allowed());
     CHECK(after.reason() == "CONSENT_WITHDRAWN");
-    CHECK(check_access(a.check_in_id(), onshi::v1::INFORMATION_KIND_INSURANCE, "access-7").allowed());
+    CHECK(desk.CheckAccess(a.check_in_id(), onshi::v1::INFORMATION_KIND_INSURANCE, "access-7")
+              .allowed());
 
     auto oral = HttpCall(ports.rest, "POST",
                          "/v1/checkins/" + wb.check_in_id() + "/consent:recordWithdrawal",
                          DeskHeaders(), R"({"kinds": ["INFORMATION_KIND_CAUSATIVE_DRUGS"], "staffId": "dr-sato"})");
     REQUIRE(oral.status == 200);
     CHECK(nlohmann::json::parse(oral.body)["oralConsents"][0].contains("withdrawnAt"));
-    auto oral_closed = check_access(wb.check_in_id(), onshi::v1::INFORMATION_KIND_CAUSATIVE_DRUGS, "access-8");
+    auto oral_closed =
+        desk.CheckAccess(wb.check_in_id(), onshi::v1::INFORMATION_KIND_CAUSATIVE_DRUGS, "access-8");
     CHECK_FALSE(oral_closed.allowed());
     CHECK(oral_closed.reason() == "CONSENT_WITHDRAWN");
 
@@ -462,14 +404,16 @@ TEST_CASE("a restart in the middle of a check-in loses nothing", "[checkin]") {
   {
     DaemonProcess daemon(dir.path(), config);
     REQUIRE(daemon.Start());
-    Reception desk(ports.grpc);
+    DeskClient desk(ports.grpc, kDeskToken, CheckInEvents());
     CheckIn done;
-    REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｺｸﾎ ｼﾞﾛｳ", "1975-03-03"), &done).ok());
+    REQUIRE(desk.StartCheckIn(FaceCheckIn("desk-A", "ｺｸﾎ ｼﾞﾛｳ", "1975-03-03"), &done).ok());
     REQUIRE(terminal.Face("kokuho") == 0);
-    desk.Await("checkin.verified", done.check_in_id());
+    desk.AwaitEvent("checkin.verified", done.check_in_id());
     verified_id = done.check_in_id();
     CheckIn waiting;
-    REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &waiting, "restart-1").ok());
+    REQUIRE(
+        desk.StartCheckIn(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &waiting, "restart-1")
+            .ok());
     waiting_id = waiting.check_in_id();
     daemon.Signal(SIGTERM);
     REQUIRE(daemon.WaitExit(std::chrono::seconds(30)) == std::optional<int>(0));
@@ -479,20 +423,16 @@ TEST_CASE("a restart in the middle of a check-in loses nothing", "[checkin]") {
   DaemonProcess daemon(dir.path(), config);
   REQUIRE(daemon.Start());
   INFO(daemon.log());
-  Reception desk(ports.grpc);
+  DeskClient desk(ports.grpc, kDeskToken, CheckInEvents());
   // The result is ingested at start-up and binds to the check-in that waited across the restart.
-  onshi::v1::Event e;
-  CheckIn waited = desk.Get(waiting_id);
-  if (waited.state() == onshi::v1::CHECK_IN_STATE_WAITING) {
-    e = desk.Await("checkin.verified", waiting_id);
-    waited = desk.Get(waiting_id);
-  }
+  CheckIn waited = desk.AwaitState(waiting_id, onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(waited.state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   CHECK(waited.correlation().outcome() == "BOUND");
-  CHECK(desk.Get(verified_id).state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
+  CHECK(desk.GetCheckIn(verified_id).state() == onshi::v1::CHECK_IN_STATE_VERIFIED);
   // A retry of the request made before the restart still finds its check-in.
   CheckIn retried;
-  REQUIRE(desk.Start(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &retried, "restart-1").ok());
+  REQUIRE(desk.StartCheckIn(FaceCheckIn("desk-A", "ｼﾝﾘｮｳ ﾀﾛｳ", "1980-04-15"), &retried, "restart-1")
+              .ok());
   CHECK(retried.check_in_id() == waiting_id);
 }
 
@@ -506,8 +446,8 @@ TEST_CASE("a 照会番号 registered through the daemon travels with the patient
   REQUIRE(daemon.Start());
   INFO(daemon.log());
   INFO(terminal.process->log());
-  Reception desk(ports.grpc);
-  auto eligibility = onshi::v1::EligibilityService::NewStub(desk.channel);
+  DeskClient desk(ports.grpc, kDeskToken, CheckInEvents());
+  auto eligibility = onshi::v1::EligibilityService::NewStub(desk.channel());
   auto register_as = [&](const std::string& request_id, const std::string& reference,
                          const std::string& number, onshi::v1::ReferenceNumberRegistration* out) {
     grpc::ClientContext ctx;
@@ -600,11 +540,11 @@ TEST_CASE("a 照会番号 registered through the daemon travels with the patient
     return r;
   };
   CheckIn other, mine;
-  REQUIRE(desk.Start(with_reference("P-000999"), &other).ok());
-  REQUIRE(desk.Start(with_reference("P-000123"), &mine).ok());
+  REQUIRE(desk.StartCheckIn(with_reference("P-000999"), &other).ok());
+  REQUIRE(desk.StartCheckIn(with_reference("P-000123"), &mine).ok());
   REQUIRE(terminal.Face("shaho-honnin") == 0);
-  desk.Await("checkin.verified", mine.check_in_id());
-  mine = desk.Get(mine.check_in_id());
+  desk.AwaitEvent("checkin.verified", mine.check_in_id());
+  mine = desk.GetCheckIn(mine.check_in_id());
   CHECK(mine.correlation().outcome() == "BOUND");
   // The other waiting check-in was ruled out by its 照会番号, not by a guess.
   bool other_ruled_out = false;
@@ -615,7 +555,7 @@ TEST_CASE("a 照会番号 registered through the daemon travels with the patient
     }
   }
   CHECK(other_ruled_out);
-  CHECK(desk.Get(other.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_WAITING);
+  CHECK(desk.GetCheckIn(other.check_in_id()).state() == onshi::v1::CHECK_IN_STATE_WAITING);
   // The 照会番号 and insurance numbers never reach the log.
   CHECK_THAT(daemon.log(), !Catch::Contains("P-000123"));
   CHECK_THAT(daemon.log(), !Catch::Contains("06139992"));

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -20,17 +19,6 @@
 #include "support/pg_test_env.h"
 
 using namespace onshid::testing;
-
-namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
 
 TEST_CASE("with storage.dsn the daemon uses that server and runs no PostgreSQL of its own") {
   PgTestEnv& pg = SharedPgTestEnv();

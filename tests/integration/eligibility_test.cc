@@ -15,6 +15,7 @@
 #include "support/api_client.h"
 #include "support/child_process.h"
 #include "support/daemon_process.h"
+#include "support/desk_client.h"
 #include "support/http_client.h"
 #include "support/sim_terminal.h"
 
@@ -44,16 +45,6 @@ onshi::v1::QueryRequest Req(const std::string& insurer, const std::string& symbo
 std::unique_ptr<onshi::v1::EligibilityService::Stub> EligibilityStub(int port) {
   return onshi::v1::EligibilityService::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
-}
-
-// Reads events from a Subscribe stream until one of `type` arrives (or the deadline passes).
-std::optional<onshi::v1::Event> NextEventOfType(grpc::ClientReader<onshi::v1::Event>& reader,
-                                                const std::string& type) {
-  onshi::v1::Event e;
-  while (reader.Read(&e)) {
-    if (e.type() == type) return e;
-  }
-  return std::nullopt;
 }
 
 // A reception token for queries and reading results.
@@ -164,25 +155,17 @@ TEST_CASE("eligibility queries and face check-ins through the terminal simulator
   }
 
   SECTION("a face check-in arrives as an event on the stream, then its result is readable") {
-    auto events = onshi::v1::EventService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(ports.grpc), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    onshi::v1::SubscribeRequest sub;
-    auto reader = events->Subscribe(&ctx, sub);
+    DeskClient desk(ports.grpc, kDeskToken);
     auto face = terminal.Ctl("face --person gaiji-maru --consent all");
     REQUIRE(face.exit_code == 0);
-    auto e = NextEventOfType(*reader, "face.received");
-    REQUIRE(e.has_value());
-    CHECK(e->result_id() > 0);
-    CHECK(e->attributes().at("validity") == "1");
-    ctx.TryCancel();
+    const auto e = desk.AwaitEvent("face.received", "", std::chrono::seconds(20));
+    CHECK(e.result_id() > 0);
+    CHECK(e.attributes().at("validity") == "1");
 
     grpc::ClientContext get_ctx;
     Prepare(get_ctx, kDeskToken);
     onshi::v1::GetResultRequest get;
-    get.set_result_id(e->result_id());
+    get.set_result_id(e.result_id());
     onshi::v1::EligibilityResult got;
     REQUIRE(stub->GetResult(&get_ctx, get, &got).ok());
     CHECK(got.source() == onshi::v1::RESULT_SOURCE_FACE);
@@ -198,53 +181,37 @@ TEST_CASE("eligibility queries and face check-ins through the terminal simulator
                           "' 'http://127.0.0.1:" + std::to_string(ports.rest) +
                           "/v1/events?afterCursor=0' | grep -m1 '^data:.*face.received'\"");
     CHECK(sse.exit_code == 0);
-    CHECK(sse.output.find("\"resultId\":\"" + std::to_string(e->result_id()) + "\"") !=
+    CHECK(sse.output.find("\"resultId\":\"" + std::to_string(e.result_id()) + "\"") !=
           std::string::npos);
 
     // Replay from cursor 0 finds the same event again.
-    grpc::ClientContext replay_ctx;
-    replay_ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
-    replay_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    auto replay = events->Subscribe(&replay_ctx, sub);
-    auto again = NextEventOfType(*replay, "face.received");
-    REQUIRE(again.has_value());
-    CHECK(again->cursor() == e->cursor());
-    replay_ctx.TryCancel();
+    DeskClient replay(ports.grpc, kDeskToken);
+    CHECK(replay.AwaitEvent("face.received", "", std::chrono::seconds(10)).cursor() == e.cursor());
   }
 
   SECTION("the third-party sample face file is ingested; a malformed one is quarantined") {
-    auto events = onshi::v1::EventService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(ports.grpc), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    auto reader = events->Subscribe(&ctx, {});
+    DeskClient desk(ports.grpc, kDeskToken);
     const std::string sample = std::string(ONSHID_SOURCE_DIR) + "/tests/data/oqs/third_party/face-myclinic-2023.xml";
     REQUIRE(std::filesystem::exists(sample));
     std::filesystem::copy_file(sample, terminal.folder + "/face/.tmp-sample");
     std::filesystem::rename(terminal.folder + "/face/.tmp-sample",
                             terminal.folder + "/face/OQSsiquc01res_face_sample_20230221174835.xml");
-    auto e = NextEventOfType(*reader, "face.received");
-    REQUIRE(e.has_value());
+    desk.AwaitEvent("face.received", "", std::chrono::seconds(20));
 
     {
       std::ofstream(terminal.folder + "/face/.tmp-bad") << "<?xml version=\"1.0\"?><XmlMsg><MessageHeader>";
     }
     std::filesystem::rename(terminal.folder + "/face/.tmp-bad",
                             terminal.folder + "/face/OQSsiquc01res_face_bad_20260101000000.xml");
-    auto q = NextEventOfType(*reader, "upstream.file_quarantined");
-    REQUIRE(q.has_value());
-    CHECK(q->file_name() == "OQSsiquc01res_face_bad_20260101000000.xml");
+    const auto q = desk.AwaitEvent("upstream.file_quarantined", "", std::chrono::seconds(20));
+    CHECK(q.file_name() == "OQSsiquc01res_face_bad_20260101000000.xml");
 
     // The same content delivered twice under two names is recognised as a duplicate.
     REQUIRE(terminal.Ctl("fault --kind duplicate --target face --count 1").exit_code == 0);
     REQUIRE(terminal.Ctl("face --person kokuho").exit_code == 0);
-    auto first = NextEventOfType(*reader, "face.received");
-    REQUIRE(first.has_value());
-    auto dup = NextEventOfType(*reader, "face.duplicate");
-    REQUIRE(dup.has_value());
-    CHECK(dup->attributes().at("duplicate_of") == std::to_string(first->result_id()));
-    ctx.TryCancel();
+    const auto first = desk.AwaitEvent("face.received", "", std::chrono::seconds(20));
+    const auto dup = desk.AwaitEvent("face.duplicate", "", std::chrono::seconds(20));
+    CHECK(dup.attributes().at("duplicate_of") == std::to_string(first.result_id()));
   }
 
   SECTION("a rejected request file and an abnormal result reach the caller as such") {
@@ -281,22 +248,15 @@ TEST_CASE("eligibility queries and face check-ins through the terminal simulator
     CHECK(s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
 
     // The late result is stored and published.
-    auto events = onshi::v1::EventService::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(ports.grpc), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ectx;
-    ectx.AddMetadata("authorization", "Bearer " + kDeskToken);
-    ectx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    auto reader = events->Subscribe(&ectx, {});
-    auto e = NextEventOfType(*reader, "eligibility.result");
-    REQUIRE(e.has_value());
-    CHECK(e->request_id() == "q-late-1");
-    ectx.TryCancel();
+    DeskClient desk(ports.grpc, kDeskToken);
+    const auto e = desk.AwaitEvent("eligibility.result", "", std::chrono::seconds(20));
+    CHECK(e.request_id() == "q-late-1");
 
     // A retry with the same request id returns that result without a new request.
     grpc::ClientContext retry;
     Prepare(retry, kDeskToken, "q-late-1");
     REQUIRE(stub->Query(&retry, Req("06139992", "1234", "5678", "00", "1980-04-15"), &resp).ok());
-    CHECK(resp.result().result_id() == e->result_id());
+    CHECK(resp.result().result_id() == e.result_id());
     auto status = nlohmann::json::parse(terminal.Ctl("status").output);
     INFO(status.dump());
     CHECK(status["requests_seen"] == 1);

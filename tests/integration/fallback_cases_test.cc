@@ -8,8 +8,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <functional>
-#include <list>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
@@ -22,6 +20,7 @@
 #include "support/api_client.h"
 #include "support/child_process.h"
 #include "support/daemon_process.h"
+#include "support/desk_client.h"
 #include "support/http_client.h"
 #include "support/sim_terminal.h"
 
@@ -52,119 +51,49 @@ std::string Config(const std::string& state, const Ports& ports, const std::stri
   return ConfigJson({state, ports, "", tokens, "", extra});
 }
 
-struct Desk {
-  explicit Desk(int grpc_port)
-      : channel(grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port),
-                                    grpc::InsecureChannelCredentials())),
-        checkins(v1::CheckInService::NewStub(channel)),
-        fallback(v1::FallbackService::NewStub(channel)),
-        events(v1::EventService::NewStub(channel)) {
-    events_ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
-    events_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(90));
-    v1::SubscribeRequest sub;
-    for (const char* t : {"checkin.verified", "checkin.needs_fallback", "fallback.case_opened",
-                          "fallback.case_closed", "fallback.reverify_sent", "upstream.state"}) {
-      sub.add_types(t);
-    }
-    stream = events->Subscribe(&events_ctx, sub);
-  }
-  ~Desk() {
-    events_ctx.TryCancel();
-    stream->Finish();
-  }
+// The reception PC's events: check-ins, fallback cases and the terminal's state.
+DeskOptions DeskEvents() {
+  DeskOptions o;
+  o.event_types = {"checkin.verified",     "checkin.needs_fallback", "fallback.case_opened",
+                   "fallback.case_closed", "fallback.reverify_sent", "upstream.state"};
+  return o;
+}
 
-  v1::CheckIn Start(const v1::StartCheckInRequest& req) {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken);
-    v1::CheckIn out;
-    auto s = checkins->StartCheckIn(&ctx, req, &out);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
-    return out;
-  }
-  v1::CheckIn GetCheckIn(const std::string& id) {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken);
-    v1::GetCheckInRequest req;
-    req.set_check_in_id(id);
-    v1::CheckIn out;
-    auto s = checkins->GetCheckIn(&ctx, req, &out);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
-    return out;
-  }
-  // The case of a check-in (the daemon opened it).
-  v1::FallbackCaseRecord CaseOf(const std::string& check_in_id) {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken);
-    v1::ListCasesRequest req;
-    req.set_check_in_id(check_in_id);
-    v1::ListCasesResponse out;
-    auto s = fallback->ListCases(&ctx, req, &out);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
-    REQUIRE(out.cases_size() == 1);
-    return out.cases(0);
-  }
-  v1::FallbackCaseRecord GetCase(const std::string& id) {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken);
-    v1::GetCaseRequest req;
-    req.set_case_id(id);
-    v1::FallbackCaseRecord out;
-    auto s = fallback->GetCase(&ctx, req, &out);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
-    return out;
-  }
-  nlohmann::json Proof(const std::string& case_id) {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken);
-    v1::ExportProofRequest req;
-    req.set_case_id(case_id);
-    v1::ExportProofResponse out;
-    auto s = fallback->ExportProof(&ctx, req, &out);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
-    return nlohmann::json::parse(out.proof_json());
-  }
-  // The next event of `type` whose attribute `key` is `value` ("" = any). Events read while
-  // looking for another one are kept, so the order in which independent events arrive (e.g. the
-  // upstream's state change and a check-in's time-out) does not matter.
-  v1::Event Await(const std::string& type, const std::string& key = "",
-                  const std::string& value = "") {
-    const auto matches = [&](const v1::Event& e) {
-      if (e.type() != type) return false;
-      if (key.empty()) return true;
-      auto it = e.attributes().find(key);
-      return it != e.attributes().end() && it->second == value;
-    };
-    for (auto it = seen.begin(); it != seen.end(); ++it) {
-      if (matches(*it)) {
-        v1::Event e = *it;
-        seen.erase(it);
-        return e;
-      }
-    }
-    v1::Event e;
-    while (stream->Read(&e)) {
-      if (matches(e)) return e;
-      seen.push_back(e);
-    }
-    FAIL("the event stream ended before " + type + " " + key + "=" + value +
-         (log ? "\n" + log() : std::string()));
-    return e;
-  }
-
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::CheckInService::Stub> checkins;
-  std::unique_ptr<v1::FallbackService::Stub> fallback;
-  std::unique_ptr<v1::EventService::Stub> events;
-  grpc::ClientContext events_ctx;
-  std::unique_ptr<grpc::ClientReader<v1::Event>> stream;
-  std::list<v1::Event> seen;
-  std::function<std::string()> log;  // shown when an awaited event never comes
-};
+// The case of a check-in (the daemon opened it).
+v1::FallbackCaseRecord CaseOf(DeskClient& desk, const std::string& check_in_id) {
+  grpc::ClientContext ctx;
+  desk.Prepare(ctx);
+  v1::ListCasesRequest req;
+  req.set_check_in_id(check_in_id);
+  v1::ListCasesResponse out;
+  auto s = desk.fallback().ListCases(&ctx, req, &out);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  REQUIRE(out.cases_size() == 1);
+  return out.cases(0);
+}
+v1::FallbackCaseRecord GetCase(DeskClient& desk, const std::string& id) {
+  grpc::ClientContext ctx;
+  desk.Prepare(ctx);
+  v1::GetCaseRequest req;
+  req.set_case_id(id);
+  v1::FallbackCaseRecord out;
+  auto s = desk.fallback().GetCase(&ctx, req, &out);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  return out;
+}
+nlohmann::json Proof(DeskClient& desk, const std::string& case_id) {
+  grpc::ClientContext ctx;
+  desk.Prepare(ctx);
+  v1::ExportProofRequest req;
+  req.set_case_id(case_id);
+  v1::ExportProofResponse out;
+  auto s = desk.fallback().ExportProof(&ctx, req, &out);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  return nlohmann::json::parse(out.proof_json());
+}
 
 // A 資格確認書 check-in queried online (simulator registry people).
 v1::StartCheckInRequest CertificateCheckIn(const std::string& symbol, const std::string& number,
@@ -204,29 +133,29 @@ TEST_CASE("an outage: check-ins queue their verification, cases open, and close 
   DaemonProcess daemon(dir.path(), Config(dir.path() + "/state", ports, terminal.folder));
   REQUIRE(daemon.Start());
   INFO(daemon.log());
-  Desk desk(ports.grpc);
-  desk.log = [&daemon] { return daemon.log(); };
+  DeskClient desk(ports.grpc, kDeskToken, DeskEvents());
+  desk.set_context([&daemon] { return daemon.log(); });
 
   // 1. The terminal answers: a 資格確認書 check-in is verified and opens no case.
-  auto live = desk.Start(CertificateCheckIn("1234", "5678", "00", "1980-04-15"));
-  desk.Await("checkin.verified", "check_in_id", live.check_in_id());
+  auto live = desk.StartCheckIn(CertificateCheckIn("1234", "5678", "00", "1980-04-15"));
+  desk.AwaitEvent("checkin.verified", "check_in_id", live.check_in_id());
   {
     grpc::ClientContext ctx;
     Prepare(ctx, kDeskToken);
     v1::ListCasesRequest req;
     req.set_check_in_id(live.check_in_id());
     v1::ListCasesResponse out;
-    REQUIRE(desk.fallback->ListCases(&ctx, req, &out).ok());
+    REQUIRE(desk.fallback().ListCases(&ctx, req, &out).ok());
     CHECK(out.cases_size() == 0);
   }
 
   // 2. The terminal hangs (its process is stopped). A check-in's query is written, is not
   //    consumed, and times out: the check-in needs the fallback path and the daemon opens a case.
   terminal.process->Signal(SIGSTOP);
-  auto first = desk.Start(CertificateCheckIn("1234", "5678", "01", "1982-09-20"));
-  desk.Await("checkin.needs_fallback", "check_in_id", first.check_in_id());
-  desk.Await("fallback.case_opened", "check_in_id", first.check_in_id());
-  const auto first_case = desk.CaseOf(first.check_in_id());
+  auto first = desk.StartCheckIn(CertificateCheckIn("1234", "5678", "01", "1982-09-20"));
+  desk.AwaitEvent("checkin.needs_fallback", "check_in_id", first.check_in_id());
+  desk.AwaitEvent("fallback.case_opened", "check_in_id", first.check_in_id());
+  const auto first_case = CaseOf(desk, first.check_in_id());
   CHECK(first_case.state() == v1::FALLBACK_CASE_STATE_OPEN);
   CHECK(first_case.opened_by() == "onshid");
   CHECK(first_case.input().cause() == v1::FALLBACK_CAUSE_NETWORK_ERROR);
@@ -238,12 +167,12 @@ TEST_CASE("an outage: check-ins queue their verification, cases open, and close 
 
   // 3. The daemon notices that req/ is not consumed; the next check-in's query is not sent at
   //    all: it needs the fallback path at once, its case queued for re-verification.
-  desk.Await("upstream.state", "state", "DEGRADED");
-  auto second = desk.Start(CertificateCheckIn("1234", "5678", "02", "2022-06-10"));
-  desk.Await("fallback.case_opened", "check_in_id", second.check_in_id());
+  desk.AwaitEvent("upstream.state", "state", "DEGRADED");
+  auto second = desk.StartCheckIn(CertificateCheckIn("1234", "5678", "02", "2022-06-10"));
+  desk.AwaitEvent("fallback.case_opened", "check_in_id", second.check_in_id());
   auto second_checkin = desk.GetCheckIn(second.check_in_id());
   CHECK(second_checkin.state() == v1::CHECK_IN_STATE_NEEDS_FALLBACK);
-  const auto second_case = desk.CaseOf(second.check_in_id());
+  const auto second_case = CaseOf(desk, second.check_in_id());
   CHECK(second_case.reverify() == v1::FALLBACK_REVERIFY_STATE_QUEUED);
   CHECK(second_case.reverify_attempts() == 0);
   CHECK(std::find(second_case.unconfirmed_facts().begin(), second_case.unconfirmed_facts().end(),
@@ -252,9 +181,9 @@ TEST_CASE("an outage: check-ins queue their verification, cases open, and close 
   // 4. The terminal answers again. The first query's file is consumed and answered; the queued
   //    second verification is re-sent by the daemon once nothing else waits for the terminal.
   terminal.process->Signal(SIGCONT);
-  desk.Await("fallback.reverify_sent", "case_id", second_case.case_id());
+  desk.AwaitEvent("fallback.reverify_sent", "case_id", second_case.case_id());
   for (int closed = 0; closed < 2;) {
-    auto e = desk.Await("fallback.case_closed");
+    auto e = desk.AwaitEvent("fallback.case_closed");
     const auto& id = e.attributes().at("case_id");
     if (id == first_case.case_id() || id == second_case.case_id()) ++closed;
   }
@@ -262,7 +191,7 @@ TEST_CASE("an outage: check-ins queue their verification, cases open, and close 
        {std::pair{first.check_in_id(), first_case.case_id()},
         std::pair{second.check_in_id(), second_case.case_id()}}) {
     INFO(check_in_id);
-    auto c = desk.GetCase(case_id);
+    auto c = GetCase(desk, case_id);
     CHECK(c.state() == v1::FALLBACK_CASE_STATE_CLOSED);
     CHECK(c.close_reason() == v1::FALLBACK_CLOSE_REASON_VERIFIED_ONLINE);
     CHECK(c.claim().route() == v1::CLAIM_ROUTE_CURRENT);
@@ -272,7 +201,7 @@ TEST_CASE("an outage: check-ins queue their verification, cases open, and close 
     auto checkin = desk.GetCheckIn(check_in_id);
     CHECK(checkin.state() == v1::CHECK_IN_STATE_VERIFIED);
   }
-  const auto proof = AttemptKinds(desk.Proof(second_case.case_id()));
+  const auto proof = AttemptKinds(Proof(desk, second_case.case_id()));
   CHECK(proof.front() == "OPENED");
   CHECK(Has(proof, "REVERIFY_SENT"));
   CHECK(Has(proof, "CLOSED"));
@@ -295,7 +224,7 @@ TEST_CASE("a 不詳 claim is refused while its 摘要 is incomplete, then built,
                                                "", ""}));
   REQUIRE(daemon.Start());
   INFO(daemon.log());
-  Desk desk(ports.grpc);
+  DeskClient desk(ports.grpc, kDeskToken, DeskEvents());
   const std::string today = JapanToday();
 
   // A first visit with the card; the terminal's network failed; the patient has valid insurance.
@@ -310,14 +239,14 @@ TEST_CASE("a 不詳 claim is refused while its 摘要 is incomplete, then built,
     in->set_visit(v1::VISIT_KIND_FIRST_VISIT);
     in->set_age(v1::AGE_BRACKET_UNDER_70);
     in->set_date(today);
-    auto s = desk.fallback->OpenCase(&ctx, req, &c);
+    auto s = desk.fallback().OpenCase(&ctx, req, &c);
     INFO(s.error_message());
     REQUIRE(s.ok());
     // Retried with the same request id: the same case.
     grpc::ClientContext again;
     Prepare(again, kDeskToken, "open-fusho-1");
     v1::FallbackCaseRecord same;
-    REQUIRE(desk.fallback->OpenCase(&again, req, &same).ok());
+    REQUIRE(desk.fallback().OpenCase(&again, req, &same).ok());
     CHECK(same.case_id() == c.case_id());
   }
   CHECK(c.state() == v1::FALLBACK_CASE_STATE_OPEN);
@@ -372,7 +301,7 @@ TEST_CASE("a 不詳 claim is refused while its 摘要 is incomplete, then built,
     req.set_case_id(c.case_id());
     req.set_expected_route(v1::CLAIM_ROUTE_UNKNOWN);
     v1::FallbackCaseRecord out;
-    auto s = desk.fallback->ChooseClaimRoute(&ctx, req, &out);
+    auto s = desk.fallback().ChooseClaimRoute(&ctx, req, &out);
     CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
     CHECK(ReasonOf(s) == "FUSHO_TEKIYO_INCOMPLETE");
     CHECK_THAT(s.error_message(), !Catch::Contains("見本"));
@@ -382,7 +311,7 @@ TEST_CASE("a 不詳 claim is refused while its 摘要 is incomplete, then built,
     v1::CloseCaseRequest close;
     close.set_case_id(c.case_id());
     close.set_reason(v1::FALLBACK_CLOSE_REASON_CLAIM_WORK_FINISHED);
-    s = desk.fallback->CloseCase(&close_ctx, close, &out);
+    s = desk.fallback().CloseCase(&close_ctx, close, &out);
     CHECK(ReasonOf(s) == "NO_CLAIM_ROUTE");
   }
 
@@ -402,7 +331,7 @@ TEST_CASE("a 不詳 claim is refused while its 摘要 is incomplete, then built,
     v1::ChooseClaimRouteRequest req;
     req.set_case_id(c.case_id());
     req.set_expected_route(v1::CLAIM_ROUTE_UNKNOWN);
-    auto s = desk.fallback->ChooseClaimRoute(&ctx, req, &c);
+    auto s = desk.fallback().ChooseClaimRoute(&ctx, req, &c);
     INFO(s.error_message());
     REQUIRE(s.ok());
   }
@@ -419,7 +348,7 @@ TEST_CASE("a 不詳 claim is refused while its 摘要 is incomplete, then built,
     v1::CloseCaseRequest req;
     req.set_case_id(c.case_id());
     req.set_reason(v1::FALLBACK_CLOSE_REASON_CLAIM_WORK_FINISHED);
-    auto s = desk.fallback->CloseCase(&ctx, req, &c);
+    auto s = desk.fallback().CloseCase(&ctx, req, &c);
     INFO(s.error_message());
     REQUIRE(s.ok());
   }
@@ -432,7 +361,7 @@ TEST_CASE("a 不詳 claim is refused while its 摘要 is incomplete, then built,
     if (t.state() == v1::FALLBACK_TASK_STATE_OPEN) open_tasks.push_back(t.kind());
   }
   CHECK(open_tasks == std::vector<std::string>{"RETURN_WATCH"});
-  const auto proof = desk.Proof(c.case_id());
+  const auto proof = Proof(desk, c.case_id());
   const auto kinds = AttemptKinds(proof);
   {
     auto out = RunCommand(ctl + " fallback proof " + c.case_id());
@@ -463,7 +392,7 @@ TEST_CASE("a 不詳 claim is refused while its 摘要 is incomplete, then built,
     req.mutable_evidence()->set_staff_id("S-07");
     req.mutable_evidence()->set_contacted_on(today);
     v1::FallbackCaseRecord out;
-    CHECK(ReasonOf(desk.fallback->RecordEvidence(&ctx, req, &out)) == "CASE_CLOSED");
+    CHECK(ReasonOf(desk.fallback().RecordEvidence(&ctx, req, &out)) == "CASE_CLOSED");
   }
   CHECK(daemon.log().find("見本") == std::string::npos);
 }

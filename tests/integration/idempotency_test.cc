@@ -24,9 +24,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <functional>
 #include <future>
-#include <list>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -44,6 +42,7 @@
 #include "support/api_client.h"
 #include "support/child_process.h"
 #include "support/daemon_process.h"
+#include "support/desk_client.h"
 #include "support/http_client.h"
 #include "support/sim_terminal.h"
 
@@ -247,11 +246,6 @@ struct Client {
     REQUIRE(a.ok());
     return out;
   }
-  v1::CheckIn GetCheckIn(const std::string& id) {
-    v1::GetCheckInRequest req;
-    req.set_check_in_id(id);
-    return Read(*checkins, &v1::CheckInService::Stub::GetCheckIn, req);
-  }
   int CountCheckIns() {
     return Read(*checkins, &v1::CheckInService::Stub::ListCheckIns, v1::ListCheckInsRequest{})
         .check_ins_size();
@@ -299,57 +293,12 @@ std::vector<std::string> Outcomes(const std::vector<v1::AuditEntry>& entries) {
   return out;
 }
 
-// Every event from the start (replayed, then live), read in order; events read while looking for
-// another one are kept.
-struct Events {
-  explicit Events(int grpc_port)
-      : stub(v1::EventService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port),
-                                                           grpc::InsecureChannelCredentials()))) {
-    ctx.AddMetadata("authorization", "Bearer " + kDeskToken);
-    ctx.set_deadline(std::chrono::system_clock::now() + 60s);
-    stream = stub->Subscribe(&ctx, v1::SubscribeRequest());
-  }
-  ~Events() {
-    ctx.TryCancel();
-    stream->Finish();
-  }
-
-  v1::Event Await(const std::string& what, const std::function<bool(const v1::Event&)>& matches) {
-    for (auto it = seen.begin(); it != seen.end(); ++it) {
-      if (matches(*it)) {
-        v1::Event e = *it;
-        seen.erase(it);
-        return e;
-      }
-    }
-    v1::Event e;
-    while (stream->Read(&e)) {
-      if (matches(e)) return e;
-      seen.push_back(e);
-    }
-    FAIL("the event stream ended before " + what + (log ? "\n" + log() : std::string()));
-    return e;
-  }
-  // The next event of `type` whose attribute `key` is `value`.
-  v1::Event Await(const std::string& type, const std::string& key, const std::string& value) {
-    return Await(type + " " + key + "=" + value, [&](const v1::Event& e) {
-      auto it = e.attributes().find(key);
-      return e.type() == type && it != e.attributes().end() && it->second == value;
-    });
-  }
-  // The next event of `type` for the client request id `request_id`.
-  v1::Event AwaitRequest(const std::string& type, const std::string& request_id) {
-    return Await(type + " request_id=" + request_id, [&](const v1::Event& e) {
-      return e.type() == type && e.request_id() == request_id;
-    });
-  }
-
-  std::unique_ptr<v1::EventService::Stub> stub;
-  grpc::ClientContext ctx;
-  std::unique_ptr<grpc::ClientReader<v1::Event>> stream;
-  std::list<v1::Event> seen;
-  std::function<std::string()> log;  // shown when an awaited event never comes
-};
+// The next event of `type` for the client request id `request_id`.
+v1::Event AwaitRequest(DeskClient& desk, const std::string& type, const std::string& request_id) {
+  return desk.AwaitEvent(type + " request_id=" + request_id, [&](const v1::Event& e) {
+    return e.type() == type && e.request_id() == request_id;
+  });
+}
 
 // Registry people (tools/oqs-terminal-sim/registry.json).
 v1::QueryRequest QueryFor(const std::string& insurer, const std::string& symbol,
@@ -460,8 +409,9 @@ TEST_CASE(
   auto daemon = std::make_unique<DaemonProcess>(dir.path(), config);
   REQUIRE(daemon->Start());
   auto client = std::make_unique<Client>(ports.grpc);
-  auto events = std::make_unique<Events>(ports.grpc);
-  events->log = [&daemon] { return daemon->log(); };
+  // Every event from the start (replayed, then live).
+  auto desk = std::make_unique<DeskClient>(ports.grpc, kDeskToken);
+  desk->set_context([&daemon] { return daemon->log(); });
   const std::string today = JapanToday();
   using Elig = v1::EligibilityService::Stub;
   using Ck = v1::CheckInService::Stub;
@@ -534,10 +484,9 @@ TEST_CASE(
 
   // --- CheckInService.AssignResult: a face result nobody waits for (UNMATCHED) accepted by staff.
   REQUIRE(terminal.Face("kouki") == 0);
-  const auto unmatched = events->Await(
-      "checkin.unmatched", [](const v1::Event& e) { return e.type() == "checkin.unmatched"; });
+  const auto unmatched = desk->AwaitEvent("checkin.unmatched");
   const std::string walk_in_id = unmatched.attributes().at("check_in_id");
-  const std::int64_t walk_in_result = client->GetCheckIn(walk_in_id).result_id();
+  const std::int64_t walk_in_result = desk->GetCheckIn(walk_in_id).result_id();
   REQUIRE(walk_in_result > 0);
   {
     v1::AssignResultRequest req;
@@ -549,14 +498,14 @@ TEST_CASE(
     REQUIRE(first.ok());
     CHECK(assigned.state() == v1::CHECK_IN_STATE_VERIFIED);
     CHECK(assigned.correlation().outcome() == "ASSIGNED");
-    const std::string after = Bytes(client->GetCheckIn(walk_in_id));
+    const std::string after = Bytes(desk->GetCheckIn(walk_in_id));
     CheckSame(first, Invoke(*client->checkins, &Ck::AssignResult, {"assign-1"}, req, &again),
               "assign-1");
     v1::AssignResultRequest other_req = req;
     other_req.set_result_id(walk_in_result + 1000);
     CheckReused(Invoke(*client->checkins, &Ck::AssignResult, {"assign-1"}, other_req, &other),
                 "assign-1");
-    CHECK(Bytes(client->GetCheckIn(walk_in_id)) == after);
+    CHECK(Bytes(desk->GetCheckIn(walk_in_id)) == after);
   }
 
   // --- CheckInService.StartCheckIn: the check-in as it was started; no second one.
@@ -581,7 +530,7 @@ TEST_CASE(
   }
   // The patient looks into the face reader: the check-in is verified.
   REQUIRE(terminal.Face("shaho-honnin") == 0);
-  events->Await("checkin.verified", "check_in_id", patient_id);
+  desk->AwaitEvent("checkin.verified", "check_in_id", patient_id);
   {
     // An id is one request: reused for another method, it is refused too.
     v1::CancelCheckInRequest cancel;
@@ -589,7 +538,7 @@ TEST_CASE(
     v1::CheckIn out;
     CheckReused(Invoke(*client->checkins, &Ck::CancelCheckIn, {"start-1"}, cancel, &out),
                 "start-1");
-    CHECK(client->GetCheckIn(patient_id).state() == v1::CHECK_IN_STATE_VERIFIED);
+    CHECK(desk->GetCheckIn(patient_id).state() == v1::CHECK_IN_STATE_VERIFIED);
   }
 
   // --- CheckInService.LinkPatient.
@@ -608,7 +557,7 @@ TEST_CASE(
     other_req.set_patient_id("P-200");
     CheckReused(Invoke(*client->checkins, &Ck::LinkPatient, {"link-1"}, other_req, &other),
                 "link-1");
-    const auto now = client->GetCheckIn(patient_id);
+    const auto now = desk->GetCheckIn(patient_id);
     CHECK(now.patient_id() == "P-100");
     CHECK(now.patient_links_size() == 1);
   }
@@ -690,14 +639,14 @@ TEST_CASE(
     INFO(first.message);
     REQUIRE(first.ok());
     CHECK(cancelled.state() == v1::CHECK_IN_STATE_CANCELLED);
-    const std::string after = Bytes(client->GetCheckIn(waiting.check_in_id()));
+    const std::string after = Bytes(desk->GetCheckIn(waiting.check_in_id()));
     CheckSame(first, Invoke(*client->checkins, &Ck::CancelCheckIn, {"cancel-1"}, req, &again),
               "cancel-1");
     v1::CancelCheckInRequest other_req = req;
     other_req.set_reason("DUPLICATE_ENTRY");
     CheckReused(Invoke(*client->checkins, &Ck::CancelCheckIn, {"cancel-1"}, other_req, &other),
                 "cancel-1");
-    CHECK(Bytes(client->GetCheckIn(waiting.check_in_id())) == after);
+    CHECK(Bytes(desk->GetCheckIn(waiting.check_in_id())) == after);
 
     v1::CancelCheckInRequest missing;
     missing.set_check_in_id("ci_no-such-check-in");
@@ -911,7 +860,7 @@ TEST_CASE(
 
   // --- A restart: the outcomes are in PostgreSQL.
   const int seen_before_restart = terminal.RequestsSeen();
-  events.reset();
+  desk.reset();
   client.reset();
   daemon->Signal(SIGTERM);
   REQUIRE(daemon->WaitExit(30s) == std::optional<int>(0));
@@ -962,8 +911,9 @@ TEST_CASE(
   auto daemon = std::make_unique<DaemonProcess>(dir.path(), config);
   REQUIRE(daemon->Start());
   auto client = std::make_unique<Client>(ports.grpc);
-  auto events = std::make_unique<Events>(ports.grpc);
-  events->log = [&daemon] { return daemon->log(); };
+  // Every event from the start (replayed, then live).
+  auto desk = std::make_unique<DeskClient>(ports.grpc, kDeskToken);
+  desk->set_context([&daemon] { return daemon->log(); });
   using Elig = v1::EligibilityService::Stub;
 
   // --- The id as sent, everywhere (before this change results, events and the audit log showed
@@ -977,7 +927,7 @@ TEST_CASE(
     REQUIRE(shaho_first.ok());
     CHECK(shaho_first.echoed == odd_id);
     CHECK(shaho.result().request_id() == odd_id);
-    const auto e = events->AwaitRequest("eligibility.result", odd_id);
+    const auto e = AwaitRequest(*desk, "eligibility.result", odd_id);
     CHECK(e.result_id() == shaho.result().result_id());
     const auto audit = client->Audit(odd_id);
     REQUIRE(audit.size() == 1);
@@ -1060,7 +1010,7 @@ TEST_CASE(
   {
     CheckRefused(rejected, grpc::StatusCode::FAILED_PRECONDITION, "UPSTREAM_REJECTED");
     CHECK(DetailsOf(rejected.details).metadata["request_id"] == "q-rej-1");
-    events->AwaitRequest("eligibility.rejected", "q-rej-1");
+    AwaitRequest(*desk, "eligibility.rejected", "q-rej-1");
     const int seen = terminal.RequestsSeen();
     CheckSame(rejected,
               Invoke(*client->eligibility, &Elig::Query, {"q-rej-1"}, ShahoKazoku(), &unused),
@@ -1100,7 +1050,7 @@ TEST_CASE(
     CHECK(Outcomes(client->Audit("q-rej-2")) ==
           std::vector<std::string>{"UPSTREAM_RESULT_PENDING"});
   }
-  events->AwaitRequest("eligibility.rejected", "q-rej-2");
+  AwaitRequest(*desk, "eligibility.rejected", "q-rej-2");
   const Answer late_rejected =
       Invoke(*client->eligibility, &Elig::Query, {"q-rej-2"}, Mishugaku(), &unused);
   CheckRefused(late_rejected, grpc::StatusCode::FAILED_PRECONDITION, "UPSTREAM_REJECTED");
@@ -1159,7 +1109,7 @@ TEST_CASE(
     CHECK(r.headers["x-request-id"] == "q-slow-rest-1");
     CHECK_THAT(r.body, !Catch::Contains("HANDLER_TIMEOUT"));
   }
-  const auto slow_rest_event = events->AwaitRequest("eligibility.result", "q-slow-rest-1");
+  const auto slow_rest_event = AwaitRequest(*desk, "eligibility.result", "q-slow-rest-1");
   const auto slow_rest = HttpCall(ports.rest, "POST", "/v1/eligibility:query",
                                   RestHeaders({"q-slow-rest-1"}), QueryJson(Kourei()));
   {
@@ -1174,7 +1124,7 @@ TEST_CASE(
 
   // --- After a restart: every final outcome again, from PostgreSQL; still nothing re-sent.
   const int seen_before_restart = terminal.RequestsSeen();
-  events.reset();
+  desk.reset();
   client.reset();
   daemon->Signal(SIGTERM);
   REQUIRE(daemon->WaitExit(30s) == std::optional<int>(0));

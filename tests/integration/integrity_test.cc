@@ -21,7 +21,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -43,6 +42,7 @@
 #include "support/api_client.h"
 #include "support/child_process.h"
 #include "support/daemon_process.h"
+#include "support/desk_client.h"
 #include "support/http_client.h"
 #include "support/pg_test_env.h"
 #include "support/sim_terminal.h"
@@ -218,106 +218,25 @@ grpc::Status StartWithoutDocument(const std::shared_ptr<grpc::Channel>& channel,
   return stub->StartCheckIn(&ctx, req, &out);
 }
 
-// Follows the event stream throughout, across daemon restarts: reconnects from the last cursor it
-// received, as a vendor's client does. Records every event it got.
-class Follower {
- public:
-  explicit Follower(std::shared_ptr<grpc::Channel> channel, int reconnect_every = 0)
-      : stub_(v1::EventService::NewStub(std::move(channel))), reconnect_every_(reconnect_every) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~Follower() { Stop(); }
+// A client that follows the event stream throughout, across daemon restarts: it resumes from the
+// last cursor it received, as a vendor's client does (DeskClient with `resume`), hanging up on
+// purpose after every `hang_up_every` events when asked to. Every event it got stays in Received().
+DeskOptions Following(int hang_up_every = 0) {
+  DeskOptions o;
+  o.resume = true;
+  o.hang_up_every = hang_up_every;
+  return o;
+}
 
-  void Stop() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-      if (ctx_) ctx_->TryCancel();
-    }
-    if (thread_.joinable()) thread_.join();
-  }
-  std::vector<std::int64_t> Cursors() {
-    std::lock_guard lock(mu_);
-    return cursors_;
-  }
-  std::vector<v1::Event> Events() {
-    std::lock_guard lock(mu_);
-    return events_;
-  }
-  // Waits until an event with cursor >= `cursor` was received.
-  bool WaitFor(std::int64_t cursor, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout,
-                        [&] { return !cursors_.empty() && cursors_.back() >= cursor; });
-  }
-  int Connections() {
-    std::lock_guard lock(mu_);
-    return connections_;
-  }
-  // Waits for an event of `type` whose attribute `key` is `value` ("" = any); returns it.
-  std::optional<v1::Event> WaitForEvent(const std::string& type, const std::string& key,
-                                        const std::string& value, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    std::optional<v1::Event> found;
-    cv_.wait_for(lock, timeout, [&] {
-      for (const auto& e : events_) {
-        if (e.type() != type) continue;
-        auto it = e.attributes().find(key);
-        if (key.empty() || (it != e.attributes().end() && it->second == value)) {
-          found = e;
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
-  }
-
- private:
-  void Run() {
-    while (true) {
-      auto ctx = std::make_shared<grpc::ClientContext>();
-      ctx->AddMetadata("authorization", "Bearer " + kDeskToken);
-      v1::SubscribeRequest req;
-      {
-        std::lock_guard lock(mu_);
-        if (stop_) return;
-        ctx_ = ctx;
-        req.set_after_cursor(cursors_.empty() ? 0 : cursors_.back());
-        ++connections_;
-      }
-      auto reader = stub_->Subscribe(ctx.get(), req);
-      v1::Event e;
-      int read = 0;
-      while (reader->Read(&e)) {
-        std::lock_guard lock(mu_);
-        cursors_.push_back(e.cursor());
-        events_.push_back(e);
-        cv_.notify_all();
-        if (reconnect_every_ > 0 && ++read % reconnect_every_ == 0) ctx->TryCancel();
-      }
-      reader->Finish();
-      std::unique_lock lock(mu_);
-      ctx_.reset();
-      // The daemon is down (or we hung up on purpose): connect again, a little later when down.
-      if (cv_.wait_for(lock, read > 0 ? 0ms : 100ms, [this] { return stop_; })) return;
-    }
-  }
-
-  std::unique_ptr<v1::EventService::Stub> stub_;
-  const int reconnect_every_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::shared_ptr<grpc::ClientContext> ctx_;
-  std::vector<std::int64_t> cursors_;
-  std::vector<v1::Event> events_;
-  int connections_ = 0;
-  bool stop_ = false;
-  std::thread thread_;
-};
+// The cursors of every event `follower` received, in the order received.
+std::vector<std::int64_t> Cursors(const DeskClient& follower) {
+  std::vector<std::int64_t> out;
+  for (const auto& e : follower.Received()) out.push_back(e.cursor());
+  return out;
+}
 
 // What every crash test checks once the daemon recovered and every client got its answer.
-void CheckInvariants(Site& site, Db& db, Follower& follower,
+void CheckInvariants(Site& site, Db& db, DeskClient& follower,
                      const std::vector<std::string>& query_ids,
                      const std::vector<std::string>& checkin_ids, int faces) {
   INFO(site.Log());
@@ -370,8 +289,8 @@ void CheckInvariants(Site& site, Db& db, Follower& follower,
   // The subscriber that followed throughout saw every committed event exactly once, in order.
   const auto committed = db.Cursors();
   REQUIRE_FALSE(committed.empty());
-  REQUIRE(follower.WaitFor(committed.back(), 20s));
-  auto seen = follower.Cursors();
+  REQUIRE(follower.AwaitCursor(committed.back(), 20s));
+  auto seen = Cursors(follower);
   seen.erase(std::remove_if(seen.begin(), seen.end(),
                             [&](std::int64_t c) { return c > committed.back(); }),
              seen.end());
@@ -444,7 +363,7 @@ TEST_CASE("killed at every durable step, the daemon recovers: nothing lost, noth
       Site site(dsn);
       REQUIRE(site.terminal.ready);
       REQUIRE(site.Start({{"ONSHID_FAILPOINT", point}}));
-      Follower follower(site.Channel());
+      DeskClient follower(site.ports.grpc, kDeskToken, Following());
       std::vector<std::string> queries, checkins;
       int faces = 0;
       std::vector<std::thread> workers;
@@ -486,7 +405,7 @@ TEST_CASE("killed at random moments under concurrent clients, the daemon loses n
   std::vector<std::string> queries, checkins;
   int faces = 0;
   REQUIRE(site.Start());
-  Follower follower(site.Channel(), 7);
+  DeskClient follower(site.ports.grpc, kDeskToken, Following(7));
   for (int round = 0; round < 8; ++round) {
     INFO("round " << round);
     std::vector<std::thread> workers;
@@ -504,7 +423,7 @@ TEST_CASE("killed at random moments under concurrent clients, the daemon loses n
                      static_cast<std::int64_t>(checkins.size()), 30s));
   site.daemon->Signal(SIGTERM);
   CHECK(site.Exited(20s) == std::optional<int>(0));
-  CHECK(follower.Connections() > 8);
+  CHECK(follower.Subscriptions() > 8);
   CheckInvariants(site, db, follower, queries, checkins, faces);
 }
 
@@ -520,8 +439,9 @@ TEST_CASE("event cursors follow commit order: every subscriber sees the committe
   // "cursor > N" cannot survive).
   REQUIRE(site.Start({{"ONSHID_FAILPOINT", "event.before_commit%3=sleep:150"}}));
   INFO(site.Log());
-  Follower steady(site.Channel());
-  Follower reconnecting(site.Channel(), 3);  // hangs up every 3 events, resumes from its cursor
+  DeskClient steady(site.ports.grpc, kDeskToken, Following());
+  // Hangs up every 3 events, resumes from its cursor.
+  DeskClient reconnecting(site.ports.grpc, kDeskToken, Following(3));
   // An SSE subscriber over REST: its events wait in the socket until read at the end.
   namespace http = boost::beast::http;
   StreamClient sse(site.ports.rest);
@@ -548,8 +468,8 @@ TEST_CASE("event cursors follow commit order: every subscriber sees the committe
                        30s));
   const auto committed = db.Cursors();
   REQUIRE(committed.size() > 60);
-  REQUIRE(steady.WaitFor(committed.back(), 20s));
-  REQUIRE(reconnecting.WaitFor(committed.back(), 20s));
+  REQUIRE(steady.AwaitCursor(committed.back(), 20s));
+  REQUIRE(reconnecting.AwaitCursor(committed.back(), 20s));
   REQUIRE(sse.ReadUntil("id: " + std::to_string(committed.back()) + "\n"));
   std::vector<std::int64_t> sse_cursors;
   for (std::size_t pos = sse.body().find("id: "); pos != std::string::npos;
@@ -562,10 +482,10 @@ TEST_CASE("event cursors follow commit order: every subscriber sees the committe
             v.end());
     return v;
   };
-  CHECK(upto(steady.Cursors()) == committed);
-  CHECK(upto(reconnecting.Cursors()) == committed);
+  CHECK(upto(Cursors(steady)) == committed);
+  CHECK(upto(Cursors(reconnecting)) == committed);
   CHECK(upto(sse_cursors) == committed);
-  CHECK(reconnecting.Connections() > 10);
+  CHECK(reconnecting.Subscriptions() > 10);
 }
 
 TEST_CASE("two daemons on one database: each keeps its own journal, both see every event",
@@ -579,7 +499,7 @@ TEST_CASE("two daemons on one database: each keeps its own journal, both see eve
   REQUIRE(b.terminal.ready);
   REQUIRE(a.Start());
   REQUIRE(b.Start());
-  Follower on_b(b.Channel());
+  DeskClient on_b(b.ports.grpc, kDeskToken, Following());
 
   // A's terminal hangs: three of A's queries are written and wait for their answers.
   a.terminal.process->Signal(SIGSTOP);
@@ -617,9 +537,9 @@ TEST_CASE("two daemons on one database: each keeps its own journal, both see eve
 
   // A subscriber on B saw A's results too (one log, one order).
   const auto committed = db.Cursors();
-  REQUIRE(on_b.WaitFor(committed.back(), 20s));
+  REQUIRE(on_b.AwaitCursor(committed.back(), 20s));
   std::set<std::string> results;
-  for (const auto& e : on_b.Events()) {
+  for (const auto& e : on_b.Received()) {
     if (e.type() == "eligibility.result") results.insert(e.request_id());
   }
   CHECK(results == std::set<std::string>{"a-q0", "a-q1", "a-q2", "b-q0"});
@@ -739,11 +659,8 @@ TEST_CASE("a re-verification in flight when the daemon is killed is waited for a
   Site site(dsn, R"(, "stale_request_warn_s": 1)", 0, R"(, "query_timeout_s": 2)");
   REQUIRE(site.terminal.ready);
   REQUIRE(site.Start());
-  Follower follower(site.Channel());
-  auto checkins = v1::CheckInService::NewStub(site.Channel());
+  DeskClient desk(site.ports.grpc, kDeskToken, Following());
   auto start = [&](const std::string& id, const std::string& branch, const std::string& birth) {
-    grpc::ClientContext ctx;
-    Prepare(ctx, kDeskToken, id);
     v1::StartCheckInRequest r;
     r.set_desk_id("reception");
     r.set_channel(v1::CHANNEL_DOCUMENT_QUERY);
@@ -754,11 +671,7 @@ TEST_CASE("a re-verification in flight when the daemon is killed is waited for a
     r.mutable_identifiers()->set_insured_identification_number("5678");
     r.mutable_identifiers()->set_insured_branch_number(branch);
     r.set_birth_date(birth);
-    v1::CheckIn out;
-    auto s = checkins->StartCheckIn(&ctx, r, &out);
-    INFO(s.error_message());
-    REQUIRE(s.ok());
-    return out.check_in_id();
+    return desk.StartCheckIn(r, id).check_in_id();
   };
   // Both answers the terminal gives once it runs again come late (4 s).
   REQUIRE(site.terminal.Ctl("fault --kind late --delay-ms 4000 --count 2").exit_code == 0);
@@ -766,17 +679,16 @@ TEST_CASE("a re-verification in flight when the daemon is killed is waited for a
   // counts as not answering and the second check-in is not sent at all (its case waits QUEUED).
   site.terminal.process->Signal(SIGSTOP);
   const std::string first = start("rv-ci-1", "01", "1982-09-20");
-  REQUIRE(follower.WaitForEvent("fallback.case_opened", "check_in_id", first, 20s));
-  REQUIRE(follower.WaitForEvent("upstream.state", "state", "DEGRADED", 20s));
+  desk.AwaitEvent("fallback.case_opened", "check_in_id", first, 20s);
+  desk.AwaitEvent("upstream.state", "state", "DEGRADED", 20s);
   const std::string second = start("rv-ci-2", "02", "2022-06-10");
-  REQUIRE(follower.WaitForEvent("fallback.case_opened", "check_in_id", second, 20s));
+  desk.AwaitEvent("fallback.case_opened", "check_in_id", second, 20s);
   CHECK(db.Count("SELECT count(*) FROM upstream_journal WHERE request_id = $1",
                  "checkin:" + second) == 0);
   // The terminal runs again: the second check-in's re-verification is sent (attempt 1), and the
   // daemon is killed while the terminal still works on it.
   site.terminal.process->Signal(SIGCONT);
-  auto sent = follower.WaitForEvent("fallback.reverify_sent", "", "", 20s);
-  REQUIRE(sent);
+  desk.AwaitEvent("fallback.reverify_sent", "", 20s);
   REQUIRE(db.WaitCount("SELECT count(*) FROM upstream_journal WHERE request_id LIKE '%#r1'"
                        " AND state IN ('WRITTEN', 'ANSWERED')",
                        1, 10s));
@@ -786,8 +698,8 @@ TEST_CASE("a re-verification in flight when the daemon is killed is waited for a
   // the terminal about the same patient again.
   REQUIRE(site.Start());
   INFO(site.Log());
-  REQUIRE(follower.WaitForEvent("checkin.verified", "check_in_id", second, 30s));
-  REQUIRE(follower.WaitForEvent("checkin.verified", "check_in_id", first, 30s));
+  desk.AwaitEvent("checkin.verified", "check_in_id", second, 30s);
+  desk.AwaitEvent("checkin.verified", "check_in_id", first, 30s);
   CHECK(db.Count("SELECT count(*) FROM upstream_journal WHERE request_id LIKE 'checkin:%#r2'") == 0);
   const auto files = site.RequestFiles();
   CHECK(files.size() == 2);  // the first check-in's query and the one re-verification

@@ -4,14 +4,11 @@
 // only after listen()).
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
 #include <iconv.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +16,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -26,6 +25,13 @@
 
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
+
+#include "support/child_process.h"
+
+using onshid::testing::ChildOptions;
+using onshid::testing::ChildProcess;
+using onshid::testing::CommandResult;
+using onshid::testing::Run;
 
 namespace {
 
@@ -120,36 +126,11 @@ class DirWatch {
   std::vector<std::string> order_;
 };
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout + stderr
-};
-
-RunResult RunSim(const std::vector<std::string>& args) {
-  int pipe_fds[2];
-  REQUIRE(::pipe(pipe_fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(pipe_fds[1], 1);
-    ::dup2(pipe_fds[1], 2);
-    ::close(pipe_fds[0]);
-    std::vector<char*> argv{const_cast<char*>(kSimBinary)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(kSimBinary, argv.data());
-    ::_exit(127);
-  }
-  ::close(pipe_fds[1]);
-  RunResult result;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(pipe_fds[0], buf, sizeof buf)) > 0) result.output.append(buf, static_cast<size_t>(n));
-  ::close(pipe_fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+// Runs the simulator's CLI to its end: stdout and stderr together.
+CommandResult RunSim(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {kSimBinary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Run(argv, std::chrono::milliseconds(kWaitMs * 3));
 }
 
 class SimProcess {
@@ -167,38 +148,23 @@ class SimProcess {
   bool Start() {
     fs::create_directories(folder_);
     DirWatch ready(folder_, IN_MOVED_TO);
-    pid_ = ::fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      const int log_fd = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(log_fd, 2);
-      std::vector<std::string> args = {kSimBinary, "serve", "--folder", folder_.string(), "--log-format", "json"};
-      args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(kSimBinary, argv.data());
-      ::_exit(127);
-    }
+    ChildOptions options;
+    options.argv = {kSimBinary, "serve", "--folder", folder_.string(), "--log-format", "json"};
+    options.argv.insert(options.argv.end(), extra_args_.begin(), extra_args_.end());
+    options.stdout_path = std::nullopt;  // the test's own
+    options.stderr_path = log_path().string();
+    options.stop_grace = std::chrono::milliseconds(kWaitMs);
+    process_ = std::make_unique<ChildProcess>(std::move(options));
     const auto deadline = SteadyClock::now() + std::chrono::milliseconds(kWaitMs);
     while (SteadyClock::now() < deadline) {
       if (ready.WaitFor(socket().filename().string(), 1, 200)) return true;
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
+      if (!process_->Running()) return false;
     }
     return false;
   }
 
-  void Stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  // SIGTERM, and the process reaped (SIGKILL if it has not exited within kWaitMs).
+  void Stop() { process_.reset(); }
 
   nlohmann::json Command(const nlohmann::json& command) const {
     sockaddr_un addr{};
@@ -225,7 +191,7 @@ class SimProcess {
  private:
   fs::path folder_;
   std::vector<std::string> extra_args_;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> process_;
 };
 
 struct Search {
@@ -420,8 +386,9 @@ TEST_CASE("oqs-terminal-sim answers 資格確認 and 照会番号登録 from its
   // Face check-in through the CLI.
   {
     DirWatch face(folder / "face");
-    const RunResult run = RunSim({"face", "--control-socket", sim->socket().string(), "--person", "shaho-honnin",
-                                  "--consent", "all", "--time", "20261121093000"});
+    const CommandResult run =
+        RunSim({"face", "--control-socket", sim->socket().string(), "--person", "shaho-honnin",
+                "--consent", "all", "--time", "20261121093000"});
     INFO(run.output);
     REQUIRE(run.exit_code == 0);
     const auto names = face.WaitForNames(
@@ -591,7 +558,7 @@ TEST_CASE("oqs-terminal-sim injects faults into results and face files", "[sim]"
 
 TEST_CASE("oqs-terminal-sim check-registry accepts the shipped registry and names a bad check digit", "[sim]") {
   const std::string shipped = std::string(ONSHID_SOURCE_DIR) + "/tools/oqs-terminal-sim/registry.json";
-  const RunResult good = RunSim({"check-registry", "--registry", shipped});
+  const CommandResult good = RunSim({"check-registry", "--registry", shipped});
   INFO(good.output);
   CHECK(good.exit_code == 0);
 
@@ -602,7 +569,7 @@ TEST_CASE("oqs-terminal-sim check-registry accepts the shipped registry and name
   text.replace(pos, 10, "\"06139993\"");
   const fs::path bad = dir.path() / "bad-registry.json";
   std::ofstream(bad) << text;
-  const RunResult run = RunSim({"check-registry", "--registry", bad.string()});
+  const CommandResult run = RunSim({"check-registry", "--registry", bad.string()});
   INFO(run.output);
   CHECK(run.exit_code != 0);
   CHECK(run.output.find("shaho-honnin") != std::string::npos);

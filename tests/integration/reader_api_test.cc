@@ -13,6 +13,7 @@
 #include "support/api_client.h"
 #include "support/child_process.h"
 #include "support/daemon_process.h"
+#include "support/desk_client.h"
 #include "support/http_client.h"
 #include "support/pcsc_test_env.h"
 
@@ -339,20 +340,11 @@ TEST_CASE("ReaderService over the real daemon, pcscd and a virtual card", "[read
   // The removal is also on the daemon's event stream (replayed from the start), with the reader's
   // name and no personal data.
   {
-    auto events = onshi::v1::EventService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(ports.grpc), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext ctx;
-    Prepare(ctx, kReadToken);
-    auto reader_stream = events->Subscribe(&ctx, onshi::v1::SubscribeRequest());
-    onshi::v1::Event e;
-    bool inserted = false, removed_event = false;
-    while (!removed_event && reader_stream->Read(&e)) {
-      if (e.type() == "reader.card_inserted" && e.attributes().at("reader") == reader) inserted = true;
-      if (e.type() == "reader.card_removed" && e.attributes().at("reader") == reader) removed_event = true;
-    }
-    CHECK(inserted);
-    CHECK(removed_event);
-    ctx.TryCancel();
-    (void)reader_stream->Finish();
+    DeskClient desk(ports.grpc, kReadToken);
+    const auto removed_event =
+        desk.AwaitEvent("reader.card_removed", "reader", reader, std::chrono::seconds(10));
+    const auto inserted =
+        desk.AwaitEvent("reader.card_inserted", "reader", reader, std::chrono::seconds(10));
+    CHECK(inserted.cursor() < removed_event.cursor());  // inserted before it was removed
   }
 }

@@ -10,6 +10,7 @@
 
 #include "app/token_hash.h"
 #include "daemon_process.h"
+#include "desk_client.h"  // Prepare
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "onshi/v1/system.grpc.pb.h"
@@ -66,13 +67,6 @@ inline std::string ConfigJson(const ConfigOptions& o) {
 inline std::unique_ptr<onshi::v1::SystemService::Stub> SystemStub(int port) {
   return onshi::v1::SystemService::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
-}
-
-inline void Prepare(grpc::ClientContext& ctx, const std::string& token,
-                    const std::string& request_id = "") {
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  if (!token.empty()) ctx.AddMetadata("authorization", std::string("Bearer ") + token);
-  if (!request_id.empty()) ctx.AddMetadata("x-request-id", request_id);
 }
 
 inline std::string InitialMetadata(const grpc::ClientContext& ctx, const std::string& key) {

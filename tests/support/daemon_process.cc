@@ -1,23 +1,17 @@
 #include "daemon_process.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
-#include <vector>
 
 #ifndef ONSHID_BINARY
 #error "ONSHID_BINARY must be defined to the path of the onshid executable"
@@ -42,9 +36,9 @@ int FreePort() {
   return port;
 }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/onshid-test-XXXXXX";
-  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+TempDir::TempDir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
   // The managed PostgreSQL runs as an unprivileged user that must be able to reach its data dir.
   chmod(path_.c_str(), 0755);
@@ -56,19 +50,16 @@ TempDir::~TempDir() {
 }
 
 DaemonProcess::DaemonProcess(std::string dir, std::string config_json,
-                             std::map<std::string, std::string> env)
-    : dir_(std::move(dir)), env_(std::move(env)) {
+                             std::map<std::string, std::string> env, DaemonOptions options)
+    : dir_(std::move(dir)), env_(std::move(env)), options_(std::move(options)) {
+  if (options_.binary.empty()) options_.binary = ONSHID_BINARY;
   config_path_ = dir_ + "/onshid.jsonc";
   log_path_ = dir_ + "/daemon.stderr";
   std::ofstream(config_path_) << config_json;
 }
 
 DaemonProcess::~DaemonProcess() {
-  if (pid_ > 0 && !exit_code_) {
-    kill(pid_, SIGKILL);
-    WaitExit(std::chrono::seconds(10));
-  }
-  if (pidfd_ >= 0) close(pidfd_);
+  child_.reset();
   if (notify_fd_ >= 0) close(notify_fd_);
 }
 
@@ -84,40 +75,21 @@ bool DaemonProcess::Start(std::chrono::milliseconds timeout) {
     throw std::runtime_error("cannot bind notify socket");
   }
 
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string kv = *e;
-    if (kv.rfind("ONSHID_", 0) == 0 || kv.rfind("NOTIFY_SOCKET=", 0) == 0) continue;
-    env_strings.push_back(kv);
-  }
-  env_strings.push_back("NOTIFY_SOCKET=" + notify_path);
-  for (const auto& [k, v] : env_) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string binary = ONSHID_BINARY;
-  std::vector<std::string> args = {binary, "--config", config_path_};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  pid_ = fork();
-  if (pid_ == 0) {
-    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 2);
-    int devnull = open("/dev/null", O_RDWR);
-    dup2(devnull, 0);
-    dup2(devnull, 1);
-    execve(binary.c_str(), argv.data(), envp.data());
-    _exit(127);
-  }
-  pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+  ChildOptions child;
+  child.argv = {options_.binary, "--config", config_path_};
+  child.env = env_;
+  child.env["NOTIFY_SOCKET"] = notify_path;
+  child.unset_env = {"ONSHID_*", "NOTIFY_SOCKET"};
+  child.stderr_path = log_path_;
+  child.stop_signal = options_.stop_signal;
+  child.stop_grace = options_.stop_grace;
+  child_ = std::make_unique<ChildProcess>(std::move(child));
 
   while (true) {
     auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::steady_clock::now() - t0);
     if (left.count() <= 0) return false;
-    pollfd fds[2] = {{notify_fd_, POLLIN, 0}, {pidfd_, POLLIN, 0}};
+    pollfd fds[2] = {{notify_fd_, POLLIN, 0}, {child_->pidfd(), POLLIN, 0}};
     int n = poll(fds, 2, static_cast<int>(left.count()));
     if (n <= 0) continue;
     if (fds[0].revents & POLLIN) {
@@ -133,7 +105,7 @@ bool DaemonProcess::Start(std::chrono::milliseconds timeout) {
       }
     }
     if (fds[1].revents & POLLIN) {
-      WaitExit(std::chrono::milliseconds(0));
+      child_->WaitExit(std::chrono::milliseconds(0));
       return false;
     }
   }
@@ -156,25 +128,14 @@ bool DaemonProcess::WaitNotify(const std::string& what, std::chrono::millisecond
 }
 
 void DaemonProcess::Signal(int sig) {
-  if (pid_ > 0 && !exit_code_) kill(pid_, sig);
+  if (child_) child_->Signal(sig);
 }
 
 std::optional<int> DaemonProcess::WaitExit(std::chrono::milliseconds timeout) {
-  if (exit_code_) return exit_code_;
-  if (pid_ <= 0) return std::nullopt;
-  pollfd fd{pidfd_, POLLIN, 0};
-  if (poll(&fd, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
-  int status = 0;
-  if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return exit_code_;
+  if (!child_) return std::nullopt;
+  return child_->WaitExit(timeout);
 }
 
-std::string DaemonProcess::log() const {
-  std::ifstream in(log_path_);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string DaemonProcess::log() const { return ReadFile(log_path_); }
 
 }  // namespace onshid::testing

@@ -2,25 +2,31 @@
 // Runs the real onshid binary as a child process for integration tests.
 //
 // Readiness is the systemd notification protocol: the test owns a NOTIFY_SOCKET datagram socket and
-// waits for the daemon's READY=1 (so the daemon's sd_notify path is exercised too). Exit is awaited
-// through a pidfd, never by sleeping.
+// waits for the daemon's READY=1 (so the daemon's sd_notify path is exercised too). The process is
+// a ChildProcess: exit is awaited through a pidfd, never by sleeping. The benchmarks use it too.
 
 #include <sys/types.h>
 
+#include <csignal>
+
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+
+#include "child_process.h"
 
 namespace onshid::testing {
 
 // A free TCP port on 127.0.0.1 (bound and released; good enough on a test machine).
 int FreePort();
 
-// A fresh empty directory under /tmp, removed by the destructor.
+// A fresh empty directory /tmp/<prefix>-XXXXXX (mode 0755, so the managed PostgreSQL user can
+// reach its data dir), removed with everything in it by the destructor.
 class TempDir {
  public:
-  TempDir();
+  explicit TempDir(const std::string& prefix = "onshid-test");
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -30,11 +36,20 @@ class TempDir {
   std::string path_;
 };
 
+struct DaemonOptions {
+  std::string binary;  // "" = the onshid of this build tree
+  // While the daemon still runs, the destructor sends this signal, then SIGKILL after stop_grace.
+  int stop_signal = SIGKILL;
+  std::chrono::milliseconds stop_grace{10000};
+};
+
 class DaemonProcess {
  public:
-  // `config_json` is written to <dir>/onshid.jsonc; `env` adds variables to the child's environment.
-  DaemonProcess(std::string dir, std::string config_json, std::map<std::string, std::string> env = {});
-  ~DaemonProcess();  // kills the daemon if still running
+  // `config_json` is written to <dir>/onshid.jsonc; `env` adds variables to the child's environment
+  // (ONSHID_* and NOTIFY_SOCKET of the test's own are left out).
+  DaemonProcess(std::string dir, std::string config_json,
+                std::map<std::string, std::string> env = {}, DaemonOptions options = {});
+  ~DaemonProcess();  // stops the daemon if still running (see DaemonOptions)
 
   // Starts the binary. Returns true when it sent READY=1 within `timeout`; false when it exited or
   // the time passed (see log()).
@@ -55,7 +70,7 @@ class DaemonProcess {
   // Everything the daemon wrote to stderr so far.
   std::string log() const;
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
   const std::string& dir() const { return dir_; }
   const std::string& config_path() const { return config_path_; }
 
@@ -64,10 +79,9 @@ class DaemonProcess {
   std::string config_path_;
   std::string log_path_;
   std::map<std::string, std::string> env_;
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
+  DaemonOptions options_;
+  std::unique_ptr<ChildProcess> child_;
   int notify_fd_ = -1;
-  std::optional<int> exit_code_;
   std::chrono::milliseconds ready_after_{0};
 };
 

@@ -2,7 +2,6 @@
 
 #include <PCSC/pcsclite.h>
 #include <PCSC/winscard.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -11,7 +10,6 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,8 +21,6 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
-
-extern char** environ;
 
 namespace onshid::testing {
 namespace {
@@ -169,27 +165,6 @@ void MakeCa(const fs::path& cert_path, const fs::path& key_path, long serial) {
   EVP_PKEY_free(key);
 }
 
-bool WaitReaped(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    const pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid || r < 0) return true;
-    usleep(10000);  // polling for a child's exit (not waiting for a rule)
-  }
-  return false;
-}
-
-void Terminate(pid_t& pid, int signal) {
-  if (pid <= 0) return;
-  kill(pid, signal);
-  if (!WaitReaped(pid, std::chrono::seconds(5))) {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-  }
-  pid = -1;
-}
-
 }  // namespace
 
 // ---------------- TestPki ----------------
@@ -273,61 +248,37 @@ PcscTestEnv::~PcscTestEnv() {
 }
 
 void PcscTestEnv::StartPcscd() {
-  if (pcscd_pid_ > 0) return;
-  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (pcscd_) return;
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, socket_path_.c_str(), sizeof addr.sun_path - 1);
   unlink(socket_path_.c_str());
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 64) != 0) {
+    close(fd);
     throw std::runtime_error("cannot bind " + socket_path_.string());
   }
   chmod(socket_path_.c_str(), 0666);
-  // Everything the child needs is prepared before fork (the test process has threads).
-  const std::string conf_dir = (dir_ / "reader.conf.d").string();
-  const std::string log_path = (dir_ / "pcscd.log").string();
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "LISTEN_", 7) != 0) env_strings.emplace_back(*e);
-  }
-  env_strings.emplace_back("LISTEN_FDS=1");
-  env_strings.emplace_back("LISTEN_PID=0000000000");  // filled in by the child
-  std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  char* listen_pid = env_strings.back().data() + std::strlen("LISTEN_PID=");
-  const char* argv[] = {kPcscd, "--foreground", "--config", conf_dir.c_str(), nullptr};
-  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (fd == 3) {
-      fcntl(3, F_SETFD, 0);
-    } else {
-      dup2(fd, 3);
-    }
-    dup2(log_fd, 1);
-    dup2(log_fd, 2);
-    // Async-signal-safe decimal formatting of our PID into the prepared buffer.
-    pid_t self = getpid();
-    char digits[16];
-    int n = 0;
-    do {
-      digits[n++] = static_cast<char>('0' + self % 10);
-      self /= 10;
-    } while (self > 0);
-    for (int i = 0; i < n; ++i) listen_pid[i] = digits[n - 1 - i];
-    listen_pid[n] = '\0';
-    execve(kPcscd, const_cast<char* const*>(argv), envp.data());
-    _exit(127);
+  ChildOptions pcscd;
+  pcscd.argv = {kPcscd, "--foreground", "--config", (dir_ / "reader.conf.d").string()};
+  pcscd.stdout_path = (dir_ / "pcscd.log").string();
+  pcscd.stderr_to_stdout = true;
+  pcscd.listen_fds = {fd};
+  try {
+    pcscd_ = std::make_unique<ChildProcess>(std::move(pcscd));
+  } catch (...) {
+    close(fd);
+    throw;
   }
   close(fd);
-  close(log_fd);
-  if (pid < 0) throw std::runtime_error("fork failed");
-  pcscd_pid_ = pid;
 }
 
-void PcscTestEnv::StopPcscd(int signal) { Terminate(pcscd_pid_, signal); }
+void PcscTestEnv::StopPcscd(int signal) {
+  if (pcscd_) pcscd_->Stop(signal, std::chrono::seconds(5));
+  pcscd_.reset();
+}
+
+pid_t PcscTestEnv::pcscd_pid() const { return pcscd_ ? pcscd_->pid() : -1; }
 
 void PcscTestEnv::StartCard(const VirtualCardOptions& options) {
   StopCard();
@@ -350,21 +301,20 @@ void PcscTestEnv::StartCard(const VirtualCardOptions& options) {
     args.push_back("--remove-after");
     args.push_back(std::to_string(options.remove_after));
   }
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  if (pid < 0) throw std::runtime_error("fork failed");
-  card_pid_ = pid;
+  // Its command log is --log; what it prints goes next to it, not into the test's output.
+  card_ = std::make_unique<ChildProcess>(std::move(args), (dir_ / "card.out").string());
 }
 
-void PcscTestEnv::StopCard() { Terminate(card_pid_, SIGTERM); }
-void PcscTestEnv::RemoveCard() { kill(card_pid_, SIGUSR1); }
-void PcscTestEnv::InsertCard() { kill(card_pid_, SIGUSR2); }
+void PcscTestEnv::StopCard() {
+  if (card_) card_->Stop(SIGTERM, std::chrono::seconds(5));
+  card_.reset();
+}
+void PcscTestEnv::RemoveCard() {
+  if (card_) card_->Signal(SIGUSR1);
+}
+void PcscTestEnv::InsertCard() {
+  if (card_) card_->Signal(SIGUSR2);
+}
 void PcscTestEnv::ResetCardState() {
   std::error_code ec;
   fs::remove(dir_ / "card.state", ec);

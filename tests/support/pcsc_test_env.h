@@ -14,8 +14,11 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "support/child_process.h"
 
 namespace onshid::testing {
 
@@ -57,9 +60,9 @@ class PcscTestEnv {
 
   // Binds the private socket, execs `pcscd --foreground --config <dir>` with LISTEN_FDS=1.
   void StartPcscd();
-  // Sends `signal` to pcscd by PID and reaps it.
+  // Sends `signal` to pcscd by PID and reaps it (SIGKILL after 5 s).
   void StopPcscd(int signal = SIGTERM);
-  pid_t pcscd_pid() const { return pcscd_pid_; }
+  pid_t pcscd_pid() const;
 
   // Starts virtual-mynacard on slot 0's port; it connects (inserts) by itself.
   void StartCard(const VirtualCardOptions& options = {});
@@ -81,8 +84,8 @@ class PcscTestEnv {
   std::filesystem::path dir_;
   std::filesystem::path socket_path_;
   int port_ = 0;
-  pid_t pcscd_pid_ = -1;
-  pid_t card_pid_ = -1;
+  std::unique_ptr<ChildProcess> pcscd_;
+  std::unique_ptr<ChildProcess> card_;
 };
 
 }  // namespace onshid::testing
